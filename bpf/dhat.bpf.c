@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Copyright (c) 2026 The dhat-trace developers */
+/*
+ * Allocator probes.  Entry programs remember the call per thread (and take
+ * the stack there, where the return address into the caller still sits at
+ * [sp]); one shared return program turns the call into a record.  free is
+ * recorded at entry, before the allocator can hand the address out again, so
+ * the single ring buffer always shows a free before the reuse of its address.
+ */
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <linux/ptrace.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "dhat_abi.h"
+
+/* Set by user space before load. */
+const volatile __u32 target_tgid = 0;
+const volatile __u32 max_frames = 64;
+/* Wake the consumer only when this much is waiting: a wakeup per record costs
+ * more than everything else the tracer does (design.md §3). */
+const volatile __u64 wake_bytes = 256 * 1024;
+
+/* A nested allocator call (realloc(NULL, n) -> malloc, operator new ->
+ * malloc, posix_memalign -> malloc) runs deeper on the same stack, shortly
+ * after the outer entry.  Anything else found in the per-thread slot is a
+ * leftover of a call whose return we never saw. */
+#define NEST_MAX_STACK	(64 * 1024)
+#define NEST_MAX_NS	(1000ULL * 1000 * 1000)
+
+__u64 counters[DT_CNT_NR];
+/* Set once every probe is attached, so the capture starts at one instant
+ * rather than function by function. */
+volatile __u32 tracing_on;
+
+struct pending {
+	__u64 sp;	/* stack pointer at the outermost allocator entry */
+	__u64 size;
+	__u64 arg;	/* realloc: old pointer; posix_memalign: memptr */
+	__u64 t_entry;
+	__u64 stack_id;
+	__u32 fn;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct pending);
+} pending SEC(".maps");
+
+/* Stack hashes user space already has; LRU, so an evicted hash is just sent
+ * again (user space interns it once). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u8);
+} seen_stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dt_rec_stack);
+} stack_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024 * 1024);
+} events SEC(".maps");
+
+static __always_inline void count(enum dt_counter c)
+{
+	if (c < DT_CNT_NR)
+		__sync_fetch_and_add(&counters[c], 1);
+}
+
+static __always_inline __u64 rb_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wake_bytes ?
+		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline int traced(__u64 pid_tgid)
+{
+	return (pid_tgid >> 32) == target_tgid && tracing_on;
+}
+
+/*
+ * Frame-pointer stack taken at the allocator's entry.  The kernel's walk
+ * starts with the probed PC and continues from rbp, which still belongs to
+ * the caller, so the caller's own return address (at [sp]) would be missed:
+ * it replaces frame 0.  Returns the stack's hash, 0 if none.
+ */
+static __always_inline __u64 capture_stack(struct pt_regs *ctx)
+{
+	__u32 zero = 0, nr, i;
+	struct dt_rec_stack *s;
+	__u64 h = 0xcbf29ce484222325ULL, ra;
+	__u8 one = 1;
+	long n;
+
+	s = bpf_map_lookup_elem(&stack_scratch, &zero);
+	if (!s)
+		return 0;
+	n = bpf_get_stack(ctx, s->ips, (max_frames & 127) * sizeof(__u64), BPF_F_USER_STACK);
+	if (n <= 0 || bpf_probe_read_user(&ra, sizeof(ra), (void *)PT_REGS_SP(ctx))) {
+		count(DT_CNT_STACK_FAIL);
+		return 0;
+	}
+	s->ips[0] = ra;
+	nr = n / sizeof(__u64);
+	if (nr > DT_MAX_FRAMES)
+		nr = DT_MAX_FRAMES;
+	for (i = 0; i < DT_MAX_FRAMES; i++) {
+		if (i >= nr)
+			break;
+		h = (h ^ s->ips[i]) * 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	if (!h)
+		h = 1;
+	if (bpf_map_lookup_elem(&seen_stacks, &h))
+		return h;
+	s->kind = DT_REC_STACK;
+	s->nr_frames = nr;
+	s->stack_id = h;
+	if (bpf_ringbuf_output(&events, s, 16 + (__u64)nr * sizeof(__u64), rb_flags())) {
+		count(DT_CNT_RB_DROP_STACK);
+		return h;	/* not marked seen: the next call sends it again */
+	}
+	bpf_map_update_elem(&seen_stacks, &h, &one, BPF_ANY);
+	return h;
+}
+
+static __always_inline int enter(struct pt_regs *ctx, __u32 fn, __u64 size, __u64 arg)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	__u64 sp = PT_REGS_SP(ctx), now;
+	struct pending *p, n = {};
+
+	if (!traced(pid_tgid))
+		return 0;
+	now = bpf_ktime_get_ns();
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (p) {
+		if (p->sp > sp && p->sp - sp < NEST_MAX_STACK && now - p->t_entry < NEST_MAX_NS)
+			return 0;	/* nested: the outer call is the user's */
+		count(DT_CNT_STALE_ENTRY);
+	}
+	n.sp = sp;
+	n.size = size;
+	n.arg = arg;
+	n.t_entry = now;
+	n.fn = fn;
+	n.stack_id = capture_stack(ctx);
+	if (bpf_map_update_elem(&pending, &tid, &n, BPF_ANY))
+		count(DT_CNT_PENDING_FULL);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(malloc_enter, __u64 size)
+{
+	return enter(ctx, DT_FN_MALLOC, size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(calloc_enter, __u64 nmemb, __u64 size)
+{
+	return enter(ctx, DT_FN_CALLOC, nmemb * size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(realloc_enter, __u64 ptr, __u64 size)
+{
+	return enter(ctx, DT_FN_REALLOC, size, ptr);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(reallocarray_enter, __u64 ptr, __u64 nmemb, __u64 size)
+{
+	return enter(ctx, DT_FN_REALLOCARRAY, nmemb * size, ptr);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(posix_memalign_enter, __u64 memptr, __u64 align, __u64 size)
+{
+	return enter(ctx, DT_FN_POSIX_MEMALIGN, size, memptr);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(aligned_alloc_enter, __u64 align, __u64 size)
+{
+	return enter(ctx, DT_FN_ALIGNED_ALLOC, size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(memalign_enter, __u64 align, __u64 size)
+{
+	return enter(ctx, DT_FN_MEMALIGN, size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(valloc_enter, __u64 size)
+{
+	return enter(ctx, DT_FN_VALLOC, size, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(pvalloc_enter, __u64 size)
+{
+	return enter(ctx, DT_FN_PVALLOC, size, 0);
+}
+
+/* Every operator new variant takes the size first. */
+SEC("uprobe")
+int BPF_KPROBE(new_enter, __u64 size)
+{
+	return enter(ctx, DT_FN_NEW, size, 0);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(alloc_exit, __u64 ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	/* After the return, sp is one word above where it was at entry. */
+	__u64 sp = PT_REGS_SP(ctx) - sizeof(__u64), addr = ret;
+	struct pending *p, c;
+
+	if (!traced(pid_tgid))
+		return 0;
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (!p) {
+		count(DT_CNT_RET_NO_ENTRY);
+		return 0;
+	}
+	if (p->sp != sp) {
+		if (sp < p->sp)
+			return 0;	/* a nested call returns; the outer one is still open */
+		count(DT_CNT_STALE_ENTRY);
+		bpf_map_delete_elem(&pending, &tid);
+		return 0;
+	}
+	c = *p;
+	bpf_map_delete_elem(&pending, &tid);
+
+	if (c.fn == DT_FN_POSIX_MEMALIGN) {
+		if ((int)ret != 0 || bpf_probe_read_user(&addr, sizeof(addr), (void *)c.arg))
+			return 0;
+	}
+	if ((c.fn == DT_FN_REALLOC || c.fn == DT_FN_REALLOCARRAY) && c.arg) {
+		struct dt_rec_realloc *r;
+
+		r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+		if (!r) {
+			count(DT_CNT_RB_DROP_ALLOC);
+			return 0;
+		}
+		r->kind = DT_REC_REALLOC;
+		r->fn = c.fn;
+		r->ts = bpf_ktime_get_ns();
+		r->addr = addr;
+		r->size = c.size;
+		r->stack_id = c.stack_id;
+		r->old_addr = c.arg;
+		r->t_entry = c.t_entry;
+		bpf_ringbuf_submit(r, rb_flags());
+		return 0;
+	}
+	if (!addr)
+		return 0;	/* failed allocation: nothing was handed out */
+	{
+		struct dt_rec_alloc *a;
+
+		a = bpf_ringbuf_reserve(&events, sizeof(*a), 0);
+		if (!a) {
+			count(DT_CNT_RB_DROP_ALLOC);
+			return 0;
+		}
+		a->kind = DT_REC_ALLOC;
+		a->fn = c.fn;
+		a->ts = bpf_ktime_get_ns();
+		a->addr = addr;
+		a->size = c.size;
+		a->stack_id = c.stack_id;
+		bpf_ringbuf_submit(a, rb_flags());
+	}
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(free_enter, __u64 ptr)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct dt_rec_free *f;
+
+	if (!ptr || !traced(pid_tgid))
+		return 0;
+	f = bpf_ringbuf_reserve(&events, sizeof(*f), 0);
+	if (!f) {
+		count(DT_CNT_RB_DROP_FREE);
+		return 0;
+	}
+	f->kind = DT_REC_FREE;
+	f->fn = DT_FN_FREE;
+	f->ts = bpf_ktime_get_ns();
+	f->addr = ptr;
+	bpf_ringbuf_submit(f, rb_flags());
+	return 0;
+}
+
+/* A thread that dies inside the allocator must not leave its slot behind. */
+SEC("raw_tp/sched_process_exit")
+int thread_exit(void *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+
+	if (traced(pid_tgid))
+		bpf_map_delete_elem(&pending, &tid);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

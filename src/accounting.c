@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Copyright (c) 2026 The dhat-trace developers */
+/*
+ * Turns the record stream into DHAT's numbers: live blocks by address,
+ * interned stacks, per-PP counters.  Pure: no BPF, no process, so that it can
+ * be fed records by unit tests and (later) by a replay file.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/types.h>
+#include "dhat_abi.h"
+#include "accounting.h"
+
+/*
+ * Blocks evicted by an allocation at their (still live) address.  Either
+ * their free was lost, or a realloc moved them and another thread got the
+ * old address before the realloc's return was recorded; in the second case
+ * the realloc record arrives later and claims the block back from here.
+ */
+#define NR_ZOMBIES 256
+
+struct zombie {
+	struct dt_block blk;
+	uint64_t t_evicted;
+};
+
+struct acct {
+	struct blocks *blocks;
+	struct stacks *stacks;
+	struct pps *pps;
+	uint64_t t0;
+	uint64_t events;
+	struct dt_loss loss;
+	struct zombie zombies[NR_ZOMBIES];
+	unsigned int next_zombie;
+};
+
+struct acct *acct__new(uint64_t t0)
+{
+	struct acct *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->t0 = t0;
+	a->blocks = blocks__new();
+	a->stacks = stacks__new();
+	a->pps = pps__new();
+	if (!a->blocks || !a->stacks || !a->pps || !pps__get(a->pps, 0)) {
+		acct__free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void acct__free(struct acct *a)
+{
+	if (!a)
+		return;
+	blocks__free(a->blocks);
+	stacks__free(a->stacks);
+	pps__free(a->pps);
+	free(a);
+}
+
+static uint64_t since(uint64_t t, uint64_t t0)
+{
+	return t > t0 ? t - t0 : 0;
+}
+
+static struct dt_pp *pp_of_stack(struct acct *a, uint64_t stack_id, uint32_t *idx)
+{
+	int i = stack_id ? stacks__lookup(a->stacks, stack_id) : 0;
+
+	if (i < 0) {
+		a->loss.unknown_stacks++;
+		i = 0;
+	}
+	*idx = (uint32_t)i;
+	return pps__get(a->pps, *idx);
+}
+
+static void retire(struct acct *a, const struct dt_block *b, uint64_t ts)
+{
+	struct dt_pp *pp = pps__get(a->pps, b->pp);
+
+	pps__free_block(a->pps, pp, b->size, since(ts, b->t_alloc));
+}
+
+static int insert(struct acct *a, const struct dt_block *b, uint64_t ts)
+{
+	struct dt_block old;
+	struct zombie *z;
+	int err = blocks__insert(a->blocks, b);
+
+	if (err != -EEXIST)
+		return err;
+	blocks__take(a->blocks, b->addr, &old);
+	retire(a, &old, ts);
+	a->loss.displaced++;
+	z = &a->zombies[a->next_zombie++ % NR_ZOMBIES];
+	z->blk = old;
+	z->t_evicted = ts;
+	return blocks__insert(a->blocks, b);
+}
+
+static void on_alloc(struct acct *a, const struct dt_rec_alloc *r)
+{
+	struct dt_block b = { .addr = r->addr, .size = r->size ? r->size : 1, .t_alloc = r->ts };
+	struct dt_pp *pp = pp_of_stack(a, r->stack_id, &b.pp);
+
+	if (!pp)
+		return;
+	pps__alloc(a->pps, pp, b.size, since(r->ts, a->t0));
+	insert(a, &b, r->ts);
+}
+
+static void on_free(struct acct *a, const struct dt_rec_free *r)
+{
+	struct dt_block b;
+
+	if (!blocks__take(a->blocks, r->addr, &b)) {
+		a->loss.unknown_frees++;
+		return;
+	}
+	retire(a, &b, r->ts);
+}
+
+/* The evicted block a racing realloc resized, if any; it leaves the list. */
+static int claim_zombie(struct acct *a, uint64_t addr, uint64_t t_entry, struct zombie *out)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_ZOMBIES; i++) {
+		struct zombie *z = &a->zombies[i];
+
+		if (z->blk.addr == addr && z->blk.t_alloc <= t_entry && z->t_evicted >= t_entry) {
+			*out = *z;
+			memset(z, 0, sizeof(*z));
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static void on_realloc(struct acct *a, const struct dt_rec_realloc *r)
+{
+	uint64_t size = r->size ? r->size : 1;
+	struct dt_block *cur = blocks__find(a->blocks, r->old_addr), b;
+	struct dt_pp *pp;
+	struct zombie z;
+
+	/* A block at old_addr born after this call began is someone else's. */
+	if (cur && cur->t_alloc > r->t_entry)
+		cur = NULL;
+	if (!r->addr) {
+		/* Failed: nothing changed.  realloc(p, 0) freed p (glibc, and
+		 * DHAT 3.19); a nested free() may have reported it already. */
+		if (!r->size && cur && blocks__take(a->blocks, r->old_addr, &b))
+			retire(a, &b, r->ts);
+		return;
+	}
+	if (cur) {
+		blocks__take(a->blocks, r->old_addr, &b);
+		pp = pps__get(a->pps, b.pp);
+		pps__resize(a->pps, pp, b.size, size, since(r->ts, a->t0));
+	} else if (!claim_zombie(a, r->old_addr, r->t_entry, &z)) {
+		/* Its eviction counted it freed: count it back as live. */
+		a->loss.displaced--;
+		a->loss.realloc_races++;
+		b = z.blk;
+		pp = pps__get(a->pps, b.pp);
+		pps__alloc(a->pps, pp, size, since(r->ts, a->t0));
+		pp->tl -= since(z.t_evicted, b.t_alloc);
+	} else {
+		a->loss.unknown_reallocs++;
+		pp = pp_of_stack(a, r->stack_id, &b.pp);
+		if (!pp)
+			return;
+		b.t_alloc = r->ts;
+		pps__alloc(a->pps, pp, size, since(r->ts, a->t0));
+	}
+	b.addr = r->addr;
+	b.size = size;
+	insert(a, &b, r->ts);
+}
+
+static int on_stack(struct acct *a, const struct dt_rec_stack *r, size_t size)
+{
+	if (r->nr_frames > DT_MAX_FRAMES || size < 16 + (size_t)r->nr_frames * 8)
+		return -EINVAL;
+	return stacks__add(a->stacks, r->stack_id, (const uint64_t *)r->ips, r->nr_frames) < 0 ? -ENOMEM : 0;
+}
+
+int acct__handle(struct acct *a, const void *data, size_t size)
+{
+	uint32_t kind;
+	int err = 0;
+
+	if (size < sizeof(kind))
+		goto bad;
+	memcpy(&kind, data, sizeof(kind));
+	a->events++;
+	switch (kind) {
+	case DT_REC_ALLOC:
+		if (size < sizeof(struct dt_rec_alloc))
+			goto bad;
+		on_alloc(a, data);
+		break;
+	case DT_REC_FREE:
+		if (size < sizeof(struct dt_rec_free))
+			goto bad;
+		on_free(a, data);
+		break;
+	case DT_REC_REALLOC:
+		if (size < sizeof(struct dt_rec_realloc))
+			goto bad;
+		on_realloc(a, data);
+		break;
+	case DT_REC_STACK:
+		if (size < 16)
+			goto bad;
+		err = on_stack(a, data, size);
+		if (err == -EINVAL)
+			goto bad;
+		break;
+	default:
+		goto bad;
+	}
+	return err;
+bad:
+	a->loss.bad_records++;
+	return -EINVAL;
+}
+
+struct finish_ctx {
+	struct acct *a;
+	uint64_t t_end;
+};
+
+static void finish_block(const struct dt_block *b, void *ctx)
+{
+	struct finish_ctx *f = ctx;
+
+	pps__retire_at_end(f->a->pps, pps__get(f->a->pps, b->pp), since(f->t_end, b->t_alloc));
+}
+
+void acct__finish(struct acct *a, uint64_t t_end)
+{
+	struct finish_ctx f = { a, t_end };
+
+	blocks__for_each(a->blocks, finish_block, &f);
+	pps__finish(a->pps);
+}
+
+uint64_t acct__t0(const struct acct *a) { return a->t0; }
+uint64_t acct__events(const struct acct *a) { return a->events; }
+const struct dt_loss *acct__loss(const struct acct *a) { return &a->loss; }
+struct pps *acct__pps(struct acct *a) { return a->pps; }
+struct stacks *acct__stacks(struct acct *a) { return a->stacks; }
+struct blocks *acct__blocks(struct acct *a) { return a->blocks; }

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Copyright (c) 2026 The dhat-trace developers */
+#ifndef DT_ACCOUNTING_H
+#define DT_ACCOUNTING_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "blocks.h"
+#include "pps.h"
+#include "stacks.h"
+
+/* What could not be attributed exactly; all of it is reported. */
+struct dt_loss {
+	uint64_t unknown_frees;	   /* free of a block allocated before attach: ignored */
+	uint64_t unknown_reallocs; /* realloc of a block allocated before attach: new block */
+	uint64_t displaced;	   /* allocation at a live address: its free was lost */
+	uint64_t realloc_races;	   /* old address reused before realloc returned: resolved */
+	uint64_t unknown_stacks;   /* allocation whose stack record never arrived */
+	uint64_t bad_records;	   /* malformed ring-buffer records */
+};
+
+struct acct;
+
+/* t0: tracer clock (CLOCK_MONOTONIC ns) at which the capture starts. */
+struct acct *acct__new(uint64_t t0);
+void acct__free(struct acct *a);
+/* Consume one raw ring-buffer record (include/dhat_abi.h); -EINVAL if malformed. */
+int acct__handle(struct acct *a, const void *data, size_t size);
+/* Close the capture at t_end (ns, tracer clock): lifetimes of live blocks, final t-gmax snapshot. */
+void acct__finish(struct acct *a, uint64_t t_end);
+
+uint64_t acct__t0(const struct acct *a);
+uint64_t acct__events(const struct acct *a);
+const struct dt_loss *acct__loss(const struct acct *a);
+struct pps *acct__pps(struct acct *a);
+struct stacks *acct__stacks(struct acct *a);
+struct blocks *acct__blocks(struct acct *a);
+
+#endif

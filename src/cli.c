@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Copyright (c) 2026 The dhat-trace developers */
+#include <argp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/types.h>
+#include "dhat_abi.h"
+#include "cli.h"
+#include "util.h"
+
+enum {
+	OPT_MAX_FRAMES = 1000,
+	OPT_RING_SIZE,
+};
+
+const char *argp_program_version = "dhat-trace " DT_VERSION;
+const char *argp_program_bug_address = NULL;
+
+static const char doc[] =
+	"Trace the heap of a running process (or of a command it launches) with eBPF "
+	"uprobes on the malloc family, and write Valgrind DHAT's JSON (dhat-heap.json) "
+	"for dh_view.html.\v"
+	"TIME is a number with unit ms, s, m or h (500ms, 30s, 5m); a bare number is "
+	"seconds. Stop with -d, Ctrl-C/SIGTERM, or when the target exits.";
+
+static const char args_doc[] = "-p PID\n-- COMMAND [ARG...]";
+
+static const struct argp_option options[] = {
+	{ "pid", 'p', "PID", 0, "Trace the running process PID", 0 },
+	{ "duration", 'd', "TIME", 0, "Stop after TIME", 0 },
+	{ "output", 'o', "FILE", 0, "DHAT JSON output file (default: dhat-heap.json)", 0 },
+	{ "interval", 'i', "TIME", 0, "Print a peak report every TIME (default 10s, 0: never)", 0 },
+	{ "top", 't', "N", 0, "Call sites shown in each periodic report (default 5)", 0 },
+	{ "max-frames", OPT_MAX_FRAMES, "N", 0, "Stack depth to record (default 64, at most 127)", 0 },
+	{ "ring-size", OPT_RING_SIZE, "SIZE", 0,
+	  "BPF ring buffer size, a power of two with K/M/G suffix (default 64M)", 0 },
+	{ "quiet", 'q', NULL, 0, "No periodic reports: errors and the final summary only", 0 },
+	{ "verbose", 'v', NULL, 0, "More detail on stderr (repeat for debug output)", 0 },
+	{},
+};
+
+static void usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "dhat-trace: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	exit(DT_EXIT_USAGE);
+}
+
+static uint64_t duration_arg(const char *arg)
+{
+	uint64_t ns;
+
+	if (parse_duration(arg, &ns))
+		usage_error("invalid duration '%s': use a number with ms, s, m or h", arg);
+	return ns;
+}
+
+static unsigned long number_arg(const char *arg, const char *what, unsigned long lo,
+				unsigned long hi)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || v < lo || v > hi || *arg == '-')
+		usage_error(what, arg);
+	return v;
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct dt_config *cfg = state->input;
+	uint64_t sz;
+
+	switch (key) {
+	case 'p':
+		cfg->pid = (pid_t)number_arg(arg, "invalid PID '%s'", 1, 4194304);
+		break;
+	case 'd':
+		cfg->duration_ns = duration_arg(arg);
+		if (!cfg->duration_ns)
+			usage_error("invalid duration '%s': must be more than zero", arg);
+		break;
+	case 'o':
+		if (!*arg)
+			usage_error("empty output file name%s", "");
+		cfg->output = arg;
+		break;
+	case 'i':
+		cfg->interval_ns = duration_arg(arg);
+		break;
+	case 't':
+		cfg->top = number_arg(arg, "invalid --top '%s': use a number from 1 to 1000", 1, 1000);
+		break;
+	case OPT_MAX_FRAMES:
+		cfg->max_frames = number_arg(arg, "invalid --max-frames '%s': use 1 to 127", 1,
+					     DT_MAX_FRAMES);
+		break;
+	case OPT_RING_SIZE:
+		if (parse_size(arg, &sz) || sz < 4096 || sz > (1ULL << 31) || (sz & (sz - 1)))
+			usage_error("invalid --ring-size '%s': use a power of two from 4K to 2G",
+				    arg);
+		cfg->ring_size = sz;
+		break;
+	case 'q':
+		cfg->verbosity = -1;
+		break;
+	case 'v':
+		cfg->verbosity = cfg->verbosity < 0 ? 1 : cfg->verbosity + 1;
+		break;
+	case ARGP_KEY_ARGS:
+		cfg->argv = state->argv + state->next;
+		break;
+	case ARGP_KEY_END:
+		if (cfg->pid && cfg->argv)
+			usage_error("give either -p PID or a command after --, not both%s", "");
+		if (!cfg->pid && !cfg->argv)
+			usage_error("nothing to trace: give -p PID or -- COMMAND (see --help)%s",
+				    "");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+void cli__parse(int argc, char **argv, struct dt_config *cfg)
+{
+	static const struct argp argp = { options, parse_opt, args_doc, doc, NULL, NULL, NULL };
+
+	*cfg = (struct dt_config){
+		.output = "dhat-heap.json",
+		.interval_ns = 10 * NSEC_PER_SEC,
+		.top = 5,
+		.max_frames = 64,
+		.ring_size = 64ULL << 20,
+	};
+	argp_err_exit_status = DT_EXIT_USAGE;
+	/* ARGP_IN_ORDER would hand us the command's own options one by one;
+	 * "--" already ends ours, and everything after it is the command. */
+	argp_parse(&argp, argc, argv, 0, NULL, cfg);
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Copyright (c) 2026 The dhat-trace developers */
+#ifndef DT_CLI_H
+#define DT_CLI_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#define DT_EXIT_OK 0
+#define DT_EXIT_ERROR 1
+#define DT_EXIT_USAGE 64
+
+struct dt_config {
+	pid_t pid;		/* -p; 0 when launching */
+	char **argv;		/* -- COMMAND ARGS; NULL when attaching */
+	uint64_t duration_ns;	/* 0: until the target exits or a signal */
+	uint64_t interval_ns;	/* 0: no periodic report */
+	const char *output;
+	unsigned int top;
+	unsigned int max_frames;
+	uint64_t ring_size;
+	int verbosity;		/* -1 quiet, 0 default, 1+ verbose */
+};
+
+/* Parse argv into cfg; exits with DT_EXIT_USAGE (one line) on bad usage. */
+void cli__parse(int argc, char **argv, struct dt_config *cfg);
+
+#endif

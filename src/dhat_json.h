@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Copyright (c) 2026 The dhat-trace developers */
+#ifndef DT_DHAT_JSON_H
+#define DT_DHAT_JSON_H
+
+#include <stdint.h>
+#include "accounting.h"
+
+/*
+ * Frame strings for the return address ip, innermost (inlined) first, e.g.
+ * "0x401136: leak_small (leak.c:43)".  The strings stay owned by the callee
+ * and must live until the document is written.  Returns how many (>= 1).
+ */
+typedef int (*dt_describe_fn)(void *ctx, uint64_t ip, const char *const **strs);
+
+struct dt_doc {
+	const char *cmd;	/* command line of the target */
+	int pid;
+	uint64_t t_end;		/* ns since the capture started */
+	const char *note;	/* appended to cmd in brackets (losses), may be NULL */
+	/* name/value pairs written into the extra "dhatTrace" object */
+	const char *const *stat_names;
+	const uint64_t *stat_values;
+	int nr_stats;
+};
+
+/* The whole DHAT v2 document as a string (malloc'd), NULL on ENOMEM. */
+char *dhat_json__render(struct acct *a, const struct dt_doc *doc, dt_describe_fn describe,
+			void *ctx);
+/* Render and write to path through a temporary file and rename(), so a
+ * failure (full disk, ...) never leaves a partial file under path.  0 or
+ * -errno; *failed_step says what failed. */
+int dhat_json__write(const char *path, struct acct *a, const struct dt_doc *doc,
+		     dt_describe_fn describe, void *ctx, const char **failed_step);
+
+#endif

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Copyright (c) 2026 The dhat-trace developers */
+/*
+ * ELF symbol tables and the dynamic linker's search order, read with libelf.
+ * Used to find which loaded object really defines malloc & co. before the
+ * launched command runs: uprobes are registered on files, so they can be in
+ * place before the object is even mapped.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <glob.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "elfsym.h"
+
+struct elfsym {
+	int fd;
+	Elf *elf;
+	char *interp;
+};
+
+struct elfsym *elfsym__open(const char *path)
+{
+	struct elfsym *e;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return NULL;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (e->fd < 0)
+		goto fail;
+	e->elf = elf_begin(e->fd, ELF_C_READ_MMAP, NULL);
+	if (!e->elf || elf_kind(e->elf) != ELF_K_ELF) {
+		errno = ENOEXEC;
+		goto fail;
+	}
+	return e;
+fail:
+	elfsym__close(e);
+	return NULL;
+}
+
+void elfsym__close(struct elfsym *e)
+{
+	if (!e)
+		return;
+	if (e->elf)
+		elf_end(e->elf);
+	if (e->fd >= 0)
+		close(e->fd);
+	free(e->interp);
+	free(e);
+}
+
+static int vaddr_to_off(Elf *elf, uint64_t vaddr, uint64_t *off)
+{
+	size_t i, n;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(elf, &n))
+		return -ENOEXEC;
+	for (i = 0; i < n; i++) {
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
+			continue;
+		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_filesz) {
+			*off = vaddr - ph.p_vaddr + ph.p_offset;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int elfsym__lookup(struct elfsym *e, const char *sym, uint64_t *file_off)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	/* .dynsym first: it is what the dynamic linker binds against. */
+	for (int pass = 0; pass < 2; pass++) {
+		while ((scn = elf_nextscn(e->elf, scn))) {
+			Elf_Data *data;
+			size_t i, n;
+
+			if (!gelf_getshdr(scn, &sh) ||
+			    sh.sh_type != (pass ? SHT_SYMTAB : SHT_DYNSYM) || !sh.sh_entsize)
+				continue;
+			data = elf_getdata(scn, NULL);
+			n = sh.sh_size / sh.sh_entsize;
+			for (i = 0; data && i < n; i++) {
+				GElf_Sym s;
+				const char *name;
+
+				if (!gelf_getsym(data, (int)i, &s) || s.st_shndx == SHN_UNDEF ||
+				    !s.st_value)
+					continue;
+				/* An IFUNC symbol is its resolver, not the allocator. */
+				if (GELF_ST_TYPE(s.st_info) != STT_FUNC)
+					continue;
+				if (GELF_ST_BIND(s.st_info) == STB_LOCAL)
+					continue;
+				name = elf_strptr(e->elf, sh.sh_link, s.st_name);
+				if (name && strcmp(name, sym) == 0)
+					return vaddr_to_off(e->elf, s.st_value, file_off);
+			}
+		}
+	}
+	return -ENOENT;
+}
+
+const char *elfsym__interp(struct elfsym *e)
+{
+	size_t i, n;
+	GElf_Phdr ph;
+
+	if (e->interp || elf_getphdrnum(e->elf, &n))
+		return e->interp;
+	for (i = 0; i < n; i++) {
+		if (gelf_getphdr(e->elf, (int)i, &ph) && ph.p_type == PT_INTERP) {
+			e->interp = calloc(1, ph.p_filesz + 1);
+			if (e->interp && pread(e->fd, e->interp, ph.p_filesz, (off_t)ph.p_offset) < 0)
+				e->interp[0] = '\0';
+		}
+	}
+	return e->interp;
+}
+
+struct list {
+	char **v;
+	int n, cap;
+};
+
+static int list_add(struct list *l, const char *s)
+{
+	int i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return 0;
+	if (l->n == l->cap) {
+		int cap = l->cap ? l->cap * 2 : 16;
+		char **v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n] = strdup(s);
+	return l->v[l->n] ? (l->n++, 0) : -ENOMEM;
+}
+
+static void add_path_list(struct list *dirs, const char *s, const char *origin)
+{
+	char *copy = strdup(s ? s : ""), *tok, *save = NULL, buf[4096];
+
+	for (tok = strtok_r(copy, ":;", &save); tok; tok = strtok_r(NULL, ":;", &save)) {
+		if (strncmp(tok, "$ORIGIN", 7) == 0)
+			snprintf(buf, sizeof(buf), "%s%s", origin, tok + 7);
+		else
+			snprintf(buf, sizeof(buf), "%s", tok);
+		list_add(dirs, buf);
+	}
+	free(copy);
+}
+
+/* The directories of /etc/ld.so.conf (and its includes), then the defaults. */
+static void add_system_dirs(struct list *dirs, const char *root, const char *conf, int depth)
+{
+	char path[4096], line[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s%s", root, conf);
+	f = depth < 4 ? fopen(path, "re") : NULL;
+	while (f && fgets(line, sizeof(line), f)) {
+		char *s = line + strspn(line, " \t");
+
+		s[strcspn(s, "\r\n#")] = '\0';
+		if (!*s)
+			continue;
+		if (strncmp(s, "include", 7) == 0) {
+			glob_t g;
+			size_t i;
+
+			s += 7 + strspn(s + 7, " \t");
+			snprintf(path, sizeof(path), "%s%s", root, s);
+			if (glob(path, 0, NULL, &g) == 0) {
+				for (i = 0; i < g.gl_pathc; i++)
+					add_system_dirs(dirs, "", g.gl_pathv[i], depth + 1);
+				globfree(&g);
+			}
+		} else {
+			list_add(dirs, s);
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
+static int find_lib(const char *root, struct list *dirs, const char *name, char *out, size_t len)
+{
+	int i;
+
+	if (strchr(name, '/')) {
+		snprintf(out, len, "%s", name);
+		return 0;
+	}
+	for (i = 0; i < dirs->n; i++) {
+		char full[4096];
+
+		snprintf(out, len, "%s/%s", dirs->v[i], name);
+		snprintf(full, sizeof(full), "%s%s", root, out);
+		if (access(full, R_OK) == 0)
+			return 0;
+	}
+	return -ENOENT;
+}
+
+/* Append the DT_NEEDED names of object, resolved, to order. */
+static void add_needed(const char *root, const char *object, struct list *order,
+		       const struct list *sys)
+{
+	char full[4096], origin[4096], found[4096];
+	struct list dirs = {}, names = {};
+	Elf_Scn *scn = NULL;
+	struct elfsym *e;
+	GElf_Shdr sh;
+	int i;
+
+	snprintf(full, sizeof(full), "%s%s", root, object);
+	e = elfsym__open(full);
+	if (!e)
+		return;
+	snprintf(origin, sizeof(origin), "%s", object);
+	*strrchr(origin, '/') = '\0';
+	add_path_list(&dirs, getenv("LD_LIBRARY_PATH"), origin);
+	while ((scn = elf_nextscn(e->elf, scn))) {
+		Elf_Data *data;
+		size_t k;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (k = 0; data && k < sh.sh_size / sh.sh_entsize; k++) {
+			GElf_Dyn d;
+			const char *s;
+
+			if (!gelf_getdyn(data, (int)k, &d))
+				continue;
+			s = elf_strptr(e->elf, sh.sh_link, d.d_un.d_val);
+			if (!s)
+				continue;
+			if (d.d_tag == DT_NEEDED)
+				list_add(&names, s);
+			else if (d.d_tag == DT_RUNPATH || d.d_tag == DT_RPATH)
+				add_path_list(&dirs, s, origin);
+		}
+	}
+	for (i = 0; i < sys->n; i++)
+		list_add(&dirs, sys->v[i]);
+	for (i = 0; i < names.n; i++)
+		if (!find_lib(root, &dirs, names.v[i], found, sizeof(found)))
+			list_add(order, found);
+	for (i = 0; i < dirs.n; i++)
+		free(dirs.v[i]);
+	for (i = 0; i < names.n; i++)
+		free(names.v[i]);
+	free(dirs.v);
+	free(names.v);
+	elfsym__close(e);
+}
+
+int elfsym__load_order(const char *root, const char *exe, char ***out)
+{
+	static const char *const defaults[] = {
+		"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu",
+		"/usr/lib/aarch64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib",
+	};
+	struct list order = {}, sys = {}, pre = {};
+	size_t i;
+	int k;
+
+	add_system_dirs(&sys, root, "/etc/ld.so.conf", 0);
+	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+		list_add(&sys, defaults[i]);
+	list_add(&order, exe);
+	add_path_list(&pre, getenv("LD_PRELOAD"), "");
+	for (k = 0; k < pre.n; k++) {
+		char found[4096];
+
+		if (!find_lib(root, &sys, pre.v[k], found, sizeof(found)))
+			list_add(&order, found);
+		free(pre.v[k]);
+	}
+	free(pre.v);
+	/* Breadth first, as ld.so searches for a symbol's definition. */
+	for (k = 0; k < order.n; k++)
+		add_needed(root, order.v[k], &order, &sys);
+	for (k = 0; k < sys.n; k++)
+		free(sys.v[k]);
+	free(sys.v);
+	*out = order.v;
+	return order.n;
+}

@@ -1,0 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Copyright (c) 2026 The dhat-trace developers */
+#include "log.h"
+
+int dt_verbosity;

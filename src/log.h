@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Copyright (c) 2026 The dhat-trace developers */
+#ifndef DT_LOG_H
+#define DT_LOG_H
+
+#include <stdio.h>
+
+extern int dt_verbosity;
+
+/* Every line the tool prints on stderr carries the same prefix, so scripts
+ * can tell it from the traced command's own output. */
+#define elog(fmt, ...) fprintf(stderr, "dhat-trace: " fmt, ##__VA_ARGS__)
+#define wlog(fmt, ...) fprintf(stderr, "dhat-trace: warning: " fmt, ##__VA_ARGS__)
+#define ilog(fmt, ...) do { if (dt_verbosity >= 0) elog(fmt, ##__VA_ARGS__); } while (0)
+#define vlog(fmt, ...) do { if (dt_verbosity >= 1) elog(fmt, ##__VA_ARGS__); } while (0)
+#define dlog(fmt, ...) do { if (dt_verbosity >= 2) elog(fmt, ##__VA_ARGS__); } while (0)
+
+#endif

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Copyright (c) 2026 The dhat-trace developers */
+/*
+ * One thread, one epoll: the ring buffer (woken only when it is filling,
+ * otherwise drained on a short tick), signals, and the target's pidfd.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "child.h"
+#include "log.h"
+#include "loop.h"
+#include "util.h"
+
+#define TICK_MS 10
+#define REFRESH_NS (250 * NSEC_PER_MSEC)
+
+struct refresher {
+	const struct loop_opts *o;
+	uint32_t seen_stacks;
+	uint64_t last;
+};
+
+/* New stacks may point into objects mapped since the last look. */
+static void maybe_refresh(struct refresher *f, uint64_t now, bool force)
+{
+	uint32_t n = stacks__count(f->o->stacks);
+
+	if (n == f->seen_stacks || (!force && now - f->last < REFRESH_NS))
+		return;
+	if (symbolizer__refresh(f->o->sym) == 0) {
+		f->seen_stacks = n;
+		f->last = now;
+	}
+}
+
+static void at_child_exit(void *ctx)
+{
+	struct refresher *f = ctx;
+
+	/* Last moment the mappings exist: take all records first. */
+	ring_buffer__consume(f->o->rb);
+	maybe_refresh(f, mono_ns(), true);
+}
+
+enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
+{
+	struct refresher f = { .o = o };
+	enum loop_end end = LOOP_ERROR;
+	struct epoll_event ev = { .events = EPOLLIN };
+	uint64_t now, next_report = o->t0 + o->interval_ns;
+	int epfd = -1, sfd = -1, pidfd = -1;
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || epfd < 0) {
+		elog("cannot set up the event loop: %s\n", strerror(errno));
+		goto cleanup;
+	}
+	ev.data.fd = sfd;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
+	ev.data.fd = ring_buffer__epoll_fd(o->rb);
+	epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	if (!o->target->launched) {
+		/* Readable when the process exits; without pidfds, poll /proc. */
+		pidfd = (int)syscall(SYS_pidfd_open, o->target->pid, 0);
+		if (pidfd >= 0) {
+			ev.data.fd = pidfd;
+			epoll_ctl(epfd, EPOLL_CTL_ADD, pidfd, &ev);
+		}
+	}
+	for (;;) {
+		struct epoll_event evs[4];
+		int n = epoll_wait(epfd, evs, 4, TICK_MS), i;
+
+		if (n < 0 && errno != EINTR) {
+			elog("epoll_wait: %s\n", strerror(errno));
+			goto cleanup;
+		}
+		ring_buffer__consume(o->rb);
+		for (i = 0; i < n; i++) {
+			struct signalfd_siginfo si;
+
+			if (evs[i].data.fd == pidfd) {
+				end = LOOP_TARGET_EXIT;
+				goto cleanup;
+			}
+			if (evs[i].data.fd != sfd)
+				continue;
+			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo != SIGCHLD) {
+					end = LOOP_SIGNAL;
+					goto cleanup;
+				}
+			}
+			if (o->target->launched &&
+			    (o->watch_child ? child__on_sigchld(o->target->pid, at_child_exit, &f,
+								  exit_status) :
+					      waitpid(o->target->pid, exit_status, WNOHANG) > 0)) {
+				end = LOOP_TARGET_EXIT;
+				goto cleanup;
+			}
+		}
+		now = mono_ns();
+		if (pidfd < 0 && !o->target->launched && !target__alive(o->target->pid)) {
+			end = LOOP_TARGET_EXIT;
+			goto cleanup;
+		}
+		maybe_refresh(&f, now, false);
+		if (o->duration_ns && now - o->t0 >= o->duration_ns) {
+			end = LOOP_DURATION;
+			goto cleanup;
+		}
+		if (o->interval_ns && now >= next_report) {
+			reporter__periodic(o->reporter, now);
+			next_report = now + o->interval_ns;
+		}
+	}
+cleanup:
+	/* Whatever the target did before the end is in the ring: take it all. */
+	while (ring_buffer__consume(o->rb) > 0)
+		;
+	if (end != LOOP_TARGET_EXIT)
+		maybe_refresh(&f, mono_ns(), true);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (sfd >= 0)
+		close(sfd);
+	if (epfd >= 0)
+		close(epfd);
+	return end;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Copyright (c) 2026 The dhat-trace developers */
+#ifndef DT_LOOP_H
+#define DT_LOOP_H
+
+#include <stdint.h>
+#include "report.h"
+#include "symbolizer.h"
+#include "target.h"
+
+struct ring_buffer;
+
+enum loop_end { LOOP_DURATION, LOOP_SIGNAL, LOOP_TARGET_EXIT, LOOP_ERROR };
+
+struct loop_opts {
+	struct ring_buffer *rb;
+	struct target *target;
+	struct symbolizer *sym;
+	struct reporter *reporter;
+	struct stacks *stacks;	/* new stacks tell when to re-read the mappings */
+	uint64_t t0, duration_ns, interval_ns;
+	bool watch_child;	/* the launched child is seized (child.h) */
+};
+
+/* Drain events until the capture ends; *exit_status: the launched child's wait status. */
+enum loop_end loop__run(const struct loop_opts *o, int *exit_status);
+
+#endif

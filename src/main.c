@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Copyright (c) 2026 The dhat-trace developers */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <bpf/libbpf.h>
+#include "dhat.skel.h"
+#include "accounting.h"
+#include "child.h"
+#include "cli.h"
+#include "dhat_json.h"
+#include "log.h"
+#include "loop.h"
+#include "probes.h"
+#include "report.h"
+#include "symbolizer.h"
+#include "target.h"
+#include "util.h"
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (dt_verbosity < 2 && level != LIBBPF_WARN)
+		return 0;
+	if (dt_verbosity < 1)
+		return 0;	/* our own error line says what failed */
+	return vfprintf(stderr, fmt, args);
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	acct__handle(ctx, data, size);
+	return 0;
+}
+
+static struct dhat_bpf *load_bpf(const struct dt_config *cfg, pid_t pid)
+{
+	struct dhat_bpf *skel = dhat_bpf__open();
+	int err;
+
+	if (!skel) {
+		elog("cannot open the BPF object: %s\n", strerror(errno));
+		return NULL;
+	}
+	skel->rodata->target_tgid = (__u32)pid;
+	skel->rodata->max_frames = cfg->max_frames;
+	skel->rodata->wake_bytes = cfg->ring_size / 4;
+	bpf_map__set_max_entries(skel->maps.events, (__u32)cfg->ring_size);
+	err = dhat_bpf__load(skel);
+	if (err) {
+		elog("cannot load the BPF programs: %s (the kernel needs BPF ring buffers and "
+		     "uprobes, 5.8 or later)\n", strerror(-err));
+		dhat_bpf__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+static int write_output(const struct dt_config *cfg, const struct target *t, struct acct *a,
+			struct symbolizer *sym, struct reporter *rep, uint64_t t_end)
+{
+	const char *names[DT_MAX_STATS], *step;
+	uint64_t values[DT_MAX_STATS];
+	struct dt_doc doc = {
+		.cmd = t->cmdline,
+		.pid = t->pid,
+		.t_end = t_end,
+		.note = t->launched ? NULL : reporter__loss_note(rep),
+		.stat_names = names,
+		.stat_values = values,
+	};
+	int err;
+
+	doc.nr_stats = reporter__stats(rep, names, values);
+	err = dhat_json__write(cfg->output, a, &doc, symbolizer__describe, sym, &step);
+	if (err)
+		elog("cannot write %s: %s failed: %s\n", cfg->output, step, strerror(-err));
+	return err;
+}
+
+static int exit_code_of(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return DT_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct dt_config cfg;
+	struct target t = { .gate_fd = -1, .exec_err_fd = -1 };
+	struct dhat_bpf *skel = NULL;
+	struct probes *probes = NULL;
+	struct ring_buffer *rb = NULL;
+	struct acct *a = NULL;
+	struct symbolizer *sym = NULL;
+	struct reporter *rep = NULL;
+	struct bpf_link *exit_link = NULL;
+	enum loop_end end;
+	int status = 0, ret = DT_EXIT_ERROR;
+	bool watching = false;
+	uint64_t t0, t_end;
+
+	cli__parse(argc, argv, &cfg);
+	dt_verbosity = cfg.verbosity;
+	/* No network look-ups for debug info unless the user sets it up again. */
+	unsetenv("DEBUGINFOD_URLS");
+	libbpf_set_print(libbpf_print);
+
+	if (target__check_output(cfg.output) || target__check_privileges())
+		return DT_EXIT_ERROR;
+	if (cfg.pid ? target__open_pid(&t, cfg.pid) : target__spawn(&t, cfg.argv))
+		goto cleanup;
+	skel = load_bpf(&cfg, t.pid);
+	if (!skel)
+		goto cleanup;
+	probes = probes__attach(skel, &t);
+	if (!probes)
+		goto cleanup;
+	exit_link = bpf_program__attach(skel->progs.thread_exit);
+	if (!exit_link)
+		wlog("cannot watch thread exits (%s): a thread killed inside malloc may cost one "
+		     "lost event\n", strerror(errno));
+	t0 = mono_ns();
+	a = acct__new(t0);
+	sym = symbolizer__new(t.pid);
+	rb = a ? ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, a, NULL) : NULL;
+	rep = a && sym ? reporter__new(a, sym, (const volatile uint64_t *)skel->bss->counters, cfg.top) : NULL;
+	if (!a || !sym || !rb || !rep) {
+		elog("out of memory setting up the capture\n");
+		goto cleanup;
+	}
+	skel->bss->tracing_on = 1;
+	if (!t.launched)
+		symbolizer__refresh(sym);
+	elog("tracing PID %d (%s)%s\n", t.pid, probes__summary(probes),
+	     cfg.duration_ns ? "" : "; Ctrl-C to stop");
+	if (t.launched) {
+		watching = child__seize(t.pid) == 0;
+		if (target__release(&t))
+			goto cleanup;
+	}
+
+	end = loop__run(&(struct loop_opts){
+		.rb = rb, .target = &t, .sym = sym, .reporter = rep, .stacks = acct__stacks(a),
+		.t0 = t0, .duration_ns = cfg.duration_ns,
+		.interval_ns = cfg.verbosity < 0 ? 0 : cfg.interval_ns, .watch_child = watching,
+	}, &status);
+	t_end = mono_ns();
+	/* A second Ctrl-C now ends us for real. */
+	signal(SIGINT, SIG_DFL);
+	sigprocmask(SIG_UNBLOCK, &(sigset_t){ { 1UL << (SIGINT - 1) } }, NULL);
+	if (end == LOOP_ERROR)
+		goto cleanup;
+	/* The target runs untouched from here on. */
+	skel->bss->tracing_on = 0;
+	probes__detach(probes);
+	probes = NULL;
+	if (watching && end != LOOP_TARGET_EXIT)
+		child__release(t.pid);
+	while (ring_buffer__consume(rb) > 0)
+		;
+	acct__finish(a, t_end);
+	if (end == LOOP_TARGET_EXIT)
+		vlog("PID %d exited\n", t.pid);
+	reporter__symbolize_all(rep);
+	reporter__summary(rep);
+	if (write_output(&cfg, &t, a, sym, rep, t_end - t0))
+		goto cleanup;
+	elog("wrote %s\n", cfg.output);
+	ret = t.launched && end == LOOP_TARGET_EXIT ? exit_code_of(status) : DT_EXIT_OK;
+cleanup:
+	if (t.launched && t.gate_fd >= 0)
+		target__abort(&t);
+	probes__detach(probes);
+	bpf_link__destroy(exit_link);
+	ring_buffer__free(rb);
+	reporter__free(rep);
+	symbolizer__free(sym);
+	acct__free(a);
+	dhat_bpf__destroy(skel);
+	target__cleanup(&t);
+	return ret;
+}

@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Copyright (c) 2026 The dhat-trace developers */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/klog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "dhat.skel.h"
+#include "elfsym.h"
+#include "log.h"
+#include "probes.h"
+
+enum probe_kind { PK_ALLOC, PK_FREE };
+
+struct probe_def {
+	const char *sym;
+	enum probe_kind kind;
+	size_t prog_off;	/* offsetof the entry program in skel->progs */
+	bool required;
+};
+
+#define PROG(name) offsetof(struct dhat_bpf, progs.name)
+
+/*
+ * libstdc++'s operator delete calls free(), which is probed, so the delete
+ * variants need no probe of their own.  operator new is probed (it calls
+ * malloc too; the BPF side counts the outermost call only) so that the
+ * user's call is the one attributed, whichever allocator new ends up in.
+ */
+static const struct probe_def defs[] = {
+	{ "free", PK_FREE, PROG(free_enter), true },
+	{ "malloc", PK_ALLOC, PROG(malloc_enter), true },
+	{ "calloc", PK_ALLOC, PROG(calloc_enter), false },
+	{ "realloc", PK_ALLOC, PROG(realloc_enter), false },
+	{ "reallocarray", PK_ALLOC, PROG(reallocarray_enter), false },
+	{ "posix_memalign", PK_ALLOC, PROG(posix_memalign_enter), false },
+	{ "aligned_alloc", PK_ALLOC, PROG(aligned_alloc_enter), false },
+	{ "memalign", PK_ALLOC, PROG(memalign_enter), false },
+	{ "valloc", PK_ALLOC, PROG(valloc_enter), false },
+	{ "pvalloc", PK_ALLOC, PROG(pvalloc_enter), false },
+	{ "_Znwm", PK_ALLOC, PROG(new_enter), false },
+	{ "_Znam", PK_ALLOC, PROG(new_enter), false },
+	{ "_ZnwmRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), false },
+	{ "_ZnamRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), false },
+	{ "_ZnwmSt11align_val_t", PK_ALLOC, PROG(new_enter), false },
+	{ "_ZnamSt11align_val_t", PK_ALLOC, PROG(new_enter), false },
+	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), false },
+	{ "_ZnamSt11align_val_tRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), false },
+};
+
+#define MAX_OBJECTS 512
+#define MAX_LINKS (2 * sizeof(defs) / sizeof(defs[0]))
+
+struct probes {
+	struct bpf_link *links[MAX_LINKS];
+	int nr_links;
+	char summary[512];
+};
+
+struct object {
+	char *path;	/* as the target sees it */
+	char *open_path;/* as we open it (through /proc/PID/root) */
+	struct elfsym *elf;
+	bool tried, used;
+};
+
+struct resolver {
+	struct object objs[MAX_OBJECTS];
+	int n;
+};
+
+static void add_object(struct resolver *r, const char *root, const char *path)
+{
+	char buf[PATH_MAX];
+	int i;
+
+	for (i = 0; i < r->n; i++)
+		if (strcmp(r->objs[i].path, path) == 0)
+			return;
+	if (r->n == MAX_OBJECTS)
+		return;
+	snprintf(buf, sizeof(buf), "%s%s", root, path);
+	r->objs[r->n].path = strdup(path);
+	r->objs[r->n].open_path = strdup(buf);
+	if (r->objs[r->n].path && r->objs[r->n].open_path)
+		r->n++;
+}
+
+static bool is_libc(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return strncmp(base, "libc.so", 7) == 0 || strncmp(base, "libc-", 5) == 0;
+}
+
+/*
+ * A running process: its executable first, then what it has mapped, with
+ * libc last, so that an interposing allocator library wins over libc as it
+ * does in the dynamic linker's search (which put it before libc).
+ */
+static int resolve_running(struct resolver *r, pid_t pid)
+{
+	char root[64], path[PATH_MAX], line[PATH_MAX + 128];
+	FILE *maps;
+	ssize_t n;
+	int pass;
+
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	snprintf(line, sizeof(line), "/proc/%d/exe", pid);
+	n = readlink(line, path, sizeof(path) - 1);
+	if (n > 0) {
+		path[n] = '\0';
+		add_object(r, root, path);
+	}
+	for (pass = 0; pass < 2; pass++) {
+		snprintf(line, sizeof(line), "/proc/%d/maps", pid);
+		maps = fopen(line, "re");
+		if (!maps)
+			return -errno;
+		while (fgets(line, sizeof(line), maps)) {
+			char *p = strchr(line, '/');
+
+			if (!p || strstr(line, " (deleted)"))
+				continue;
+			p[strcspn(p, "\n")] = '\0';
+			if (is_libc(p) == (pass == 1))
+				add_object(r, root, p);
+		}
+		fclose(maps);
+	}
+	return 0;
+}
+
+/* A command about to be launched: the dynamic linker's own order. */
+static int resolve_launch(struct resolver *r, const char *exe)
+{
+	char **order, line[PATH_MAX], *interp = NULL;
+	const char *prog = exe;
+	FILE *f;
+	int i, n;
+
+	/* A script: the allocator is its interpreter's. */
+	f = fopen(exe, "re");
+	if (f && fgets(line, sizeof(line), f) && line[0] == '#' && line[1] == '!') {
+		interp = line + 2 + strspn(line + 2, " \t");
+		interp[strcspn(interp, " \t\n")] = '\0';
+		prog = interp;
+	}
+	if (f)
+		fclose(f);
+	n = elfsym__load_order("", prog, &order);
+	for (i = 0; i < n; i++) {
+		add_object(r, "", order[i]);
+		free(order[i]);
+	}
+	free(order);
+	return n > 0 ? 0 : -ENOENT;
+}
+
+static void resolver_free(struct resolver *r)
+{
+	int i;
+
+	for (i = 0; i < r->n; i++) {
+		elfsym__close(r->objs[i].elf);
+		free(r->objs[i].path);
+		free(r->objs[i].open_path);
+	}
+}
+
+/* First object in search order that defines sym. */
+static struct object *lookup(struct resolver *r, const char *sym, uint64_t *off)
+{
+	int i;
+
+	for (i = 0; i < r->n; i++) {
+		struct object *o = &r->objs[i];
+
+		if (!o->tried) {
+			o->tried = true;
+			o->elf = elfsym__open(o->open_path);
+		}
+		if (o->elf && elfsym__lookup(o->elf, sym, off) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+/* The kernel says only EINVAL; its log says why. */
+static bool kernel_log_says(const char *what)
+{
+	int len = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	char *buf;
+	bool found = false;
+
+	if (len <= 0)
+		return false;
+	buf = malloc(len + 1);
+	if (!buf)
+		return false;
+	len = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, len);
+	if (len > 0) {
+		buf[len] = '\0';
+		found = strstr(buf, what) != NULL;
+	}
+	free(buf);
+	return found;
+}
+
+static void explain_attach_error(const char *sym, const char *path, int err)
+{
+	if (err == -EINVAL && kernel_log_says("ref_ctr_offset mismatch")) {
+		elog("the kernel refused a uprobe on %s in %s: another tracer holds a uprobe on that "
+		     "function with a different reference counter (kernel log: \"ref_ctr_offset "
+		     "mismatch\"); stop it and retry\n", sym, path);
+	} else if (err == -EINVAL) {
+		elog("the kernel refused a uprobe on %s in %s: %s (another tracer may hold a "
+		     "conflicting uprobe there)\n", sym, path, strerror(-err));
+	} else {
+		elog("cannot attach a uprobe on %s in %s: %s\n", sym, path, strerror(-err));
+	}
+}
+
+static int attach_one(struct probes *p, struct bpf_program *prog, pid_t pid, const char *path,
+		      uint64_t off, bool ret)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret);
+	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, pid, path, off, &opts);
+
+	if (!l)
+		return errno ? -errno : -EINVAL;
+	p->links[p->nr_links++] = l;
+	return 0;
+}
+
+static void add_to_summary(struct probes *p, const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t len = strlen(p->summary);
+
+	base = base ? base + 1 : path;
+	if (strstr(p->summary, base))
+		return;
+	snprintf(p->summary + len, sizeof(p->summary) - len, "%s%s", len ? ", " : "", base);
+}
+
+struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t)
+{
+	struct probes *p = calloc(1, sizeof(*p));
+	struct resolver r = {};
+	uint64_t offs[sizeof(defs) / sizeof(defs[0])];
+	struct object *objs[sizeof(defs) / sizeof(defs[0])];
+	size_t i, j;
+	int err = 0, nr = 0;
+	char summary[sizeof(p->summary) + 32];
+
+	if (!p)
+		return NULL;
+	err = t->launched ? resolve_launch(&r, t->exe) : resolve_running(&r, t->pid);
+	if (err) {
+		elog("cannot find the objects of %s: %s\n", t->launched ? t->exe : "the process",
+		     strerror(-err));
+		goto cleanup;
+	}
+	for (i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
+		objs[i] = lookup(&r, defs[i].sym, &offs[i]);
+		if (!objs[i] && defs[i].required) {
+			elog("no %s found in %s or the libraries it loads (a static, stripped "
+			     "executable?)\n", defs[i].sym, t->launched ? t->exe : "the process");
+			err = -ENOENT;
+			goto cleanup;
+		}
+		/* Aliases (glibc's aligned_alloc is memalign) get one probe. */
+		for (j = 0; objs[i] && j < i; j++)
+			if (objs[j] == objs[i] && offs[j] == offs[i])
+				objs[i] = NULL;
+	}
+	for (i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
+		struct bpf_program *prog;
+
+		if (!objs[i])
+			continue;
+		prog = *(struct bpf_program **)((char *)skel + defs[i].prog_off);
+		/* Return probe first: any entry we see then has its return seen too. */
+		if (defs[i].kind == PK_ALLOC)
+			err = attach_one(p, skel->progs.alloc_exit, t->pid, objs[i]->open_path,
+					 offs[i], true);
+		if (!err)
+			err = attach_one(p, prog, t->pid, objs[i]->open_path, offs[i], false);
+		if (err) {
+			explain_attach_error(defs[i].sym, objs[i]->path, err);
+			goto cleanup;
+		}
+		vlog("probe on %s at %s+0x%llx\n", defs[i].sym, objs[i]->path,
+		     (unsigned long long)offs[i]);
+		add_to_summary(p, objs[i]->path);
+		nr++;
+	}
+	snprintf(summary, sizeof(summary), "%d functions in %s", nr, p->summary);
+	snprintf(p->summary, sizeof(p->summary), "%s", summary);
+cleanup:
+	resolver_free(&r);
+	if (err) {
+		probes__detach(p);
+		errno = -err;
+		return NULL;
+	}
+	return p;
+}
+
+void probes__detach(struct probes *p)
+{
+	int i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->nr_links; i++)
+		bpf_link__destroy(p->links[i]);
+	free(p);
+}
+
+const char *probes__summary(const struct probes *p)
+{
+	return p->summary;
+}

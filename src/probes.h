@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Copyright (c) 2026 The dhat-trace developers */
+#ifndef DT_PROBES_H
+#define DT_PROBES_H
+
+#include "target.h"
+
+struct dhat_bpf;
+struct probes;
+
+/*
+ * Find the objects that really provide each allocator function for the
+ * target (the executable, an interposing library such as libjemalloc, or
+ * libc) and attach the programs there.  NULL (error reported, nothing left
+ * attached) on failure, errno set.
+ */
+struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t);
+void probes__detach(struct probes *p);
+/* "14 probes in libc.so.6, libstdc++.so.6" */
+const char *probes__summary(const struct probes *p);
+
+#endif

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Copyright (c) 2026 The dhat-trace developers */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/types.h>
+#include "dhat_abi.h"
+#include "log.h"
+#include "report.h"
+#include "util.h"
+
+struct reporter {
+	struct acct *a;
+	struct symbolizer *sym;
+	const volatile uint64_t *bpf;
+	unsigned int top;
+	uint64_t last_t, last_tb, last_tbk;
+	char note[512];
+};
+
+struct reporter *reporter__new(struct acct *a, struct symbolizer *sym,
+			       const volatile uint64_t *bpf_counters, unsigned int top)
+{
+	struct reporter *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->a = a;
+	r->sym = sym;
+	r->bpf = bpf_counters;
+	r->top = top;
+	r->last_t = acct__t0(a);
+	return r;
+}
+
+void reporter__free(struct reporter *r)
+{
+	free(r);
+}
+
+/* Calls whose record never reached us. */
+static uint64_t lost_events(const struct reporter *r)
+{
+	return r->bpf[DT_CNT_RB_DROP_ALLOC] + r->bpf[DT_CNT_RB_DROP_FREE] +
+	       r->bpf[DT_CNT_PENDING_FULL] + r->bpf[DT_CNT_STALE_ENTRY];
+}
+
+/* Allocations attributed to the "stack not captured" program point. */
+static uint64_t stackless(const struct reporter *r)
+{
+	return r->bpf[DT_CNT_STACK_FAIL] + acct__loss(r->a)->unknown_stacks;
+}
+
+static double secs(uint64_t ns)
+{
+	return (double)ns / NSEC_PER_SEC;
+}
+
+/* "fn (file:12) <- caller (file:30)" */
+static void site_label(struct reporter *r, uint32_t pp, char *buf, size_t len)
+{
+	const uint64_t *ips;
+	uint32_t nr, i;
+	size_t o = 0;
+
+	ips = stacks__frames(acct__stacks(r->a), pp, &nr);
+	if (!nr) {
+		snprintf(buf, len, "[stack not captured]");
+		return;
+	}
+	buf[0] = '\0';
+	for (i = 0; i < nr && i < 2 && o < len; i++)
+		o += snprintf(buf + o, len - o, "%s%s", i ? " <- " : "",
+			      symbolizer__site(r->sym, ips[i]));
+}
+
+void reporter__periodic(struct reporter *r, uint64_t now)
+{
+	struct pps *pps = acct__pps(r->a);
+	const struct dt_totals *t = pps__totals(pps);
+	uint32_t n = pps__count(pps), i, k, *top;
+	uint64_t dt = now > r->last_t ? now - r->last_t : 1;
+	char b1[32], b2[32], b3[32], b4[32], b5[32], label[512];
+
+	elog("[%.1fs] live %s bytes in %s blocks; peak %s bytes in %s blocks at %.1fs; "
+	     "%s allocs/s, %.1f MB/s; lost events %llu\n",
+	     secs(now - acct__t0(r->a)), fmt_thousands(t->curr_b, b1, 32),
+	     fmt_thousands(t->curr_bk, b2, 32), fmt_thousands(t->max_b, b3, 32),
+	     fmt_thousands(t->max_bk, b4, 32), secs(t->t_gmax),
+	     fmt_thousands((t->tbk - r->last_tbk) * NSEC_PER_SEC / dt, b5, 32),
+	     (double)(t->tb - r->last_tb) * NSEC_PER_SEC / dt / 1e6,
+	     (unsigned long long)lost_events(r));
+	r->last_t = now;
+	r->last_tb = t->tb;
+	r->last_tbk = t->tbk;
+
+	/* Top sites by live bytes: a partial selection, the list is short. */
+	top = calloc(r->top, sizeof(*top));
+	for (k = 0; top && k < r->top; k++) {
+		uint64_t best = 0;
+
+		top[k] = UINT32_MAX;
+		for (i = 0; i < n; i++) {
+			struct dt_pp *pp = pps__get(pps, i);
+			uint32_t j;
+
+			if (pp->curr_b <= best)
+				continue;
+			for (j = 0; j < k && top[j] != i; j++)
+				;
+			if (j == k) {
+				best = pp->curr_b;
+				top[k] = i;
+			}
+		}
+		if (top[k] == UINT32_MAX)
+			break;
+	}
+	for (i = 0; top && i < k; i++) {
+		struct dt_pp *pp = pps__get(pps, top[i]);
+		int64_t growth = (int64_t)(pp->curr_b - pp->report_b);
+
+		site_label(r, top[i], label, sizeof(label));
+		elog("  %14s B %10s blocks %+14lld B  %s\n", fmt_thousands(pp->curr_b, b1, 32),
+		     fmt_thousands(pp->curr_bk, b2, 32), (long long)growth, label);
+	}
+	for (i = 0; i < n; i++) {
+		struct dt_pp *pp = pps__get(pps, i);
+
+		pp->report_b = pp->curr_b;
+	}
+	free(top);
+}
+
+void reporter__summary(struct reporter *r)
+{
+	const struct dt_totals *t = pps__totals(acct__pps(r->a));
+	const struct dt_loss *l = acct__loss(r->a);
+	const struct symbolizer_stats *ss = symbolizer__stats(r->sym);
+	char a[32], b[32];
+
+	elog("Total:     %s bytes in %s blocks\n", fmt_thousands(t->tb, a, 32),
+	     fmt_thousands(t->tbk, b, 32));
+	elog("At t-gmax: %s bytes in %s blocks\n", fmt_thousands(t->max_b, a, 32),
+	     fmt_thousands(t->max_bk, b, 32));
+	elog("At t-end:  %s bytes in %s blocks\n", fmt_thousands(t->curr_b, a, 32),
+	     fmt_thousands(t->curr_bk, b, 32));
+	elog("lost events: %llu; frees of blocks allocated before attach: %llu (ignored); "
+	     "reallocs of such blocks: %llu; allocations without a stack: %llu; "
+	     "frames without symbol: %llu of %llu\n",
+	     (unsigned long long)lost_events(r), (unsigned long long)l->unknown_frees,
+	     (unsigned long long)l->unknown_reallocs, (unsigned long long)stackless(r),
+	     (unsigned long long)(ss->no_module + ss->no_symbol),
+	     (unsigned long long)ss->frames);
+	if (l->displaced || l->bad_records || stacks__collisions(acct__stacks(r->a)))
+		wlog("%llu blocks replaced at a live address (their free was lost), %llu "
+		     "malformed records, %llu stack hash collisions\n",
+		     (unsigned long long)l->displaced, (unsigned long long)l->bad_records,
+		     (unsigned long long)stacks__collisions(acct__stacks(r->a)));
+}
+
+void reporter__symbolize_all(struct reporter *r)
+{
+	struct pps *pps = acct__pps(r->a);
+	uint32_t i, j, nr, n = pps__count(pps);
+	const char *const *strs;
+
+	for (i = 0; i < n; i++) {
+		const uint64_t *ips = stacks__frames(acct__stacks(r->a), i, &nr);
+
+		if (!pps__get(pps, i)->tbk)
+			continue;
+		for (j = 0; j < nr; j++)
+			symbolizer__describe(r->sym, ips[j], &strs);
+	}
+}
+
+int reporter__stats(struct reporter *r, const char **names, uint64_t *values)
+{
+	const struct dt_loss *l = acct__loss(r->a);
+	const struct symbolizer_stats *ss = symbolizer__stats(r->sym);
+	int n = 0;
+
+#define STAT(name, v) do { names[n] = name; values[n] = (v); n++; } while (0)
+	STAT("lost_events", lost_events(r));
+	STAT("ringbuf_drops", r->bpf[DT_CNT_RB_DROP_ALLOC] + r->bpf[DT_CNT_RB_DROP_FREE] +
+				      r->bpf[DT_CNT_RB_DROP_STACK]);
+	STAT("unknown_frees", l->unknown_frees);
+	STAT("unknown_reallocs", l->unknown_reallocs);
+	STAT("displaced_blocks", l->displaced);
+	STAT("realloc_races", l->realloc_races);
+	STAT("returns_without_entry", r->bpf[DT_CNT_RET_NO_ENTRY]);
+	STAT("allocs_without_stack", stackless(r));
+	STAT("stack_collisions", stacks__collisions(acct__stacks(r->a)));
+	STAT("bad_records", l->bad_records);
+	STAT("frames", ss->frames);
+	STAT("frames_without_module", ss->no_module);
+	STAT("frames_without_symbol", ss->no_symbol);
+	STAT("frames_without_line", ss->no_line);
+	STAT("events", acct__events(r->a));
+#undef STAT
+	return n;
+}
+
+const char *reporter__loss_note(struct reporter *r)
+{
+	const struct dt_loss *l = acct__loss(r->a);
+
+	snprintf(r->note, sizeof(r->note),
+		 "dhat-trace: attached; lost events %llu; frees of blocks allocated before attach "
+		 "%llu (ignored); allocations without stack %llu",
+		 (unsigned long long)lost_events(r), (unsigned long long)l->unknown_frees,
+		 (unsigned long long)stackless(r));
+	return r->note;
+}

@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Copyright (c) 2026 The dhat-trace developers */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include "log.h"
+#include "target.h"
+
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+#define PF_KTHREAD 0x00200000
+
+int target__check_privileges(void)
+{
+	static const struct { int cap; const char *name; } need[] = {
+		{ CAP_BPF, "CAP_BPF" }, { CAP_PERFMON, "CAP_PERFMON" },
+		{ CAP_SYS_PTRACE, "CAP_SYS_PTRACE" }, { CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH" },
+	};
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {};
+	char missing[160] = "";
+	size_t i;
+
+	if (syscall(SYS_capget, &hdr, data))
+		return 0;	/* cannot tell: let the BPF calls say it */
+	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		int c = need[i].cap;
+
+		if (!(data[c / 32].effective & (1u << (c % 32)))) {
+			if (*missing)
+				strcat(missing, ", ");
+			strcat(missing, need[i].name);
+		}
+	}
+	if (!*missing)
+		return 0;
+	elog("tracing needs root or the capabilities CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE and "
+	     "CAP_DAC_READ_SEARCH (missing: %s)\n", missing);
+	return -EPERM;
+}
+
+int target__check_output(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (slash)
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path) ? (int)(slash - path) : 1,
+			 path);
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		elog("cannot write %s: directory %s does not exist\n", path, dir);
+		return -ENOENT;
+	}
+	if (access(dir, W_OK)) {
+		int err = errno;
+
+		elog("cannot write %s: directory %s: %s\n", path, dir, strerror(err));
+		return -err;
+	}
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		elog("cannot write %s: it is a directory\n", path);
+		return -EISDIR;
+	}
+	return 0;
+}
+
+static char *read_cmdline(pid_t pid)
+{
+	char path[64], buf[4096];
+	ssize_t n, i;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	if (buf[n - 1] == '\0')
+		n--;
+	for (i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+/* Field 9 of /proc/PID/stat, after the parenthesised comm. */
+static int read_flags(pid_t pid, unsigned long *flags)
+{
+	char path[64], buf[1024], *p;
+	int fd, i;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	for (i = 0; p && i < 7; i++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return -EIO;
+	*flags = strtoul(p + 1, NULL, 10);
+	return 0;
+}
+
+bool target__alive(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+int target__open_pid(struct target *t, pid_t pid)
+{
+	unsigned long flags;
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	t->gate_fd = t->exec_err_fd = -1;
+	t->pid = pid;
+	if (kill(pid, 0) && errno == ESRCH) {
+		elog("no process with PID %d\n", pid);
+		return -ESRCH;
+	}
+	err = read_flags(pid, &flags);
+	if (err == -ENOENT) {
+		elog("no process with PID %d\n", pid);
+		return -ESRCH;
+	}
+	if (!err && (flags & PF_KTHREAD)) {
+		elog("PID %d is a kernel thread; only user processes can be traced\n", pid);
+		return -EINVAL;
+	}
+	if (err) {
+		elog("cannot read /proc/%d/stat: %s\n", pid, strerror(-err));
+		return err;
+	}
+	t->cmdline = read_cmdline(pid);
+	if (!t->cmdline) {
+		elog("cannot read /proc/%d/cmdline: %s\n", pid, strerror(errno ? errno : EIO));
+		return -EIO;
+	}
+	return 0;
+}
+
+/* execvp()'s search, done up front so a bad command fails before tracing. */
+static int resolve_command(const char *cmd, char **out)
+{
+	const char *path = getenv("PATH");
+	char *copy, *dir, *save = NULL, full[PATH_MAX];
+	int err = -ENOENT;
+
+	if (!*cmd)
+		return -ENOENT;
+	if (strchr(cmd, '/')) {
+		if (access(cmd, X_OK))
+			return -errno;
+		*out = realpath(cmd, NULL);
+		return *out ? 0 : -errno;
+	}
+	copy = strdup(path ? path : "/usr/local/bin:/usr/bin:/bin");
+	for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		struct stat st;
+
+		snprintf(full, sizeof(full), "%s/%s", *dir ? dir : ".", cmd);
+		if (stat(full, &st) || !S_ISREG(st.st_mode))
+			continue;
+		if (access(full, X_OK)) {
+			err = -EACCES;
+			continue;
+		}
+		*out = realpath(full, NULL);
+		err = *out ? 0 : -errno;
+		break;
+	}
+	free(copy);
+	return err;
+}
+
+/* Under sudo, run the command as the user who asked for it. */
+static int drop_to_sudo_user(void)
+{
+	const char *uid_s = getenv("SUDO_UID"), *gid_s = getenv("SUDO_GID");
+	const char *user = getenv("SUDO_USER");
+	uid_t uid;
+	gid_t gid;
+
+	if (getuid() != 0 || !uid_s || !gid_s)
+		return 0;
+	uid = (uid_t)strtoul(uid_s, NULL, 10);
+	gid = (gid_t)strtoul(gid_s, NULL, 10);
+	if (uid == 0)
+		return 0;
+	if ((user ? initgroups(user, gid) : setgroups(0, NULL)) || setgid(gid) || setuid(uid))
+		return -errno;
+	return 0;
+}
+
+static void join_args(struct target *t, char **argv)
+{
+	size_t len = 1;
+	int i;
+
+	for (i = 0; argv[i]; i++)
+		len += strlen(argv[i]) + 1;
+	t->cmdline = calloc(1, len);
+	for (i = 0; t->cmdline && argv[i]; i++) {
+		if (i)
+			strcat(t->cmdline, " ");
+		strcat(t->cmdline, argv[i]);
+	}
+}
+
+int target__spawn(struct target *t, char **argv)
+{
+	int gate[2] = { -1, -1 }, errp[2] = { -1, -1 }, err;
+	char c;
+
+	memset(t, 0, sizeof(*t));
+	t->gate_fd = t->exec_err_fd = -1;
+	t->launched = true;
+	err = resolve_command(argv[0], &t->exe);
+	if (err) {
+		elog("cannot execute '%s': %s\n", argv[0], strerror(-err));
+		return err;
+	}
+	join_args(t, argv);
+	if (pipe2(gate, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
+		err = -errno;
+		elog("cannot create pipes: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	fflush(NULL);
+	t->pid = fork();
+	if (t->pid < 0) {
+		err = -errno;
+		elog("cannot fork: %s\n", strerror(-err));
+		goto cleanup;
+	}
+	if (t->pid == 0) {
+		close(gate[1]);
+		close(errp[0]);
+		err = drop_to_sudo_user();
+		/* Held here until the probes are in place; EOF: the tracer gave up. */
+		if (!err && read(gate[0], &c, 1) != 1)
+			_exit(127);
+		if (!err) {
+			execv(t->exe, argv);
+			err = -errno;
+		}
+		if (write(errp[1], &err, sizeof(err)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(gate[0]);
+	close(errp[1]);
+	t->gate_fd = gate[1];
+	t->exec_err_fd = errp[0];
+	return 0;
+cleanup:
+	for (int i = 0; i < 2; i++) {
+		if (gate[i] >= 0)
+			close(gate[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	return err;
+}
+
+int target__release(struct target *t)
+{
+	char c = 1;
+	int child_err = 0;
+	ssize_t n;
+
+	if (write(t->gate_fd, &c, 1) != 1) {
+		int err = -errno;
+
+		elog("cannot start '%s': %s\n", t->exe, strerror(-err));
+		return err;
+	}
+	close(t->gate_fd);
+	t->gate_fd = -1;
+	n = read(t->exec_err_fd, &child_err, sizeof(child_err));
+	close(t->exec_err_fd);
+	t->exec_err_fd = -1;
+	if (n == sizeof(child_err)) {
+		elog("cannot execute '%s': %s\n", t->exe, strerror(-child_err));
+		waitpid(t->pid, NULL, 0);
+		return child_err;
+	}
+	return 0;
+}
+
+void target__abort(struct target *t)
+{
+	if (!t->launched || t->gate_fd < 0)
+		return;
+	close(t->gate_fd);	/* the held child sees EOF and exits */
+	t->gate_fd = -1;
+	waitpid(t->pid, NULL, 0);
+}
+
+void target__cleanup(struct target *t)
+{
+	if (t->gate_fd >= 0)
+		close(t->gate_fd);
+	if (t->exec_err_fd >= 0)
+		close(t->exec_err_fd);
+	free(t->exe);
+	free(t->cmdline);
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Copyright (c) 2026 The dhat-trace developers */
+#ifndef DT_UTIL_H
+#define DT_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define NSEC_PER_USEC 1000ULL
+#define NSEC_PER_MSEC 1000000ULL
+#define NSEC_PER_SEC 1000000000ULL
+
+/* "500ms", "30s", "5m", "1h", "2.5s"; a bare number is seconds. */
+int parse_duration(const char *s, uint64_t *ns);
+/* "64M", "4096", "1G" (powers of 1024). */
+int parse_size(const char *s, uint64_t *bytes);
+/* 1234567 -> "1,234,567" into buf (>= 27 bytes); returns buf. */
+char *fmt_thousands(uint64_t v, char *buf, size_t len);
+/* CLOCK_MONOTONIC in ns: the clock bpf_ktime_get_ns() reads. */
+uint64_t mono_ns(void);
+
+#endif
