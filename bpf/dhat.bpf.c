@@ -40,7 +40,7 @@ struct pending {
 	__u64 t_entry;
 	__u64 stack_id;
 	__u32 fn;
-	__u32 pad;
+	__u32 tail_calls;	/* allocators entered by a jump on the same frame */
 };
 
 struct {
@@ -147,8 +147,14 @@ static __always_inline int enter(struct pt_regs *ctx, __u32 fn, __u64 size, __u6
 	now = bpf_ktime_get_ns();
 	p = bpf_map_lookup_elem(&pending, &tid);
 	if (p) {
-		if (p->sp > sp && p->sp - sp < NEST_MAX_STACK && now - p->t_entry < NEST_MAX_NS)
-			return 0;	/* nested: the outer call is the user's */
+		if (p->sp >= sp && p->sp - sp < NEST_MAX_STACK && now - p->t_entry < NEST_MAX_NS) {
+			/* Nested: the outer call is the user's.  operator new[]
+			 * tail-jumps to operator new: same frame, and both return
+			 * probes will fire on its one return. */
+			if (p->sp == sp)
+				p->tail_calls++;
+			return 0;
+		}
 		count(DT_CNT_STALE_ENTRY);
 	}
 	n.sp = sp;
@@ -244,6 +250,10 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 			return 0;	/* a nested call returns; the outer one is still open */
 		count(DT_CNT_STALE_ENTRY);
 		bpf_map_delete_elem(&pending, &tid);
+		return 0;
+	}
+	if (p->tail_calls) {
+		p->tail_calls--;
 		return 0;
 	}
 	c = *p;

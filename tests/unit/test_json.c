@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Copyright (c) 2026 The dhat-trace developers */
+/* The DHAT document: required fields (dhat-format.md §5), frame table,
+ * escaping, exact integers, and the write-then-rename contract. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/types.h>
+#include <cjson/cJSON.h>
+#include "dhat_abi.h"
+#include "dhat_json.h"
+#include "tap.h"
+
+/* Two strings (an inlined frame and its caller) for ip 0x2000, one otherwise. */
+static int fake_describe(void *ctx, uint64_t ip, const char *const **strs)
+{
+	static const char *const inl[] = { "0x1FFF: inner (a.c:1)", "0x1FFF: outer (a.c:9)" };
+	static const char *const weird[] = { "0xAB: q\"uo\\te\x01 (in /x)" };
+	static const char *const other[] = { "0x3FFF: main (m.c:3)" };
+
+	(void)ctx;
+	*strs = ip == 0x2000 ? inl : ip == 0xAC ? weird : other;
+	return ip == 0x2000 ? 2 : 1;
+}
+
+static void feed(struct acct *a)
+{
+	struct dt_rec_stack s = { .kind = DT_REC_STACK, .nr_frames = 2, .stack_id = 7 };
+	struct dt_rec_alloc r = { DT_REC_ALLOC, DT_FN_MALLOC, 2000, 0x10, 5000000000000ULL, 7 };
+	struct dt_rec_alloc r2 = { DT_REC_ALLOC, DT_FN_MALLOC, 3000, 0x20, 3, 8 };
+
+	s.ips[0] = 0x2000;
+	s.ips[1] = 0x4000;
+	acct__handle(a, &s, 16 + 16);
+	s.stack_id = 8;
+	s.nr_frames = 1;
+	s.ips[0] = 0xAC;
+	acct__handle(a, &s, 16 + 8);
+	acct__handle(a, &r, sizeof(r));
+	acct__handle(a, &r2, sizeof(r2));
+}
+
+static const char *const stat_names[] = { "lost_events" };
+static const uint64_t stat_values[] = { 42 };
+
+int main(void)
+{
+	static const char *const required[] = { "dhatFileVersion", "mode", "verb", "bklt", "bkacc",
+						"tu", "Mtu", "cmd", "pid", "te", "pps", "ftbl",
+						"tg", "tuth" };
+	static const char *const pp_fields[] = { "tb", "tbk", "fs", "mb", "mbk", "gb", "gbk",
+						 "eb", "ebk", "tl" };
+	struct dt_doc doc = { .cmd = "./prog \"x\"", .pid = 4242, .t_end = 9000000,
+			      .note = "lost 1", .stat_names = stat_names,
+			      .stat_values = stat_values, .nr_stats = 1 };
+	struct acct *a = acct__new(1000);
+	char *text, dir[] = "/tmp/dt-json-XXXXXX", path[256];
+	cJSON *root, *pps, *ftbl, *pp, *fs;
+	const char *step;
+	struct stat st;
+	size_t i;
+
+	feed(a);
+	acct__finish(a, 9001000);
+	text = dhat_json__render(a, &doc, fake_describe, NULL);
+	ok(text != NULL, "document rendered");
+	root = cJSON_Parse(text);
+	ok(root != NULL, "document is valid JSON");
+	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		ok(cJSON_HasObjectItem(root, required[i]), "top-level field %s", required[i]);
+	is_u64(cJSON_GetObjectItem(root, "dhatFileVersion")->valueint, 2, "version 2");
+	ok(cJSON_IsFalse(cJSON_GetObjectItem(root, "bkacc")), "bkacc false");
+	ok(strcmp(cJSON_GetObjectItem(root, "cmd")->valuestring, "./prog \"x\" [lost 1]") == 0,
+	   "cmd carries the loss note");
+	is_u64(cJSON_GetObjectItem(root, "te")->valuedouble, 9000, "te in microseconds");
+	is_u64(cJSON_GetObjectItem(root, "tg")->valuedouble, 2, "tg in microseconds, latest peak");
+	is_u64(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "dhatTrace"), "lost_events")->valueint,
+	       42, "extra counters in dhatTrace");
+	ftbl = cJSON_GetObjectItem(root, "ftbl");
+	ok(strcmp(cJSON_GetArrayItem(ftbl, 0)->valuestring, "[root]") == 0, "ftbl[0] is [root]");
+	is_u64(cJSON_GetArraySize(ftbl), 5, "frame strings de-duplicated (root + 4)");
+	pps = cJSON_GetObjectItem(root, "pps");
+	is_u64(cJSON_GetArraySize(pps), 2, "two program points");
+	pp = cJSON_GetArrayItem(pps, 0);
+	for (i = 0; i < sizeof(pp_fields) / sizeof(pp_fields[0]); i++)
+		ok(cJSON_HasObjectItem(pp, pp_fields[i]), "pp field %s", pp_fields[i]);
+	ok(strstr(text, "\"tb\":5000000000000,") != NULL, "large counts written as exact integers");
+	fs = cJSON_GetObjectItem(pp, "fs");
+	is_u64(cJSON_GetArraySize(fs), 3, "inlined frames expanded in fs");
+	ok(strcmp(cJSON_GetArrayItem(ftbl, cJSON_GetArrayItem(fs, 1)->valueint)->valuestring,
+		  "0x1FFF: outer (a.c:9)") == 0, "fs innermost first");
+	ok(strstr(text, "q\\\"uo\\\\te\\u0001 (in /x)") != NULL,
+	   "quote, backslash and control bytes escaped");
+	cJSON_Delete(root);
+	free(text);
+
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	snprintf(path, sizeof(path), "%s/out.json", dir);
+	ok(dhat_json__write(path, a, &doc, fake_describe, NULL, &step) == 0, "write succeeds");
+	ok(stat(path, &st) == 0 && st.st_size > 100, "file written");
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/missing/out.json", dir);
+	ok(dhat_json__write(path, a, &doc, fake_describe, NULL, &step) < 0,
+	   "write into a missing directory fails (%s)", step);
+	ok(stat(path, &st) != 0, "and leaves no file");
+	rmdir(dir);
+	acct__free(a);
+	return tap_done();
+}
