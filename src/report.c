@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Copyright (c) 2026 The dhat-trace developers */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,11 +119,13 @@ void reporter__periodic(struct reporter *r, uint64_t now)
 	}
 	for (i = 0; top && i < k; i++) {
 		struct dt_pp *pp = pps__get(pps, top[i]);
-		int64_t growth = (int64_t)(pp->curr_b - pp->report_b);
+		bool shrank = pp->curr_b < pp->report_b;
 
 		site_label(r, top[i], label, sizeof(label));
-		elog("  %14s B %10s blocks %+14lld B  %s\n", fmt_thousands(pp->curr_b, b1, 32),
-		     fmt_thousands(pp->curr_bk, b2, 32), (long long)growth, label);
+		fmt_thousands(shrank ? pp->report_b - pp->curr_b : pp->curr_b - pp->report_b, b3, 32);
+		elog("  %14s B in %9s blocks, %c%s B since last report: %s\n",
+		     fmt_thousands(pp->curr_b, b1, 32), fmt_thousands(pp->curr_bk, b2, 32),
+		     shrank ? '-' : '+', b3, label);
 	}
 	for (i = 0; i < n; i++) {
 		struct dt_pp *pp = pps__get(pps, i);
