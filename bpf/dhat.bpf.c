@@ -89,31 +89,38 @@ static __always_inline int traced(__u64 pid_tgid)
 }
 
 /*
- * Frame-pointer stack taken at the allocator's entry.  The kernel's walk
- * starts with the probed PC and continues from rbp, which still belongs to
- * the caller, so the caller's own return address (at [sp]) would be missed:
- * it replaces frame 0.  Returns the stack's hash, 0 if none.
+ * Frame-pointer stack taken at the allocator's entry, innermost first.  At
+ * the entry the caller's return address is at [sp] and rbp still belongs to
+ * the caller, so the walk starts there.  bpf_get_stack() would do the same
+ * walk but costs ~5 µs per call on 6.18 (its generic user unwinder), several
+ * times this loop.  Returns the stack's hash, 0 if none.
  */
 static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 {
-	__u32 zero = 0, nr, i;
+	__u32 zero = 0, nr = 1, i;
 	struct dt_rec_stack *s;
-	__u64 h = 0xcbf29ce484222325ULL, ra;
+	__u64 h = 0xcbf29ce484222325ULL, fp = PT_REGS_FP(ctx);
+	struct { __u64 next, ret; } fr;
 	__u8 one = 1;
-	long n;
 
 	s = bpf_map_lookup_elem(&stack_scratch, &zero);
 	if (!s)
 		return 0;
-	n = bpf_get_stack(ctx, s->ips, (max_frames & 127) * sizeof(__u64), BPF_F_USER_STACK);
-	if (n <= 0 || bpf_probe_read_user(&ra, sizeof(ra), (void *)PT_REGS_SP(ctx))) {
+	if (bpf_probe_read_user(&s->ips[0], sizeof(__u64), (void *)PT_REGS_SP(ctx))) {
 		count(DT_CNT_STACK_FAIL);
 		return 0;
 	}
-	s->ips[0] = ra;
-	nr = n / sizeof(__u64);
-	if (nr > DT_MAX_FRAMES)
-		nr = DT_MAX_FRAMES;
+	for (i = 1; i < DT_MAX_FRAMES; i++) {
+		if (i >= max_frames || !fp || (fp & 7) ||
+		    bpf_probe_read_user(&fr, sizeof(fr), (void *)fp) || !fr.ret)
+			break;
+		s->ips[i] = fr.ret;
+		nr = i + 1;
+		/* Callers' frames lie above; anything else is not a frame chain. */
+		if (fr.next <= fp)
+			break;
+		fp = fr.next;
+	}
 	for (i = 0; i < DT_MAX_FRAMES; i++) {
 		if (i >= nr)
 			break;
