@@ -238,15 +238,15 @@ static int attach_one(struct probes *p, struct bpf_program *prog, pid_t pid, con
 	return 0;
 }
 
-static void add_to_summary(struct probes *p, const char *path)
+static void add_to_list(char *list, size_t size, const char *path)
 {
 	const char *base = strrchr(path, '/');
-	size_t len = strlen(p->summary);
+	size_t len = strlen(list);
 
 	base = base ? base + 1 : path;
-	if (strstr(p->summary, base))
+	if (strstr(list, base))
 		return;
-	snprintf(p->summary + len, sizeof(p->summary) - len, "%s%s", len ? ", " : "", base);
+	snprintf(list + len, size - len, "%s%s", len ? ", " : "", base);
 }
 
 struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t)
@@ -257,7 +257,7 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t)
 	struct object *objs[sizeof(defs) / sizeof(defs[0])];
 	size_t i, j;
 	int err = 0, nr = 0;
-	char summary[sizeof(p->summary) + 32];
+	char objects[sizeof(p->summary) - 32] = "";
 
 	if (!p)
 		return NULL;
@@ -298,11 +298,10 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t)
 		}
 		vlog("probe on %s at %s+0x%llx\n", defs[i].sym, objs[i]->path,
 		     (unsigned long long)offs[i]);
-		add_to_summary(p, objs[i]->path);
+		add_to_list(objects, sizeof(objects), objs[i]->path);
 		nr++;
 	}
-	snprintf(summary, sizeof(summary), "%d functions in %s", nr, p->summary);
-	snprintf(p->summary, sizeof(p->summary), "%s", summary);
+	snprintf(p->summary, sizeof(p->summary), "%d functions in %s", nr, objects);
 cleanup:
 	resolver_free(&r);
 	if (err) {
