@@ -139,7 +139,7 @@ static int resolve_running(struct resolver *r, pid_t pid)
 /* A command about to be launched: the dynamic linker's own order. */
 static int resolve_launch(struct resolver *r, const char *exe)
 {
-	char **order, line[PATH_MAX], *interp = NULL;
+	char **order, line[PATH_MAX] = "", *interp = NULL;
 	const char *prog = exe;
 	FILE *f;
 	int i, n;
@@ -150,6 +150,9 @@ static int resolve_launch(struct resolver *r, const char *exe)
 		interp = line + 2 + strspn(line + 2, " \t");
 		interp[strcspn(interp, " \t\n")] = '\0';
 		prog = interp;
+	} else if (f && memcmp(line, "\177ELF", 4) != 0) {
+		fclose(f);
+		return -ENOEXEC;
 	}
 	if (f)
 		fclose(f);
@@ -262,6 +265,10 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t)
 	if (!p)
 		return NULL;
 	err = t->launched ? resolve_launch(&r, t->exe) : resolve_running(&r, t->pid);
+	if (err == -ENOEXEC) {
+		elog("cannot execute '%s': %s\n", t->exe, strerror(ENOEXEC));
+		goto cleanup;
+	}
 	if (err) {
 		elog("cannot find the objects of %s: %s\n", t->launched ? t->exe : "the process",
 		     strerror(-err));

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Set up a Debian 12 machine, build, and either run the demo or the test suite.
+#   ./dev.sh demo   trace the bundled demo program and write dhat-heap.json
+#   ./dev.sh test   run every test suite; ends with "N passed, N failed"
+set -euo pipefail
+cd "$(dirname "$0")"
+
+mode=${1:-}
+case "$mode" in demo|test) ;; *) echo "usage: $0 demo|test" >&2; exit 64;; esac
+if [ "$(id -u)" -ne 0 ]; then
+	echo "dev.sh: run as root (apt-get and BPF need it): sudo $0 $mode" >&2
+	exit 1
+fi
+
+pkgs=(clang llvm bpftool libbpf-dev libelf-dev libdw-dev libcjson-dev meson ninja-build
+      pkg-config gcc g++ make python3 util-linux)
+[ "$mode" = test ] && pkgs+=(valgrind chromium)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "dev.sh: installing ${missing[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ -f build/build.ninja ]; then
+	meson compile -C build >/dev/null
+else
+	meson setup build >/dev/null
+	meson compile -C build >/dev/null
+fi
+
+if [ "$mode" = demo ]; then
+	build/dhat-trace -i 1s -o dhat-heap.json -- build/demo/leaky-server
+	echo
+	echo "Open /usr/libexec/valgrind/dh_view.html (Debian's valgrind package) in a browser,"
+	echo "press Load… and choose $(pwd)/dhat-heap.json."
+	exit 0
+fi
+
+rc=0
+meson test -C build --print-errorlogs || rc=$?
+python3 - build/meson-logs/testlog.json <<'PY'
+import json, sys
+ok = bad = skip = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line).get("result")
+    if r in ("OK", "EXPECTEDFAIL"):
+        ok += 1
+    elif r == "SKIP":
+        skip += 1
+    else:
+        bad += 1
+print(f"{ok} passed, {bad} failed" + (f", {skip} skipped" if skip else ""))
+PY
+exit $rc

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (c) 2026 The dhat-trace developers
+"""Bad input: one clear line, a non-zero exit, nothing attached, nothing written."""
+import os
+import subprocess
+import sys
+import tempfile
+
+from dtlib import Checks, fixture
+
+DT, BUILD, HOLD = sys.argv[1], sys.argv[2], sys.argv[3]
+c = Checks()
+
+
+def run(args, want_rc, phrase, out, prefix=()):
+    r = subprocess.run([*prefix, DT, "-o", out, *args], capture_output=True, text=True,
+                       timeout=60)
+    lines = r.stderr.splitlines()
+    label = " ".join(args) or "(no arguments)"
+    c.check(r.returncode == want_rc, f"{label}: exit {want_rc}", f"rc={r.returncode}")
+    c.check(len(lines) == 1 and lines[0].startswith("dhat-trace: ") and phrase in lines[0],
+            f"{label}: one line saying '{phrase}'", repr(r.stderr))
+    c.check(not os.path.exists(out), f"{label}: no output file")
+    return r
+
+
+def libc_of(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        for line in f:
+            path = line.split()[-1]
+            if "/libc.so" in path:
+                return path
+    return None
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    os.chmod(tmp, 0o777)
+    out = os.path.join(tmp, "x.json")
+    run(["-p", "999999"], 1, "no process with PID 999999", out)
+    run(["-p", "2"], 1, "PID 2 is a kernel thread", out)
+    run(["-d", "5x", "-p", "1"], 64, "invalid duration '5x'", out)
+    run(["-i", "soon", "-p", "1"], 64, "invalid duration 'soon'", out)
+    run([], 64, "nothing to trace", out)
+    run(["--", "no-such-command-here"], 1,
+        "cannot execute 'no-such-command-here': No such file or directory", out)
+    text = os.path.join(tmp, "notes.txt")
+    with open(text, "w") as f:
+        f.write("not a program\n")
+    os.chmod(text, 0o644)
+    run(["--", text], 1, f"cannot execute '{text}': Permission denied", out)
+    os.chmod(text, 0o755)
+    run(["--", text], 1, f"cannot execute '{text}': Exec format error", out)
+    r = subprocess.run([DT, "-o", "/nonexistent/dir/x.json", "-p", "1"], capture_output=True,
+                       text=True, timeout=60)
+    c.check(r.returncode == 1 and r.stderr.strip() ==
+            "dhat-trace: cannot write /nonexistent/dir/x.json: directory /nonexistent/dir does "
+            "not exist", "missing output directory: exit 1, one line", repr(r.stderr))
+    run(["-p", "1"], 1, "tracing needs root or the capabilities", out,
+        prefix=("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"))
+
+    # Another tracer's uprobe on malloc with a reference counter: the kernel
+    # refuses ours with a bare EINVAL; dhat-trace must say what is going on.
+    target = subprocess.Popen([fixture(BUILD, "spin")], stdout=subprocess.PIPE)
+    victim = subprocess.Popen(["sleep", "120"])
+    hold = None
+    try:
+        target.stdout.readline()
+        libc = libc_of(target.pid)
+        hold = subprocess.Popen([HOLD, str(victim.pid), libc, "malloc"], stdout=subprocess.PIPE,
+                                text=True)
+        held = hold.stdout.readline().strip() == "held"
+        c.check(held, "conflicting uprobe held on libc's malloc")
+        if held:
+            r = run(["-p", str(target.pid)], 1,
+                    "the kernel refused a uprobe on malloc in " + libc + ": another tracer "
+                    "holds a uprobe on that function with a different reference counter "
+                    "(kernel log: \"ref_ctr_offset mismatch\")", out)
+            c.check(target.poll() is None, "the target survives the refused attach")
+            progs = subprocess.run(["bpftool", "prog", "show"], capture_output=True,
+                                   text=True).stdout
+            c.check("name free_enter" not in progs, "nothing stays attached after the refusal")
+    finally:
+        for p in (hold, victim, target):
+            if p:
+                p.kill()
+                p.wait()
+sys.exit(c.finish())

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (c) 2026 The dhat-trace developers
+"""Fixture programs traced for real, launched and attached by PID: exact per-site
+totals, t-gmax and t-end (the tables at the top of each fixture)."""
+import os
+import subprocess
+import sys
+import tempfile
+
+from dtlib import Checks, attach, expect_sites, fixture, launch, load, sites
+
+DT, BUILD = sys.argv[1], sys.argv[2]
+
+BASIC = {
+    "site_leak": (300, 3, 300, 3, 300, 3),
+    "site_calloc": (400, 2, 400, 2, 0, 0),
+    "site_zero": (1, 1, 1, 1, 1, 1),
+    "site_chain": (370, 3, 120, 1, 0, 0),
+    "site_realloc_null": (64, 1, 64, 1, 64, 1),
+    "site_reallocarray": (32, 1, 32, 1, 32, 1),
+    "site_pm_small": (48, 1, 48, 1, 0, 0),
+    "site_pm_big": (48, 1, 48, 1, 48, 1),
+    "site_aligned": (128, 1, 128, 1, 128, 1),
+    "site_memalign": (96, 1, 96, 1, 0, 0),
+    "site_valloc": (1000, 1, 1000, 1, 1000, 1),
+    "site_big": (10000, 1, 10000, 1, 0, 0),
+    "site_rzero": (77, 1, 0, 0, 0, 0),
+    "site_temp": (150, 5, 0, 0, 0, 0),
+    "site_after": (40, 2, 0, 0, 40, 2),
+}
+THREADS = {
+    "site_work": (16000, 400, 0, 0, 0, 0),
+    "site_keep": (1024, 4, 1024, 4, 512, 2),
+    "site_peak": (100000, 1, 100000, 1, 0, 0),
+}
+CXX = {
+    "site_array": (120, 3, 120, 3, 80, 2),
+    "site_object": (48, 2, 48, 2, 48, 2),
+    "site_aligned": (128, 1, 128, 1, 0, 0),
+    "site_nothrow": (33, 1, 33, 1, 33, 1),
+    "site_vector": (424, 2, 424, 2, 424, 2),
+    "site_big": (50000, 1, 50000, 1, 0, 0),
+}
+PREATTACH = {
+    "site_resize": (300, 1, 300, 1, 300, 1),
+    "site_post": (1280, 10, 1280, 10, 896, 7),
+}
+
+c = Checks()
+with tempfile.TemporaryDirectory() as tmp:
+    for name, source, want in (("basic", "basic.c", BASIC), ("threads", "threads.c", THREADS),
+                               ("cxx", "cxx.cpp", CXX)):
+        out = os.path.join(tmp, name + ".json")
+        r = launch(DT, out, [fixture(BUILD, name)])
+        if c.check(r.returncode == 0, f"launch {name}: exit 0", r.stderr):
+            expect_sites(c, sites(out, source), want, f"launch {name}")
+            extra = load(out)["dhatTrace"]
+            c.check(extra["lost_events"] == 0 and extra["returns_without_entry"] == 0,
+                    f"launch {name}: nothing lost", str(extra))
+        out = os.path.join(tmp, name + "-attach.json")
+        rc, err = attach(DT, out, [fixture(BUILD, name)], "-d", "60s")
+        if c.check(rc == 0, f"attach {name}: target exit ends the capture, exit 0", err):
+            expect_sites(c, sites(out, source), want, f"attach {name}")
+
+    out = os.path.join(tmp, "pre.json")
+    rc, err = attach(DT, out, [fixture(BUILD, "preattach")])
+    if c.check(rc == 0, "attach preattach: exit 0", err):
+        expect_sites(c, sites(out, "preattach.c"), PREATTACH, "attach preattach")
+        extra = load(out)["dhatTrace"]
+        c.check(extra["unknown_frees"] == 5, "frees of pre-attach blocks counted",
+                str(extra["unknown_frees"]))
+        c.check(extra["unknown_reallocs"] == 1, "realloc of a pre-attach block counted",
+                str(extra["unknown_reallocs"]))
+        c.check("frees of blocks allocated before attach: 5 (ignored)" in err,
+                "stderr summary reports the ignored frees", err)
+
+    # Symbols must survive the target's exit: the launched fixtures above exit
+    # before the file is written, so their frames resolved only if this holds.
+    d = load(os.path.join(tmp, "basic.json"))
+    c.check(d["dhatTrace"]["frames_without_module"] == 0, "every frame in a known object")
+    c.check(any("site_leak (basic.c:" in f for f in d["ftbl"]), "file:line in frame strings")
+    d = load(os.path.join(tmp, "cxx.json"))
+    c.check(any(": site_object() (cxx.cpp:" in f for f in d["ftbl"]),
+            "C++ names demangled with parameters")
+    # Under sudo the launched command runs as the user who asked for it.
+    env = dict(os.environ, SUDO_UID="65534", SUDO_GID="65534", SUDO_USER="nobody")
+    r = subprocess.run([DT, "-q", "-o", os.path.join(tmp, "id.json"), "--", "id", "-u"],
+                       capture_output=True, text=True, env=env, timeout=60)
+    c.check(r.returncode == 0 and r.stdout.strip() == "65534",
+            "under sudo the command runs as SUDO_UID", r.stdout + r.stderr)
+sys.exit(c.finish())
