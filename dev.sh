@@ -13,8 +13,8 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-pkgs=(clang llvm bpftool libbpf-dev libelf-dev libdw-dev libcjson-dev meson ninja-build
-      pkg-config gcc g++ make python3 util-linux)
+pkgs=(clang bpftool libbpf-dev libelf-dev libdw-dev libcjson-dev meson ninja-build
+      pkg-config gcc g++ python3 util-linux)
 [ "$mode" = test ] && pkgs+=(valgrind chromium)
 missing=()
 for p in "${pkgs[@]}"; do
