@@ -193,6 +193,24 @@ static int describe_inlines(struct desc_builder *b, Dwfl_Module *mod, const char
 	n = dwarf_getscopes(cudie, b->pc - bias, &scopes);
 	if (n <= 0)
 		return 0;
+	/* dwarf_getscopes follows an inlined instance into its abstract origin;
+	 * the concrete chain (inlined instances, then the subprogram they sit
+	 * in) comes from the innermost DIE itself, as eu-addr2line -i does. */
+	{
+		Dwarf_Die die;
+		Dwarf_Addr mbias;
+
+		if (!dwarf_offdie(dwfl_module_getdwarf(mod, &mbias), dwarf_dieoffset(&scopes[0]),
+				  &die)) {
+			free(scopes);
+			return 0;
+		}
+		free(scopes);
+		scopes = NULL;
+		n = dwarf_getscopes_die(&die, &scopes);
+		if (n <= 0)
+			return 0;
+	}
 	dwarf_getsrcfiles(cudie, &files, NULL);
 	for (i = 0; i < n; i++) {
 		int tag = dwarf_tag(&scopes[i]);

@@ -59,6 +59,29 @@ with tempfile.TemporaryDirectory() as tmp:
     run(["-p", "1"], 1, "tracing needs root or the capabilities", out,
         prefix=("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"))
 
+    # A full disk: a clear line, and neither the file nor a temporary left.
+    full = os.path.join(tmp, "full")
+    os.mkdir(full)
+    if c.check(subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", full]).returncode
+               == 0, "small tmpfs mounted"):
+        try:
+            with open(os.path.join(full, "filler"), "wb") as f:
+                try:
+                    f.write(b"x" * (1 << 20))
+                except OSError:
+                    pass
+            target = os.path.join(full, "x.json")
+            r = subprocess.run([DT, "-q", "-o", target, "--", fixture(BUILD, "basic")],
+                               capture_output=True, text=True, timeout=60)
+            last = r.stderr.splitlines()[-1] if r.stderr else ""
+            c.check(r.returncode == 1 and "cannot write " + target in last
+                    and "No space left on device" in last, "full disk: exit 1 and says so",
+                    r.stderr)
+            c.check(sorted(os.listdir(full)) == ["filler"], "full disk: nothing left behind",
+                    str(os.listdir(full)))
+        finally:
+            subprocess.run(["umount", full])
+
     # Another tracer's uprobe on malloc with a reference counter: the kernel
     # refuses ours with a bare EINVAL; dhat-trace must say what is going on.
     target = subprocess.Popen([fixture(BUILD, "spin")], stdout=subprocess.PIPE)

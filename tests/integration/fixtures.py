@@ -83,6 +83,19 @@ with tempfile.TemporaryDirectory() as tmp:
     d = load(os.path.join(tmp, "cxx.json"))
     c.check(any(": site_object() (cxx.cpp:" in f for f in d["ftbl"]),
             "C++ names demangled with parameters")
+    # Inlined helpers expand into one frame string per level, same address.
+    out = os.path.join(tmp, "inline.json")
+    r = launch(DT, out, [fixture(BUILD, "inline")])
+    d = load(out)
+    stacks = [[d["ftbl"][i] for i in pp["fs"]] for pp in d["pps"]]
+    chain = next((s for s in stacks if s and ": inner_alloc (" in s[0]), None)
+    c.check(chain is not None and len(chain) >= 3 and ": middle_alloc (inline.c:" in chain[1]
+            and ": site_outer (inline.c:" in chain[2]
+            and len({f.split(":")[0] for f in chain[:3]}) == 1,
+            "inlined frames expanded innermost first at one address", str(chain))
+    c.check(sites(out, "inline.c").get("inner_alloc", {}).get("tb") == 120,
+            "inline fixture: 3 x 40 bytes at the inlined site")
+
     # Under sudo the launched command runs as the user who asked for it.
     env = dict(os.environ, SUDO_UID="65534", SUDO_GID="65534", SUDO_USER="nobody")
     r = subprocess.run([DT, "-q", "-o", os.path.join(tmp, "id.json"), "--", "id", "-u"],

@@ -92,6 +92,17 @@ with tempfile.TemporaryDirectory() as tmp:
         check(valid_output(out), "-d writes a valid file with allocations")
         check(still_running(target, progress), "target keeps running after -d")
 
+        # The periodic report: live, peak, rate and the growing site.
+        r = subprocess.run([DT, "-p", str(target.pid), "-o", os.path.join(tmp, "i.json"),
+                            "-i", "300ms", "-d", "1s"], capture_output=True, text=True,
+                           timeout=60)
+        reports = [l for l in r.stderr.splitlines() if "] live " in l]
+        check(r.returncode == 0 and len(reports) >= 2, "a peak report every --interval",
+              r.stderr)
+        check(all("peak" in l and "allocs/s" in l and "lost events 0" in l for l in reports),
+              "reports give peak, rate and losses", r.stderr)
+        check("spin_alloc (spin.c:" in r.stderr, "reports name the top call site", r.stderr)
+
         out = os.path.join(tmp, "int.json")
         t, line = start_tracer(target.pid, out)
         time.sleep(0.5)
