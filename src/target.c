@@ -82,18 +82,30 @@ int target__check_output(const char *path)
 	return 0;
 }
 
-static char *read_cmdline(pid_t pid)
+/* Read /proc/PID/<name> into buf (NUL-terminated); its length or -errno. */
+static ssize_t read_proc(pid_t pid, const char *name, char *buf, size_t len)
 {
-	char path[64], buf[4096];
-	ssize_t n, i;
+	char path[64];
+	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return NULL;
-	n = read(fd, buf, sizeof(buf) - 1);
+		return -errno;
+	n = read(fd, buf, len - 1);
 	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	buf[n] = '\0';
+	return n;
+}
+
+static char *read_cmdline(pid_t pid)
+{
+	char buf[4096];
+	ssize_t n = read_proc(pid, "cmdline", buf, sizeof(buf)), i;
+
 	if (n <= 0)
 		return NULL;
 	if (buf[n - 1] == '\0')
@@ -105,48 +117,40 @@ static char *read_cmdline(pid_t pid)
 	return strdup(buf);
 }
 
-/* Field 9 of /proc/PID/stat, after the parenthesised comm. */
+/* /proc/PID/stat from the field after the parenthesised comm (the state). */
+static int read_stat(pid_t pid, char *buf, size_t len, char **fields)
+{
+	ssize_t n = read_proc(pid, "stat", buf, len);
+	char *p;
+
+	if (n < 0)
+		return (int)n;
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return -EIO;
+	*fields = p + 2;
+	return 0;
+}
+
+/* Field 9 of /proc/PID/stat: the kernel's task flags. */
 static int read_flags(pid_t pid, unsigned long *flags)
 {
-	char path[64], buf[1024], *p;
-	int fd, i;
-	ssize_t n;
+	char buf[1024], *p = NULL;
+	int err = read_stat(pid, buf, sizeof(buf), &p), i;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	for (i = 0; p && i < 7; i++)
+	for (i = 0; !err && p && i < 6; i++)
 		p = strchr(p + 1, ' ');
-	if (!p)
-		return -EIO;
+	if (err || !p)
+		return err ? err : -EIO;
 	*flags = strtoul(p + 1, NULL, 10);
 	return 0;
 }
 
 bool target__alive(pid_t pid)
 {
-	char path[64], buf[512], *p;
-	int fd;
-	ssize_t n;
+	char buf[1024], *state = NULL;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+	return read_stat(pid, buf, sizeof(buf), &state) == 0 && *state != 'Z' && *state != 'X';
 }
 
 int target__open_pid(struct target *t, pid_t pid)
