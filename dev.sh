@@ -15,7 +15,7 @@ fi
 
 pkgs=(clang bpftool libbpf-dev libelf-dev libdw-dev libcjson-dev meson ninja-build
       pkg-config gcc g++ python3 util-linux)
-[ "$mode" = test ] && pkgs+=(valgrind chromium)
+[ "$mode" = test ] && pkgs+=(valgrind chromium libjemalloc2)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

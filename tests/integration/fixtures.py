@@ -42,6 +42,11 @@ CXX = {
     "site_vector": (424, 2, 424, 2, 424, 2),
     "site_big": (50000, 1, 50000, 1, 0, 0),
 }
+# realloc(p, 0) and reallocarray behave differently under jemalloc; the rest
+# must count exactly as with glibc.
+JEMALLOC_SAME = ("site_leak", "site_calloc", "site_zero", "site_chain", "site_realloc_null",
+                 "site_pm_small", "site_pm_big", "site_aligned", "site_memalign",
+                 "site_valloc", "site_big", "site_temp", "site_after")
 PREATTACH = {
     "site_resize": (300, 1, 300, 1, 300, 1),
     "site_post": (1280, 10, 1280, 10, 896, 7),
@@ -83,6 +88,30 @@ with tempfile.TemporaryDirectory() as tmp:
     d = load(os.path.join(tmp, "cxx.json"))
     c.check(any(": site_object() (cxx.cpp:" in f for f in d["ftbl"]),
             "C++ names demangled with parameters")
+    # The allocator the process really uses: the executable's own malloc, and
+    # an interposing libjemalloc.so.2 (as Debian's redis links it).
+    out = os.path.join(tmp, "own.json")
+    r = launch(DT, out, [fixture(BUILD, "ownmalloc")], "-v")
+    c.check(r.returncode == 0 and "probe on malloc at " + fixture(BUILD, "ownmalloc") in r.stderr,
+            "executable's own malloc is the one probed", r.stderr)
+    if r.returncode == 0:
+        expect_sites(c, sites(out, "ownmalloc.c"), {
+            "site_own": (300, 3, 300, 3, 200, 2), "site_grow": (150, 2, 100, 1, 100, 1)},
+            "own malloc")
+    jemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+    if c.check(os.path.exists(jemalloc), "libjemalloc2 is installed (dev.sh installs it)"):
+        out = os.path.join(tmp, "je.json")
+        env = dict(os.environ, LD_PRELOAD=jemalloc)
+        r = subprocess.run([DT, "-q", "-v", "-o", out, "--", fixture(BUILD, "basic")],
+                           capture_output=True, text=True, env=env, timeout=120)
+        c.check(r.returncode == 0 and "probe on malloc at " + jemalloc in r.stderr
+                and "probe on free at " + jemalloc in r.stderr,
+                "LD_PRELOADed jemalloc is the one probed", r.stderr)
+        if r.returncode == 0:
+            got = sites(out, "basic.c")
+            expect_sites(c, {k: v for k, v in got.items() if k in JEMALLOC_SAME},
+                         {k: BASIC[k] for k in JEMALLOC_SAME}, "jemalloc")
+
     # Inlined helpers expand into one frame string per level, same address.
     out = os.path.join(tmp, "inline.json")
     r = launch(DT, out, [fixture(BUILD, "inline")])
