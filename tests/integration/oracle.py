@@ -17,7 +17,8 @@ if not shutil.which("valgrind"):
 
 c = Checks()
 with tempfile.TemporaryDirectory() as tmp:
-    for name, source in (("basic", "basic.c"), ("threads", "threads.c"), ("cxx", "cxx.cpp")):
+    for name, source in (("basic", "basic.c"), ("threads", "threads.c"), ("cxx", "cxx.cpp"),
+                         ("preattach", "preattach.c"), ("inline", "inline.c")):
         vout, dout = os.path.join(tmp, name + ".vg.json"), os.path.join(tmp, name + ".dt.json")
         v = valgrind(vout, [fixture(BUILD, name)])
         d = launch(DT, dout, [fixture(BUILD, name)])
@@ -28,7 +29,7 @@ with tempfile.TemporaryDirectory() as tmp:
         # built without frame pointers (ld.so's calloc of a thread's DTV) lose
         # their callers in a frame-pointer stack, so their innermost
         # fixture frame differs (DWARF unwinding is its own issue).
-        vs, ds = ({k: v for k, v in sites(f, source).items() if k.startswith("site_")}
+        vs, ds = ({k: v for k, v in sites(f, source).items() if k.startswith("site_") or k == "inner_alloc"}
                   for f in (vout, dout))
         print(f"# {name}: site  valgrind(tb tbk gb gbk eb ebk)  dhat-trace(...)")
         for fn in sorted(set(vs) | set(ds)):
@@ -36,5 +37,5 @@ with tempfile.TemporaryDirectory() as tmp:
             dd = tuple(ds.get(fn, {}).get(k) for k in FIELDS)
             print(f"#   {fn:20} {vv}  {dd}")
             c.check(vv == dd, f"{name}: {fn} agrees with valgrind", f"{vv} vs {dd}")
-        c.check(len(vs) >= 3, f"{name}: valgrind saw the fixture's sites", str(sorted(vs)))
+        c.check(len(vs) >= 1, f"{name}: valgrind saw the fixture's sites", str(sorted(vs)))
 sys.exit(c.finish())
