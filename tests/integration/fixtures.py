@@ -125,6 +125,18 @@ with tempfile.TemporaryDirectory() as tmp:
     c.check(sites(out, "inline.c").get("inner_alloc", {}).get("tb") == 120,
             "inline fixture: 3 x 40 bytes at the inlined site")
 
+    # Forced loss: a 4 KiB ring cannot hold a burst between two drains.
+    out = os.path.join(tmp, "burst.json")
+    r = launch(DT, out, [fixture(BUILD, "burst")], "--ring-size", "4K")
+    lost = load(out)["dhatTrace"]["lost_events"] if r.returncode == 0 else 0
+    c.check(lost > 0 and f"lost events: {lost};" in r.stderr
+            and sites(out, "burst.c")["site_burst"]["tbk"] + lost >= 20000,
+            "lost events counted and reported with a tiny ring", f"lost={lost} {r.stderr}")
+    r = launch(DT, out, [fixture(BUILD, "burst")])
+    c.check(r.returncode == 0 and load(out)["dhatTrace"]["lost_events"] == 0
+            and sites(out, "burst.c")["site_burst"]["tbk"] == 20000,
+            "no loss with the default ring: all 20000 blocks", r.stderr)
+
     # Under sudo the launched command runs as the user who asked for it.
     env = dict(os.environ, SUDO_UID="65534", SUDO_GID="65534", SUDO_USER="nobody")
     r = subprocess.run([DT, "-q", "-o", os.path.join(tmp, "id.json"), "--", "id", "-u"],
