@@ -15,7 +15,8 @@ fi
 
 pkgs=(clang bpftool libbpf-dev libelf-dev libdw-dev libcjson-dev meson ninja-build
       pkg-config gcc g++ python3 util-linux)
-[ "$mode" = test ] && pkgs+=(valgrind chromium libjemalloc2)
+[ "$mode" = test ] && pkgs+=(valgrind chromium libjemalloc2 redis-server redis-tools
+                             rustc cargo librust-tokio-dev librust-libc-dev)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

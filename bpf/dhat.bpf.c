@@ -77,6 +77,8 @@ static __always_inline void count(enum dt_counter c)
 		__sync_fetch_and_add(&counters[c], 1);
 }
 
+#include "unwind.bpf.h"
+
 static __always_inline __u64 rb_flags(void)
 {
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wake_bytes ?
@@ -88,28 +90,13 @@ static __always_inline int traced(__u64 pid_tgid)
 	return (pid_tgid >> 32) == target_tgid && tracing_on;
 }
 
-/*
- * Frame-pointer stack taken at the allocator's entry, innermost first.  At
- * the entry the caller's return address is at [sp] and rbp still belongs to
- * the caller, so the walk starts there.  bpf_get_stack() would do the same
- * walk but costs ~5 µs per call on 6.18 (its generic user unwinder), several
- * times this loop.  Returns the stack's hash, 0 if none.
- */
-static __always_inline __u64 capture_stack(struct pt_regs *ctx)
+/* Frames after ips[0] by frame pointers; returns the frame count. */
+static __always_inline __u32 unwind_fp(struct pt_regs *ctx, struct dt_rec_stack *s)
 {
-	__u32 zero = 0, nr = 1, i;
-	struct dt_rec_stack *s;
-	__u64 h = 0xcbf29ce484222325ULL, fp = PT_REGS_FP(ctx);
+	__u64 fp = PT_REGS_FP(ctx);
 	struct { __u64 next, ret; } fr;
-	__u8 one = 1;
+	__u32 nr = 1, i;
 
-	s = bpf_map_lookup_elem(&stack_scratch, &zero);
-	if (!s)
-		return 0;
-	if (bpf_probe_read_user(&s->ips[0], sizeof(__u64), (void *)PT_REGS_SP(ctx))) {
-		count(DT_CNT_STACK_FAIL);
-		return 0;
-	}
 	for (i = 1; i < DT_MAX_FRAMES; i++) {
 		if (i >= max_frames || !fp || (fp & 7) ||
 		    bpf_probe_read_user(&fr, sizeof(fr), (void *)fp) || !fr.ret)
@@ -121,6 +108,31 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 			break;
 		fp = fr.next;
 	}
+	return nr;
+}
+
+/*
+ * The stack at the allocator's entry, innermost first.  There the caller's
+ * return address is at [sp] and rbp still belongs to the caller, so every
+ * walk starts from [sp].  bpf_get_stack() would do the frame-pointer walk
+ * but costs ~5 µs per call on 6.18 (its generic user unwinder), several
+ * times these loops.  Returns the stack's hash, 0 if none.
+ */
+static __always_inline __u64 capture_stack(struct pt_regs *ctx)
+{
+	__u32 zero = 0, nr, i;
+	struct dt_rec_stack *s;
+	__u64 h = 0xcbf29ce484222325ULL;
+	__u8 one = 1;
+
+	s = bpf_map_lookup_elem(&stack_scratch, &zero);
+	if (!s)
+		return 0;
+	if (bpf_probe_read_user(&s->ips[0], sizeof(__u64), (void *)PT_REGS_SP(ctx))) {
+		count(DT_CNT_STACK_FAIL);
+		return 0;
+	}
+	nr = unwind_mode == DT_UNWIND_FP ? unwind_fp(ctx, s) : unwind_dwarf(ctx, s->ips[0]);
 	for (i = 0; i < DT_MAX_FRAMES; i++) {
 		if (i >= nr)
 			break;
@@ -134,7 +146,7 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 	s->kind = DT_REC_STACK;
 	s->nr_frames = nr;
 	s->stack_id = h;
-	if (bpf_ringbuf_output(&events, s, 16 + (__u64)nr * sizeof(__u64), rb_flags())) {
+	if (bpf_ringbuf_output(&events, s, 16 + (__u64)(nr & 127) * sizeof(__u64), rb_flags())) {
 		count(DT_CNT_RB_DROP_STACK);
 		return h;	/* not marked seen: the next call sends it again */
 	}

@@ -89,7 +89,83 @@ enum dt_counter {
 	DT_CNT_PENDING_FULL,	/* per-thread map full: call not traced */
 	DT_CNT_RET_NO_ENTRY,	/* return without a matching entry (attach race) */
 	DT_CNT_STALE_ENTRY,	/* entry left behind by a call that never returned */
+	/* DWARF unwinding (--unwind): every stack taken, and why some end early. */
+	DT_CNT_UW_STACKS,	/* stacks unwound */
+	DT_CNT_UW_NO_TABLE,	/* ended at an address without an unwind table */
+	DT_CNT_UW_READ_FAULT,	/* ended: the stack could not be read */
+	DT_CNT_UW_DEPTH,	/* ended at --max-frames */
+	DT_CNT_UW_BAD_RULE,	/* ended at a rule we cannot follow, or a CFA going down */
+	DT_CNT_UW_FP_FRAMES,	/* frames taken by frame pointer (mapping without table) */
 	DT_CNT_NR,
+};
+
+/* --unwind: frame pointers only, DWARF CFI only, or CFI with frame pointers
+ * where an object has none (JIT code, objects without .eh_frame). */
+enum dt_unwind_mode { DT_UNWIND_FP, DT_UNWIND_DWARF, DT_UNWIND_AUTO };
+
+/*
+ * DWARF unwinding tables, built from .eh_frame by src/cfi.c and followed by
+ * bpf/unwind.bpf.h.  One row covers [pc, next row's pc) of one object; pc is
+ * the ELF virtual address (objects above 4 GiB are not tabled).
+ */
+enum dt_uw_kind {
+	DT_UW_INVALID,	/* a rule we do not follow: the stack ends here */
+	DT_UW_CFA_RSP,	/* CFA = rsp + 8 * cfa_off */
+	DT_UW_CFA_RBP,	/* CFA = rbp + 8 * cfa_off */
+	DT_UW_PLT,	/* GCC PLT stub: CFA = rsp + 8, + 8 more when (pc & 15) >= cfa_off */
+	DT_UW_SIGNAL,	/* signal trampoline: registers come from the rt_sigframe */
+	DT_UW_STOP,	/* return address undefined: outermost frame (_start, clone) */
+	DT_UW_GAP,	/* no FDE covers the address */
+	DT_UW_FP,	/* (cache only) mapping without a table: follow rbp */
+	DT_UW_NR,
+};
+
+struct dt_uw_row {
+	__u32 pc;
+	__s16 cfa_off;
+	__u8 kind;
+	__s8 rbp_off8;	/* caller's rbp saved at CFA + 8 * rbp_off8; 0: rbp unchanged */
+};
+
+/* Objects are found from a mapping's file: inode and size, which stay the
+ * same through bind mounts, overlay layers and btrfs subvolumes, where the
+ * device number user space sees differs from the kernel's. */
+struct dt_uw_obj_key {
+	__u64 ino;
+	__u64 size;
+};
+
+struct dt_uw_obj {
+	__s64 vaddr_delta;	/* ELF vaddr minus file offset in the executable segment */
+	__u32 first_row;
+	__u32 nrows;		/* 0: the object has no usable CFI */
+};
+
+/* The target's executable mappings with rows, sorted by start, as user space
+ * last read them from /proc/PID/maps: the unwinder's first place to look,
+ * since bpf_find_vma() fails while another thread holds the mmap lock. */
+#define DT_UW_MAX_MAPS 1024
+
+struct dt_uw_map {
+	__u64 start, end;
+	__u64 bias;		/* row pc = address - bias */
+	__u32 first_row;
+	__u32 nrows;		/* 0: no CFI in this object */
+};
+
+struct dt_uw_maps {
+	__u32 n;
+	__u32 pad;
+	struct dt_uw_map m[DT_UW_MAX_MAPS];
+};
+
+/* Mappings the BPF side learnt by itself (bpf/unwind.bpf.h). */
+#define DT_UW_LEARNED 64
+
+struct dt_uw_learned {
+	__u64 start, end, bias;
+	__u32 first_row, nrows;
+	__u32 valid, pad;
 };
 
 #endif /* DT_DHAT_ABI_H */

@@ -13,6 +13,7 @@
 enum {
 	OPT_MAX_FRAMES = 1000,
 	OPT_RING_SIZE,
+	OPT_UNWIND,
 };
 
 const char *argp_program_version = "dhat-trace " DT_VERSION;
@@ -36,6 +37,9 @@ static const struct argp_option options[] = {
 	{ "max-frames", OPT_MAX_FRAMES, "N", 0, "Stack depth to record (default 64, at most 127)", 0 },
 	{ "ring-size", OPT_RING_SIZE, "SIZE", 0,
 	  "BPF ring buffer size, a power of two with K/M/G suffix (default 64M)", 0 },
+	{ "unwind", OPT_UNWIND, "MODE", 0,
+	  "Stack unwinding: auto (DWARF CFI, frame pointers where an object has none; "
+	  "the default), dwarf, or fp (frame pointers only)", 0 },
 	{ "quiet", 'q', NULL, 0, "No periodic reports: errors and the final summary only", 0 },
 	{ "verbose", 'v', NULL, 0, "More detail on stderr (repeat for debug output)", 0 },
 	{},
@@ -106,6 +110,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 				    arg);
 		cfg->ring_size = sz;
 		break;
+	case OPT_UNWIND:
+		if (!strcmp(arg, "auto"))
+			cfg->unwind = DT_UNWIND_AUTO;
+		else if (!strcmp(arg, "dwarf"))
+			cfg->unwind = DT_UNWIND_DWARF;
+		else if (!strcmp(arg, "fp"))
+			cfg->unwind = DT_UNWIND_FP;
+		else
+			usage_error("invalid --unwind '%s': use auto, dwarf or fp", arg);
+		break;
 	case 'q':
 		cfg->verbosity = -1;
 		break;
@@ -138,6 +152,7 @@ void cli__parse(int argc, char **argv, struct dt_config *cfg)
 		.top = 5,
 		.max_frames = 64,
 		.ring_size = 64ULL << 20,
+		.unwind = DT_UNWIND_AUTO,
 	};
 	argp_err_exit_status = DT_EXIT_USAGE;
 	/* ARGP_IN_ORDER would hand us the command's own options one by one;

@@ -19,6 +19,7 @@ struct dt_config {
 	unsigned int top;
 	unsigned int max_frames;
 	uint64_t ring_size;
+	int unwind;		/* enum dt_unwind_mode */
 	int verbosity;		/* -1 quiet, 0 default, 1+ verbose */
 };
 

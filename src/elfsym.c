@@ -11,6 +11,7 @@
 #include <gelf.h>
 #include <glob.h>
 #include <libelf.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,4 +307,26 @@ int elfsym__load_order(const char *root, const char *exe, char ***out)
 	free(sys.v);
 	*out = order.v;
 	return order.n;
+}
+
+int elfsym__program_of(const char *exe, char *buf, size_t len)
+{
+	char line[PATH_MAX] = "", *interp;
+	FILE *f = fopen(exe, "re");
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	if (fgets(line, sizeof(line), f) && line[0] == '#' && line[1] == '!') {
+		/* A script: the allocator is its interpreter's. */
+		interp = line + 2 + strspn(line + 2, " \t");
+		interp[strcspn(interp, " \t\n")] = '\0';
+		exe = interp;
+	} else if (memcmp(line, "\177ELF", 4) != 0) {
+		err = -ENOEXEC;
+	}
+	fclose(f);
+	if (!err && (size_t)snprintf(buf, len, "%s", exe) >= len)
+		err = -ENAMETOOLONG;
+	return err;
 }

@@ -3,6 +3,7 @@
 #ifndef DT_ELFSYM_H
 #define DT_ELFSYM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct elfsym;
@@ -14,6 +15,10 @@ void elfsym__close(struct elfsym *e);
 int elfsym__lookup(struct elfsym *e, const char *sym, uint64_t *file_off);
 /* PT_INTERP of an executable, or NULL. */
 const char *elfsym__interp(struct elfsym *e);
+
+/* The ELF program that runs for exe: exe itself, or a script's #!
+ * interpreter.  -ENOEXEC if exe is neither. */
+int elfsym__program_of(const char *exe, char *buf, size_t len);
 
 /*
  * The objects the dynamic linker will load for the executable at path, in

@@ -21,11 +21,25 @@
 #define TICK_MS 10
 #define REFRESH_NS (250 * NSEC_PER_MSEC)
 
+#define UW_REFRESH_NS (20 * NSEC_PER_MSEC)
+
 struct refresher {
 	const struct loop_opts *o;
 	uint32_t seen_stacks;
-	uint64_t last;
+	uint64_t last, uw_last;
 };
+
+/* Stacks met code mapped since the tables were built (dlopen). */
+static void maybe_add_tables(struct refresher *f, uint64_t now)
+{
+	const struct loop_opts *o = f->o;
+
+	if (!o->uw || !*o->uw_refresh || now - f->uw_last < UW_REFRESH_NS)
+		return;
+	*o->uw_refresh = 0;
+	f->uw_last = now;
+	unwinder__refresh(o->uw);
+}
 
 /* New stacks may point into objects mapped since the last look. */
 static void maybe_refresh(struct refresher *f, uint64_t now, bool force)
@@ -113,12 +127,20 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 				goto cleanup;
 			}
 		}
+		/* A SIGCHLD sent before the loop blocked it is gone (its default
+		 * action discards it): look at the child on every tick as well. */
+		if (o->target->launched && o->watch_child &&
+		    child__on_sigchld(o->target->pid, at_child_exit, &f, exit_status)) {
+			end = LOOP_TARGET_EXIT;
+			goto cleanup;
+		}
 		now = mono_ns();
 		if (pidfd < 0 && !o->target->launched && !target__alive(o->target->pid)) {
 			end = LOOP_TARGET_EXIT;
 			goto cleanup;
 		}
 		maybe_refresh(&f, now, false);
+		maybe_add_tables(&f, now);
 		if (o->duration_ns && now - o->t0 >= o->duration_ns) {
 			end = LOOP_DURATION;
 			goto cleanup;

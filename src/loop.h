@@ -7,6 +7,7 @@
 #include "report.h"
 #include "symbolizer.h"
 #include "target.h"
+#include "unwind.h"
 
 struct ring_buffer;
 
@@ -20,6 +21,8 @@ struct loop_opts {
 	struct stacks *stacks;	/* new stacks tell when to re-read the mappings */
 	uint64_t t0, duration_ns, interval_ns;
 	bool watch_child;	/* the launched child is seized (child.h) */
+	struct unwinder *uw;	/* NULL: frame pointers only */
+	volatile uint32_t *uw_refresh;	/* set by BPF: a stack met code without rows */
 };
 
 /* Drain events until the capture ends; *exit_status: the launched child's wait status. */

@@ -8,6 +8,9 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <bpf/libbpf.h>
+#include <linux/types.h>
+/* The skeleton names the ABI's types. */
+#include "dhat_abi.h"
 #include "dhat.skel.h"
 #include "accounting.h"
 #include "child.h"
@@ -19,6 +22,7 @@
 #include "report.h"
 #include "symbolizer.h"
 #include "target.h"
+#include "unwind.h"
 #include "util.h"
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
@@ -36,8 +40,46 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static struct dhat_bpf *load_bpf(const struct dt_config *cfg, pid_t pid)
+/*
+ * Unwind tables for what the target runs, built before the BPF object is
+ * loaded because their size decides the row array's.  NULL with errno 0:
+ * frame pointers only.
+ */
+static struct unwinder *unwind_setup(struct dt_config *cfg, const struct target *t)
 {
+	struct unwinder *uw;
+
+	errno = 0;
+	if (cfg->unwind == DT_UNWIND_FP)
+		return NULL;
+	if (!unwinder__kernel_ok()) {
+		if (cfg->unwind == DT_UNWIND_DWARF) {
+			elog("--unwind=dwarf needs bpf_loop() and bpf_find_vma() (Linux 5.17 or "
+			     "later)\n");
+			errno = ENOTSUP;
+			return NULL;
+		}
+		wlog("this kernel cannot unwind with DWARF (Linux 5.17 or later needed): "
+		     "frame-pointer stacks only\n");
+		cfg->unwind = DT_UNWIND_FP;
+		return NULL;
+	}
+	uw = unwinder__new(t->pid);
+	if (!uw) {
+		elog("out of memory\n");
+		return NULL;
+	}
+	if (t->launched)
+		unwinder__add_program(uw, t->exe);
+	else
+		unwinder__add_mapped(uw);
+	vlog("unwind tables built in %.1f ms\n", (double)unwinder__stats(uw)->build_ns / 1e6);
+	return uw;
+}
+
+static struct dhat_bpf *load_bpf(const struct dt_config *cfg, pid_t pid, struct unwinder *uw)
+{
+	uint32_t rows = uw ? unwinder__capacity(uw) : 1;
 	struct dhat_bpf *skel = dhat_bpf__open();
 	int err;
 
@@ -48,13 +90,27 @@ static struct dhat_bpf *load_bpf(const struct dt_config *cfg, pid_t pid)
 	skel->rodata->target_tgid = (__u32)pid;
 	skel->rodata->max_frames = cfg->max_frames;
 	skel->rodata->wake_bytes = cfg->ring_size / 4;
+	skel->rodata->unwind_mode = (__u32)cfg->unwind;
 	bpf_map__set_max_entries(skel->maps.events, (__u32)cfg->ring_size);
+	bpf_map__set_max_entries(skel->maps.uw_rows, rows);
 	err = dhat_bpf__load(skel);
 	if (err) {
 		elog("cannot load the BPF programs: %s (the kernel needs BPF ring buffers and "
 		     "uprobes, 5.8 or later)\n", strerror(-err));
 		dhat_bpf__destroy(skel);
 		return NULL;
+	}
+	if (uw) {
+		err = unwinder__install(uw, &(struct unwinder_maps){
+			.rows_fd = bpf_map__fd(skel->maps.uw_rows),
+			.objs_fd = bpf_map__fd(skel->maps.uw_objs),
+			.maps_fd = bpf_map__fd(skel->maps.uw_maps),
+			.maps_cur = &skel->bss->uw_maps_cur }, rows);
+		if (err) {
+			elog("cannot load the unwind tables: %s\n", strerror(-err));
+			dhat_bpf__destroy(skel);
+			return NULL;
+		}
 	}
 	return skel;
 }
@@ -100,6 +156,7 @@ int main(int argc, char **argv)
 	struct acct *a = NULL;
 	struct symbolizer *sym = NULL;
 	struct reporter *rep = NULL;
+	struct unwinder *uw = NULL;
 	struct bpf_link *exit_link = NULL;
 	enum loop_end end;
 	int status = 0, ret = DT_EXIT_ERROR;
@@ -116,7 +173,10 @@ int main(int argc, char **argv)
 		return DT_EXIT_ERROR;
 	if (cfg.pid ? target__open_pid(&t, cfg.pid) : target__spawn(&t, cfg.argv))
 		goto cleanup;
-	skel = load_bpf(&cfg, t.pid);
+	uw = unwind_setup(&cfg, &t);
+	if (!uw && errno)
+		goto cleanup;
+	skel = load_bpf(&cfg, t.pid, uw);
 	if (!skel)
 		goto cleanup;
 	probes = probes__attach(skel, &t);
@@ -135,6 +195,8 @@ int main(int argc, char **argv)
 		elog("out of memory setting up the capture\n");
 		goto cleanup;
 	}
+	if (uw)
+		reporter__set_unwinder(rep, uw);
 	skel->bss->tracing_on = 1;
 	if (!t.launched)
 		symbolizer__refresh(sym);
@@ -150,6 +212,7 @@ int main(int argc, char **argv)
 		.rb = rb, .target = &t, .sym = sym, .reporter = rep, .stacks = acct__stacks(a),
 		.t0 = t0, .duration_ns = cfg.duration_ns,
 		.interval_ns = cfg.verbosity < 0 ? 0 : cfg.interval_ns, .watch_child = watching,
+		.uw = uw, .uw_refresh = &skel->bss->uw_refresh,
 	}, &status);
 	t_end = mono_ns();
 	/* A second Ctrl-C now ends us for real. */
@@ -184,6 +247,7 @@ cleanup:
 	symbolizer__free(sym);
 	acct__free(a);
 	dhat_bpf__destroy(skel);
+	unwinder__free(uw);
 	target__cleanup(&t);
 	return ret;
 }

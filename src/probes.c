@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include <linux/types.h>
+/* The skeleton names the ABI's types. */
+#include "dhat_abi.h"
 #include "dhat.skel.h"
 #include "elfsym.h"
 #include "log.h"
@@ -139,23 +142,12 @@ static int resolve_running(struct resolver *r, pid_t pid)
 /* A command about to be launched: the dynamic linker's own order. */
 static int resolve_launch(struct resolver *r, const char *exe)
 {
-	char **order, line[PATH_MAX] = "", *interp = NULL;
-	const char *prog = exe;
-	FILE *f;
-	int i, n;
+	char **order, prog[PATH_MAX];
+	int i, n, err;
 
-	/* A script: the allocator is its interpreter's. */
-	f = fopen(exe, "re");
-	if (f && fgets(line, sizeof(line), f) && line[0] == '#' && line[1] == '!') {
-		interp = line + 2 + strspn(line + 2, " \t");
-		interp[strcspn(interp, " \t\n")] = '\0';
-		prog = interp;
-	} else if (f && memcmp(line, "\177ELF", 4) != 0) {
-		fclose(f);
-		return -ENOEXEC;
-	}
-	if (f)
-		fclose(f);
+	err = elfsym__program_of(exe, prog, sizeof(prog));
+	if (err)
+		return err;
 	n = elfsym__load_order("", prog, &order);
 	for (i = 0; i < n; i++) {
 		add_object(r, "", order[i]);

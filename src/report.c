@@ -8,12 +8,14 @@
 #include "dhat_abi.h"
 #include "log.h"
 #include "report.h"
+#include "unwind.h"
 #include "util.h"
 
 struct reporter {
 	struct acct *a;
 	struct symbolizer *sym;
 	const volatile uint64_t *bpf;
+	const struct unwinder *uw;
 	unsigned int top;
 	uint64_t last_t, last_tb, last_tbk;
 	char note[512];
@@ -37,6 +39,34 @@ struct reporter *reporter__new(struct acct *a, struct symbolizer *sym,
 void reporter__free(struct reporter *r)
 {
 	free(r);
+}
+
+void reporter__set_unwinder(struct reporter *r, const struct unwinder *uw)
+{
+	r->uw = uw;
+}
+
+/* Unwinds that ended before the bottom of the stack. */
+static uint64_t truncated(const struct reporter *r)
+{
+	return r->bpf[DT_CNT_UW_NO_TABLE] + r->bpf[DT_CNT_UW_READ_FAULT] +
+	       r->bpf[DT_CNT_UW_DEPTH] + r->bpf[DT_CNT_UW_BAD_RULE];
+}
+
+static void unwind_summary(const struct reporter *r)
+{
+	const struct unwinder_stats *u = unwinder__stats(r->uw);
+
+	elog("stacks: %llu unwound, %llu truncated (no unwind table %llu, unreadable stack "
+	     "%llu, --max-frames %llu, unsupported rule %llu); unwind tables: %llu objects "
+	     "(%llu without CFI), %llu rows, %.1f MiB\n",
+	     (unsigned long long)r->bpf[DT_CNT_UW_STACKS], (unsigned long long)truncated(r),
+	     (unsigned long long)r->bpf[DT_CNT_UW_NO_TABLE],
+	     (unsigned long long)r->bpf[DT_CNT_UW_READ_FAULT],
+	     (unsigned long long)r->bpf[DT_CNT_UW_DEPTH],
+	     (unsigned long long)r->bpf[DT_CNT_UW_BAD_RULE], (unsigned long long)u->objects,
+	     (unsigned long long)u->objects_without_cfi, (unsigned long long)u->rows,
+	     (double)u->table_bytes / (1 << 20));
 }
 
 /* Calls whose record never reached us. */
@@ -160,6 +190,8 @@ void reporter__summary(struct reporter *r)
 		     "malformed records, %llu stack hash collisions\n",
 		     (unsigned long long)l->displaced, (unsigned long long)l->bad_records,
 		     (unsigned long long)stacks__collisions(acct__stacks(r->a)));
+	if (r->uw)
+		unwind_summary(r);
 }
 
 void reporter__symbolize_all(struct reporter *r)
@@ -201,6 +233,22 @@ int reporter__stats(struct reporter *r, const char **names, uint64_t *values)
 	STAT("frames_without_symbol", ss->no_symbol);
 	STAT("frames_without_line", ss->no_line);
 	STAT("events", acct__events(r->a));
+	if (r->uw) {
+		const struct unwinder_stats *u = unwinder__stats(r->uw);
+
+		STAT("stack_unwinds", r->bpf[DT_CNT_UW_STACKS]);
+		STAT("stacks_truncated", truncated(r));
+		STAT("truncated_no_table", r->bpf[DT_CNT_UW_NO_TABLE]);
+		STAT("truncated_read_fault", r->bpf[DT_CNT_UW_READ_FAULT]);
+		STAT("truncated_depth", r->bpf[DT_CNT_UW_DEPTH]);
+		STAT("truncated_bad_rule", r->bpf[DT_CNT_UW_BAD_RULE]);
+		STAT("frames_by_frame_pointer", r->bpf[DT_CNT_UW_FP_FRAMES]);
+		STAT("unwind_objects", u->objects);
+		STAT("unwind_objects_without_cfi", u->objects_without_cfi);
+		STAT("unwind_rows", u->rows);
+		STAT("unwind_table_bytes", u->table_bytes);
+		STAT("unwind_build_us", u->build_ns / 1000);
+	}
 #undef STAT
 	return n;
 }

@@ -7,13 +7,16 @@
 #include "accounting.h"
 #include "symbolizer.h"
 
-#define DT_MAX_STATS 16
+#define DT_MAX_STATS 32
 
 struct reporter;
 
 struct reporter *reporter__new(struct acct *a, struct symbolizer *sym,
 			       const volatile uint64_t *bpf_counters, unsigned int top);
 void reporter__free(struct reporter *r);
+struct unwinder;
+/* With DWARF unwinding: its table sizes go into the summary and stats. */
+void reporter__set_unwinder(struct reporter *r, const struct unwinder *uw);
 /* The periodic peak report, now: ns on the tracer clock. */
 void reporter__periodic(struct reporter *r, uint64_t now);
 /* Describe every frame the output will show (before the summary and stats). */

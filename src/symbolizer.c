@@ -14,6 +14,7 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include "log.h"
+#include "rust_demangle.h"
 #include "symbolizer.h"
 
 char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
@@ -123,14 +124,19 @@ int symbolizer__refresh(struct symbolizer *s)
 	return 0;
 }
 
+/* Rust first: __cxa_demangle also takes Rust's legacy _ZN names, but
+ * leaves their $LT$-style escapes and hash in. */
 static char *demangle(const char *name)
 {
-	char *d = NULL;
+	char *d;
 	int status;
 
-	if (name && name[0] == '_' && name[1] == 'Z')
+	if (!name)
+		return strdup("???");
+	d = rust_demangle(name);
+	if (!d && name[0] == '_' && name[1] == 'Z')
 		d = __cxa_demangle(name, NULL, NULL, &status);
-	return d ? d : strdup(name ? name : "???");
+	return d ? d : strdup(name);
 }
 
 static const char *base_name(const char *path)
@@ -179,6 +185,36 @@ static void push(struct desc_builder *b, const char *fn, const char *file, int l
 		b->strs[b->n++] = s;
 }
 
+/*
+ * Innermost subprogram, inlined instance or block holding pc, below parent.
+ * dwarf_getscopes() looks only at DIEs with addresses from the CU down, so
+ * it misses functions that rustc (and some C++ compilers) nest inside
+ * namespace and type DIEs; this walk goes through those too.
+ */
+static bool find_scope(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *out, int depth)
+{
+	Dwarf_Die c;
+	int tag;
+
+	if (depth > 64 || dwarf_child(parent, &c) != 0)
+		return false;
+	do {
+		tag = dwarf_tag(&c);
+		if (tag == DW_TAG_namespace || tag == DW_TAG_structure_type ||
+		    tag == DW_TAG_class_type || tag == DW_TAG_union_type ||
+		    tag == DW_TAG_enumeration_type) {
+			if (find_scope(&c, pc, out, depth + 1))
+				return true;
+		} else if ((tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+			    tag == DW_TAG_lexical_block) && dwarf_haspc(&c, pc) == 1) {
+			if (!find_scope(&c, pc, out, depth + 1))
+				*out = c;
+			return true;
+		}
+	} while (dwarf_siblingof(&c, &c) == 0);
+	return false;
+}
+
 /* The inline chain at pc, innermost first; returns whether any frame came out. */
 static int describe_inlines(struct desc_builder *b, Dwfl_Module *mod, const char *symname,
 			    const char *file, int line)
@@ -191,22 +227,20 @@ static int describe_inlines(struct desc_builder *b, Dwfl_Module *mod, const char
 	if (!cudie)
 		return 0;
 	n = dwarf_getscopes(cudie, b->pc - bias, &scopes);
-	if (n <= 0)
-		return 0;
 	/* dwarf_getscopes follows an inlined instance into its abstract origin;
 	 * the concrete chain (inlined instances, then the subprogram they sit
 	 * in) comes from the innermost DIE itself, as eu-addr2line -i does. */
 	{
 		Dwarf_Die die;
 		Dwarf_Addr mbias;
+		bool found = n > 0 ? dwarf_offdie(dwfl_module_getdwarf(mod, &mbias),
+						  dwarf_dieoffset(&scopes[0]), &die) != NULL :
+				     find_scope(cudie, b->pc - bias, &die, 0);
 
-		if (!dwarf_offdie(dwfl_module_getdwarf(mod, &mbias), dwarf_dieoffset(&scopes[0]),
-				  &die)) {
-			free(scopes);
-			return 0;
-		}
 		free(scopes);
 		scopes = NULL;
+		if (!found)
+			return 0;
 		n = dwarf_getscopes_die(&die, &scopes);
 		if (n <= 0)
 			return 0;

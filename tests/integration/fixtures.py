@@ -30,6 +30,9 @@ BASIC = {
     "site_after": (40, 2, 0, 0, 40, 2),
 }
 THREADS = {
+    # pthread_create -> ld.so's calloc of each thread's DTV: reached only by
+    # unwinding through ld.so and libc, which have no frame pointers.
+    "main": (1088, 4, 1088, 4, 1088, 4),
     "site_work": (16000, 400, 0, 0, 0, 0),
     "site_keep": (1024, 4, 1024, 4, 512, 2),
     "site_peak": (100000, 1, 100000, 1, 0, 0),
@@ -47,6 +50,11 @@ CXX = {
 JEMALLOC_SAME = ("site_leak", "site_calloc", "site_zero", "site_chain", "site_realloc_null",
                  "site_pm_small", "site_pm_big", "site_aligned", "site_memalign",
                  "site_valloc", "site_big", "site_temp", "site_after")
+STDCXX = {
+    "site_vector_growth": (1044, 9, 536, 2, 536, 2),
+    "site_strings": (219, 6, 146, 4, 146, 4),
+    "helper_buffer": (128, 2, 128, 2, 128, 2),
+}
 PREATTACH = {
     "site_resize": (300, 1, 300, 1, 300, 1),
     "site_post": (1280, 10, 1280, 10, 896, 7),
@@ -54,8 +62,12 @@ PREATTACH = {
 
 c = Checks()
 with tempfile.TemporaryDirectory() as tmp:
+    # The -nofp builds (-O2 -fomit-frame-pointer) must attribute exactly as
+    # the frame-pointer builds do.
     for name, source, want in (("basic", "basic.c", BASIC), ("threads", "threads.c", THREADS),
-                               ("cxx", "cxx.cpp", CXX)):
+                               ("cxx", "cxx.cpp", CXX), ("basic-nofp", "basic.c", BASIC),
+                               ("threads-nofp", "threads.c", THREADS),
+                               ("cxx-nofp", "cxx.cpp", CXX), ("stdcxx", "stdcxx.cpp", STDCXX)):
         out = os.path.join(tmp, name + ".json")
         r = launch(DT, out, [fixture(BUILD, name)])
         if c.check(r.returncode == 0, f"launch {name}: exit 0", r.stderr):
@@ -68,9 +80,26 @@ with tempfile.TemporaryDirectory() as tmp:
         if c.check(rc == 0, f"attach {name}: target exit ends the capture, exit 0", err):
             expect_sites(c, sites(out, source), want, f"attach {name}")
 
+    # Each --unwind mode on what it can do: frame pointers on the -O0 build,
+    # DWARF alone on the build without them.
+    for name, mode in (("basic", "fp"), ("basic-nofp", "dwarf")):
+        out = os.path.join(tmp, f"{name}-{mode}.json")
+        r = launch(DT, out, [fixture(BUILD, name)], f"--unwind={mode}")
+        if c.check(r.returncode == 0, f"{name} --unwind={mode}: exit 0", r.stderr):
+            expect_sites(c, sites(out, "basic.c"), BASIC, f"{name} --unwind={mode}")
+            extra = load(out)["dhatTrace"]
+            if mode == "dwarf":
+                c.check(extra["stack_unwinds"] >= 25 and extra["stacks_truncated"] == 0,
+                        "--unwind=dwarf: every stack complete, counted", str(extra))
+            else:
+                c.check("stack_unwinds" not in extra, "--unwind=fp: no DWARF statistics")
+    r = launch(DT, os.path.join(tmp, "x.json"), [fixture(BUILD, "basic")], "--unwind=sideways")
+    c.check(r.returncode == 64 and "invalid --unwind" in r.stderr, "bad --unwind is a usage error",
+            r.stderr)
+
     out = os.path.join(tmp, "pre.json")
-    rc, err = attach(DT, out, [fixture(BUILD, "preattach")])
-    if c.check(rc == 0, "attach preattach: exit 0", err):
+    rc, err = attach(DT, out, [fixture(BUILD, "preattach-nofp")])
+    if c.check(rc == 0, "attach preattach (no frame pointers): exit 0", err):
         expect_sites(c, sites(out, "preattach.c"), PREATTACH, "attach preattach")
         extra = load(out)["dhatTrace"]
         c.check(extra["unknown_frees"] == 5, "frees of pre-attach blocks counted",

@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Copyright (c) 2026 The dhat-trace developers */
+/*
+ * DWARF CFI unwinding of the user stack, at an allocator's entry.
+ *
+ * User space turns each object's .eh_frame into rows (src/cfi.c) in one
+ * array, and says where each object's rows are, keyed by the file's inode
+ * and size.  Here a return address is looked up in a per-address cache
+ * first (stacks repeat, so nearly every frame ends there); on a miss,
+ * bpf_find_vma() names the mapping and its file, and a binary search of
+ * that object's rows gives the rule.  Looking the file up from the mapping
+ * in the kernel, rather than in a table of mappings that user space keeps,
+ * means no race with the dynamic linker: a launched program's libraries are
+ * unwound from its first allocation, before user space could have read its
+ * /proc/PID/maps.  An object nobody built rows for (dlopen) ends the stack,
+ * is counted, and asks user space to add it.
+ *
+ * Needs bpf_loop() and bpf_find_vma() (Linux 5.17).
+ */
+#ifndef DT_UNWIND_BPF_H
+#define DT_UNWIND_BPF_H
+
+#include <stdbool.h>
+#include <bpf/bpf_core_read.h>
+
+/* Kernel types, only the fields read here; CO-RE finds their offsets. */
+struct super_block;
+struct inode {
+	unsigned long i_ino;
+	long long i_size;
+} __attribute__((preserve_access_index));
+struct file {
+	struct inode *f_inode;
+} __attribute__((preserve_access_index));
+struct vm_area_struct {
+	unsigned long vm_start;
+	unsigned long vm_end;
+	unsigned long vm_pgoff;
+	struct file *vm_file;
+} __attribute__((preserve_access_index));
+struct task_struct;
+
+const volatile __u32 unwind_mode = DT_UNWIND_FP;
+/* Set when a stack met a file-backed mapping without rows. */
+volatile __u32 uw_refresh;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);	/* sized by user space before load */
+	__type(key, __u32);
+	__type(value, struct dt_uw_row);
+} uw_rows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct dt_uw_obj_key);
+	__type(value, struct dt_uw_obj);
+} uw_objs SEC(".maps");
+
+/* Two copies: user space fills the one not in use, then flips uw_maps_cur. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct dt_uw_maps);
+} uw_maps SEC(".maps");
+
+volatile __u32 uw_maps_cur;
+
+/* Looked-up address (return address - 1) → its rule. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct dt_uw_row);
+} uw_cache SEC(".maps");
+
+struct vma_found {
+	__u64 start, end, pgoff;
+	struct dt_uw_obj_key key;
+	__u32 found, has_file;
+};
+
+static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct vma_found *v = data;
+	struct file *f = vma->vm_file;
+
+	v->found = 1;
+	v->start = vma->vm_start;
+	v->end = vma->vm_end;
+	v->pgoff = vma->vm_pgoff;
+	if (f) {
+		v->has_file = 1;
+		v->key.ino = f->f_inode->i_ino;
+		v->key.size = (__u64)f->f_inode->i_size;
+	}
+	return 0;
+}
+
+/*
+ * Mappings learnt from bpf_find_vma(), whole: bpf_find_vma() only try-locks
+ * the mmap lock and fails while another thread maps memory (a runtime
+ * starting its worker threads, right after main begins), before user space
+ * had a chance to read /proc/PID/maps.  Learning each mapping at its first
+ * sighting (typically single-threaded, in libc's start-up) means later
+ * addresses in it need no lock.  Appended only; user space clears the list
+ * once its own table covers the target.
+ */
+struct dt_uw_learned uw_learned[DT_UW_LEARNED];
+__u32 uw_learned_n;
+
+static __always_inline bool lookup_learned(__u64 addr, struct dt_uw_obj *o, __u64 *rel)
+{
+	__u32 i, n = uw_learned_n;
+
+	for (i = 0; i < DT_UW_LEARNED; i++) {
+		struct dt_uw_learned *l = &uw_learned[i];
+
+		if (i >= n)
+			break;
+		if (l->valid && addr >= l->start && addr < l->end) {
+			o->first_row = l->first_row;
+			o->nrows = l->nrows;
+			*rel = addr - l->bias;
+			return true;
+		}
+	}
+	return false;
+}
+
+static __always_inline void learn(const struct vma_found *v, const struct dt_uw_obj *o)
+{
+	__u32 i = __sync_fetch_and_add(&uw_learned_n, 1);
+	struct dt_uw_learned *l;
+
+	if (i >= DT_UW_LEARNED)
+		return;
+	l = &uw_learned[i];
+	l->start = v->start;
+	l->end = v->end;
+	l->bias = v->start - (v->pgoff << 12) - o->vaddr_delta;
+	l->first_row = o->first_row;
+	l->nrows = o->nrows;
+	/* A locked add: the fields are visible before valid is. */
+	__sync_fetch_and_add(&l->valid, 1);
+}
+
+/* The object's row covering rel: the last row whose pc is <= rel. */
+static __always_inline __u8 search_rows(const struct dt_uw_obj *o, __u64 rel,
+					struct dt_uw_row *out)
+{
+	__u32 lo = o->first_row, hi = o->first_row + o->nrows, mid, i;
+	struct dt_uw_row *r;
+
+	if (rel > 0xffffffffULL)
+		return DT_UW_GAP;
+	for (i = 0; i < 26 && lo < hi; i++) {
+		mid = lo + (hi - lo) / 2;
+		r = bpf_map_lookup_elem(&uw_rows, &mid);
+		if (!r)
+			return DT_UW_GAP;
+		if (r->pc <= rel)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == o->first_row)
+		return DT_UW_GAP;
+	mid = lo - 1;
+	r = bpf_map_lookup_elem(&uw_rows, &mid);
+	if (!r)
+		return DT_UW_GAP;
+	*out = *r;
+	return r->kind;
+}
+
+/* The mapping holding addr in the table user space keeps; false if none. */
+static __always_inline bool lookup_map(__u64 addr, struct dt_uw_obj *o, __u64 *rel)
+{
+	__u32 cur = uw_maps_cur & 1, lo = 0, hi, mid, i;
+	struct dt_uw_maps *t = bpf_map_lookup_elem(&uw_maps, &cur);
+	struct dt_uw_map *m;
+
+	if (!t)
+		return false;
+	hi = t->n;
+	if (hi > DT_UW_MAX_MAPS)
+		return false;
+	for (i = 0; i < 11 && lo < hi; i++) {
+		mid = (lo + (hi - lo) / 2) & (DT_UW_MAX_MAPS - 1);
+		if (t->m[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return false;
+	m = &t->m[(lo - 1) & (DT_UW_MAX_MAPS - 1)];
+	if (addr >= m->end)
+		return false;
+	o->first_row = m->first_row;
+	o->nrows = m->nrows;
+	*rel = addr - m->bias;
+	return true;
+}
+
+static __always_inline void resolve(__u64 addr, struct dt_uw_row *out)
+{
+	struct vma_found v = {};
+	struct dt_uw_obj *o, known;
+	struct dt_uw_row *c;
+	__u64 rel;
+
+	c = bpf_map_lookup_elem(&uw_cache, &addr);
+	if (c) {
+		*out = *c;
+		return;
+	}
+	out->kind = DT_UW_GAP;
+	if (lookup_map(addr, &known, &rel)) {
+		if (!known.nrows)
+			out->kind = DT_UW_FP;
+		else
+			search_rows(&known, rel, out);
+		bpf_map_update_elem(&uw_cache, &addr, out, BPF_ANY);
+		return;
+	}
+	/* Mapped since user space last looked (or a launched program that
+	 * user space has not looked at yet). */
+	uw_refresh = 1;
+	if (lookup_learned(addr, &known, &rel)) {
+		if (!known.nrows)
+			out->kind = DT_UW_FP;
+		else
+			search_rows(&known, rel, out);
+		bpf_map_update_elem(&uw_cache, &addr, out, BPF_ANY);
+		return;
+	}
+	if (bpf_find_vma(bpf_get_current_task_btf(), addr, vma_cb, &v, 0) || !v.found)
+		return;	/* not mapped (garbage, a mapping gone), or the lock was busy */
+	if (!v.has_file) {
+		out->kind = DT_UW_FP;	/* anonymous code (JIT): no CFI anywhere */
+	} else {
+		o = bpf_map_lookup_elem(&uw_objs, &v.key);
+		if (!o)
+			return;	/* not cached: its rows may come soon */
+		learn(&v, o);
+		if (!o->nrows)
+			out->kind = DT_UW_FP;
+		else
+			search_rows(o, addr - v.start + (v.pgoff << 12) + o->vaddr_delta, out);
+	}
+	bpf_map_update_elem(&uw_cache, &addr, out, BPF_ANY);
+}
+
+/*
+ * The walk's state lives in a map, not on the stack: values read back from
+ * a map are unknown to the verifier, so every loop iteration looks the same
+ * to it and the callback is verified in a few passes.  On the stack, the
+ * frame count would be a known constant in each iteration and the verifier
+ * would walk all 127 of them (over its 1M instruction limit).
+ */
+struct uw_state {
+	__u64 pc, sp, bp;
+	__u64 nr;
+	__u64 exact;	/* pc is an interrupted instruction, not a return address */
+	__u64 end;	/* DT_CNT_* that ended the walk; DT_CNT_NR: reached the bottom */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct uw_state);
+} uw_state SEC(".maps");
+
+/* Registers the kernel saved in the rt_sigframe: at the trampoline, sp
+ * points at its ucontext, whose mcontext starts 40 bytes in. */
+#define SIGCTX_RBP (40 + 80)
+#define SIGCTX_RSP (40 + 120)
+#define SIGCTX_RIP (40 + 128)
+
+static long uw_step(__u32 i, void *data)
+{
+	struct dt_rec_stack *s;
+	struct dt_uw_row r = {};
+	struct uw_state *st;
+	__u64 cfa, ra, addr, nr;
+	__u32 zero = 0;
+
+	st = bpf_map_lookup_elem(&uw_state, &zero);
+	if (!st)
+		return 1;
+	nr = st->nr;
+	if (nr >= max_frames || nr >= DT_MAX_FRAMES) {
+		st->end = DT_CNT_UW_DEPTH;
+		return 1;
+	}
+	addr = st->exact ? st->pc : st->pc - 1;
+	st->exact = 0;
+	resolve(addr, &r);
+	switch (r.kind) {
+	case DT_UW_CFA_RSP:
+		cfa = st->sp + (__s64)r.cfa_off * 8;
+		break;
+	case DT_UW_CFA_RBP:
+		cfa = st->bp + (__s64)r.cfa_off * 8;
+		break;
+	case DT_UW_PLT:
+		cfa = st->sp + 8 + ((addr & 15) >= (__u64)r.cfa_off ? 8 : 0);
+		break;
+	case DT_UW_FP:
+		if (unwind_mode != DT_UNWIND_AUTO) {
+			st->end = DT_CNT_UW_NO_TABLE;
+			return 1;
+		}
+		count(DT_CNT_UW_FP_FRAMES);
+		cfa = st->bp + 16;
+		r.rbp_off8 = -2;
+		break;
+	case DT_UW_SIGNAL:
+		if (bpf_probe_read_user(&st->bp, 8, (void *)(st->sp + SIGCTX_RBP)) ||
+		    bpf_probe_read_user(&st->pc, 8, (void *)(st->sp + SIGCTX_RIP)) ||
+		    bpf_probe_read_user(&st->sp, 8, (void *)(st->sp + SIGCTX_RSP))) {
+			st->end = DT_CNT_UW_READ_FAULT;
+			return 1;
+		}
+		st->exact = 1;
+		ra = st->pc;
+		goto push;
+	case DT_UW_STOP:
+		st->end = DT_CNT_NR;
+		return 1;
+	case DT_UW_GAP:
+		/* The ABI's outermost-frame marker where CFI says nothing. */
+		st->end = st->bp ? DT_CNT_UW_NO_TABLE : DT_CNT_NR;
+		return 1;
+	default:
+		st->end = DT_CNT_UW_BAD_RULE;
+		return 1;
+	}
+	if (cfa <= st->sp) {
+		st->end = DT_CNT_UW_BAD_RULE;	/* a stack only grows up towards callers */
+		return 1;
+	}
+	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8)) ||
+	    (r.rbp_off8 &&
+	     bpf_probe_read_user(&st->bp, 8, (void *)(cfa + (__s64)r.rbp_off8 * 8)))) {
+		st->end = DT_CNT_UW_READ_FAULT;
+		return 1;
+	}
+	st->sp = cfa;
+	st->pc = ra;
+	if (!ra) {
+		st->end = DT_CNT_NR;
+		return 1;
+	}
+push:
+	s = bpf_map_lookup_elem(&stack_scratch, &zero);
+	if (!s || nr >= DT_MAX_FRAMES) {
+		st->end = DT_CNT_UW_BAD_RULE;
+		return 1;
+	}
+	s->ips[nr] = ra;
+	st->nr = nr + 1;
+	return 0;
+}
+
+/* Frames after ips[0] (the caller, read at [sp]); returns the frame count. */
+static __always_inline __u32 unwind_dwarf(struct pt_regs *ctx, __u64 caller)
+{
+	struct uw_state *st;
+	__u32 zero = 0;
+
+	st = bpf_map_lookup_elem(&uw_state, &zero);
+	if (!st)
+		return 1;
+	st->pc = caller;
+	st->sp = PT_REGS_SP(ctx) + 8;	/* at the entry: CFA = rsp + 8 */
+	st->bp = PT_REGS_FP(ctx);
+	st->nr = 1;
+	st->exact = 0;
+	st->end = DT_CNT_UW_DEPTH;
+	count(DT_CNT_UW_STACKS);
+	bpf_loop(DT_MAX_FRAMES, uw_step, NULL, 0);
+	if (st->end != DT_CNT_NR)
+		count(st->end);
+	return (__u32)st->nr;
+}
+
+#endif

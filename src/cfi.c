@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Copyright (c) 2026 The dhat-trace developers */
+/*
+ * .eh_frame → unwind rows.  libdw interprets the CFI (dwarf_cfi_addrframe
+ * gives the rule set and its [start, end) for any address); the FDE list
+ * comes from .eh_frame_hdr, whose sorted table the dynamic linker and
+ * libgcc use too.  Only the rules a compiler emits for x86-64 calls are
+ * kept: CFA = rsp/rbp + offset, the return address at CFA - 8, rbp saved
+ * at CFA + offset; the two GCC PLT expressions and signal trampolines are
+ * recognised by shape.  Anything else becomes DT_UW_INVALID, never an
+ * abort: a stack that reaches such code ends there and is counted.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include "cfi.h"
+
+#define REG_RBP 6
+#define REG_RSP 7
+#define REG_RA 16
+
+struct builder {
+	struct cfi_table *t;
+	size_t cap;
+};
+
+static int push(struct builder *b, uint64_t pc, struct dt_uw_row r)
+{
+	struct cfi_table *t = b->t;
+
+	if (pc > UINT32_MAX)
+		return -ERANGE;
+	r.pc = (uint32_t)pc;
+	if (t->nrows) {
+		struct dt_uw_row *last = &t->rows[t->nrows - 1];
+
+		/* Same rule as the row before: that row already covers pc. */
+		if (last->kind == r.kind && last->cfa_off == r.cfa_off &&
+		    last->rbp_off8 == r.rbp_off8)
+			return 0;
+		if (last->pc == r.pc) {
+			*last = r;
+			return 0;
+		}
+	}
+	if (t->nrows == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		struct dt_uw_row *n = realloc(t->rows, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		t->rows = n;
+		b->cap = cap;
+	}
+	t->rows[t->nrows++] = r;
+	return 0;
+}
+
+/* GCC's .plt CFA: rsp + 8 + ((rip & 15) >= N) << 3, N = 11 or 10. */
+static int plt_threshold(const Dwarf_Op *op, size_t n)
+{
+	static const uint8_t shape[] = { DW_OP_breg0 + REG_RSP, DW_OP_breg0 + REG_RA, DW_OP_lit15,
+					 DW_OP_and, 0, DW_OP_ge, DW_OP_lit3, DW_OP_shl, DW_OP_plus };
+	size_t i;
+
+	if (n != sizeof(shape) || op[0].number != 8 || op[1].number != 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (shape[i] && op[i].atom != shape[i])
+			return -1;
+	if (op[4].atom < DW_OP_lit0 || op[4].atom > DW_OP_lit15)
+		return -1;
+	return op[4].atom - DW_OP_lit0;
+}
+
+/* "CFA + off" as libdw spells a saved-register rule; false for others. */
+static bool cfa_offset_rule(const Dwarf_Op *op, size_t n, int64_t *off)
+{
+	if (n < 1 || op[0].atom != DW_OP_call_frame_cfa)
+		return false;
+	if (n == 1) {
+		*off = 0;
+		return true;
+	}
+	if (n == 2 && op[1].atom == DW_OP_plus_uconst) {
+		*off = (int64_t)op[1].number;
+		return true;
+	}
+	return false;
+}
+
+static struct dt_uw_row row_of(Dwarf_Frame *f, bool signal)
+{
+	struct dt_uw_row r = { .kind = DT_UW_INVALID };
+	Dwarf_Op mem[3], *op;
+	size_t n;
+	int64_t off;
+	int thr;
+
+	if (signal) {
+		r.kind = DT_UW_SIGNAL;
+		return r;
+	}
+	if (dwarf_frame_register(f, REG_RA, mem, &op, &n) < 0)
+		return r;
+	if (n == 0 && op == mem) {
+		r.kind = DT_UW_STOP;	/* undefined: the outermost frame */
+		return r;
+	}
+	if (!cfa_offset_rule(op, n, &off) || off != -8)
+		return r;
+
+	if (dwarf_frame_cfa(f, &op, &n) < 0 || n == 0)
+		return r;
+	off = n == 1 ? (int64_t)op[0].number2 : 1;
+	if (n == 1 && op[0].atom == DW_OP_bregx &&
+	    (op[0].number == REG_RSP || op[0].number == REG_RBP) &&
+	    off % 8 == 0 && off / 8 >= INT16_MIN && off / 8 <= INT16_MAX) {
+		/* In words: frames of 32 KiB and more are common enough
+		 * (buffers on the stack), bytes would not fit. */
+		r.cfa_off = (int16_t)(off / 8);
+		r.kind = op[0].number == REG_RSP ? DT_UW_CFA_RSP : DT_UW_CFA_RBP;
+	} else if ((thr = plt_threshold(op, n)) >= 0) {
+		r.cfa_off = (int16_t)thr;
+		r.kind = DT_UW_PLT;
+	} else {
+		return r;
+	}
+
+	if (dwarf_frame_register(f, REG_RBP, mem, &op, &n) < 0)
+		goto invalid;
+	if (n == 0)
+		return r;	/* same value, or undefined: rbp left as it is */
+	if (!cfa_offset_rule(op, n, &off) || off % 8 || off == 0 || off / 8 < INT8_MIN ||
+	    off / 8 > INT8_MAX)
+		goto invalid;
+	r.rbp_off8 = (int8_t)(off / 8);
+	return r;
+invalid:
+	r.kind = DT_UW_INVALID;
+	r.cfa_off = 0;
+	return r;
+}
+
+/* Rows for one FDE, and for any FDE that follows without a gap. */
+static int walk_from(struct builder *b, Dwarf_CFI *cfi, uint64_t addr, uint64_t *end)
+{
+	Dwarf_Addr start, stop;
+	Dwarf_Frame *f;
+	bool signal;
+	int err;
+
+	while (dwarf_cfi_addrframe(cfi, addr, &f) == 0) {
+		if (dwarf_frame_info(f, &start, &stop, &signal) < 0) {
+			free(f);
+			break;
+		}
+		/* glibc starts the signal trampoline's FDE one byte early so that
+		 * a lookup at return address - 1 still finds it. */
+		err = push(b, start > addr ? start : addr, row_of(f, signal));
+		free(f);
+		if (err)
+			return err;
+		if (stop <= addr)
+			break;
+		addr = stop;
+	}
+	*end = addr;
+	return 0;
+}
+
+struct hdr_table {
+	const uint8_t *p;	/* first {initial_location, fde} pair */
+	size_t count;
+	uint64_t base;		/* vaddr the datarel values are relative to */
+};
+
+/* .eh_frame_hdr version 1 with the usual encodings (pcrel sdata4 pointer,
+ * udata4 count, datarel sdata4 table): what GNU ld, gold and lld write. */
+static int find_hdr(Elf *elf, struct hdr_table *h)
+{
+	size_t nph, i, size;
+	const uint8_t *file = (const uint8_t *)elf_rawfile(elf, &size), *p;
+	GElf_Phdr ph;
+	uint32_t count;
+
+	if (!file || elf_getphdrnum(elf, &nph))
+		return -ENOEXEC;
+	for (i = 0; i < nph; i++) {
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_GNU_EH_FRAME)
+			continue;
+		if (ph.p_offset + ph.p_filesz > size || ph.p_filesz < 12)
+			return -ENODATA;
+		p = file + ph.p_offset;
+		if (p[0] != 1 || p[2] != DW_EH_PE_udata4 ||
+		    p[3] != (DW_EH_PE_datarel | DW_EH_PE_sdata4))
+			return -ENODATA;
+		memcpy(&count, p + 8, 4);
+		if (12 + (uint64_t)count * 8 > ph.p_filesz)
+			return -ENODATA;
+		h->p = p + 12;
+		h->count = count;
+		h->base = ph.p_vaddr;
+		return 0;
+	}
+	return -ENODATA;
+}
+
+static int exec_delta(Elf *elf, int64_t *delta)
+{
+	size_t nph, i;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(elf, &nph))
+		return -ENOEXEC;
+	for (i = 0; i < nph; i++) {
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
+			*delta = (int64_t)(ph.p_vaddr - ph.p_offset);
+			return 0;
+		}
+	}
+	return -ENOEXEC;
+}
+
+static int build_rows(Elf *elf, struct cfi_table *t)
+{
+	struct builder b = { .t = t };
+	struct hdr_table h;
+	Dwarf_CFI *cfi;
+	uint64_t covered = 0, fde;
+	size_t i;
+	int32_t v;
+	int err;
+
+	err = find_hdr(elf, &h);
+	if (err)
+		return err;
+	cfi = dwarf_getcfi_elf(elf);
+	if (!cfi)
+		return -ENODATA;
+	for (i = 0; i < h.count; i++) {
+		memcpy(&v, h.p + i * 8, 4);
+		fde = h.base + (int64_t)v;
+		if (i && fde < covered)
+			continue;	/* reached already by walking on from an FDE before */
+		if (i && fde > covered) {
+			err = push(&b, covered, (struct dt_uw_row){ .kind = DT_UW_GAP });
+			if (err)
+				break;
+		}
+		err = walk_from(&b, cfi, fde, &covered);
+		if (err)
+			break;
+	}
+	if (!err && t->nrows)
+		err = push(&b, covered, (struct dt_uw_row){ .kind = DT_UW_GAP });
+	dwarf_cfi_end(cfi);
+	for (i = 0; i < t->nrows; i++)
+		t->unsupported += t->rows[i].kind == DT_UW_INVALID;
+	return err;
+}
+
+int cfi__build(const char *path, struct cfi_table *t)
+{
+	struct stat st;
+	Elf *elf = NULL;
+	int fd, err;
+
+	memset(t, 0, sizeof(*t));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		goto cleanup;
+	}
+	t->ino = st.st_ino;
+	t->size = (uint64_t)st.st_size;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		err = -ENOEXEC;
+		goto cleanup;
+	}
+	err = exec_delta(elf, &t->vaddr_delta);
+	if (!err)
+		err = build_rows(elf, t);
+	if (err) {
+		free(t->rows);
+		t->rows = NULL;
+		t->nrows = 0;
+	}
+cleanup:
+	elf_end(elf);
+	close(fd);
+	return err;
+}
+
+void cfi__table_free(struct cfi_table *t)
+{
+	if (!t)
+		return;
+	free(t->rows);
+	t->rows = NULL;
+	t->nrows = 0;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Copyright (c) 2026 The dhat-trace developers */
+#ifndef DT_UNWIND_H
+#define DT_UNWIND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * The unwind tables of the target's objects in the BPF maps (see
+ * bpf/unwind.bpf.h): built from the files before the BPF object is loaded
+ * (so the row array can be sized), installed after, and extended when the
+ * target maps new code.
+ */
+struct unwinder;
+
+struct unwinder_stats {
+	uint64_t objects;	/* objects with rows */
+	uint64_t objects_without_cfi;	/* followed by frame pointer, or not at all */
+	uint64_t rows, row_capacity;
+	uint64_t table_bytes;	/* kernel memory of rows + object index */
+	uint64_t objects_not_loaded;	/* no room left in the row array */
+	uint64_t build_ns;	/* time spent turning CFI into rows */
+};
+
+/* Whether this kernel can run the unwinder (bpf_loop, bpf_find_vma). */
+bool unwinder__kernel_ok(void);
+struct unwinder *unwinder__new(pid_t pid);
+void unwinder__free(struct unwinder *u);
+/* Build an object's rows now (before load); duplicates are ignored. */
+int unwinder__add_file(struct unwinder *u, const char *path);
+/* Launch: the program (a script's interpreter), what it loads, its ld.so. */
+int unwinder__add_program(struct unwinder *u, const char *exe);
+/* Add every file-backed executable mapping of the target. */
+int unwinder__add_mapped(struct unwinder *u);
+/* Row-array size to create: what is built, plus room for dlopen. */
+uint32_t unwinder__capacity(const struct unwinder *u);
+struct unwinder_maps {
+	int rows_fd, objs_fd, maps_fd;
+	volatile uint32_t *maps_cur;	/* which uw_maps slot BPF reads */
+};
+
+/* Copy the rows, object index and mapping table into the loaded maps. */
+int unwinder__install(struct unwinder *u, const struct unwinder_maps *m, uint32_t capacity);
+/* Re-read the target's mappings and install what is new; -errno. */
+int unwinder__refresh(struct unwinder *u);
+const struct unwinder_stats *unwinder__stats(const struct unwinder *u);
+
+#endif
