@@ -34,9 +34,12 @@ _dhat_trace()
 	--ring-size)
 		COMPREPLY=($(compgen -W "16M 64M 256M" -- "$cur"))
 		return ;;
+	--unwind)
+		COMPREPLY=($(compgen -W "auto dwarf fp" -- "$cur"))
+		return ;;
 	esac
 	COMPREPLY=($(compgen -W "-p --pid -d --duration -o --output -i --interval -t --top
-		--max-frames --ring-size -q --quiet -v --verbose -? --help --usage -V --version --" \
+		--max-frames --unwind --ring-size -q --quiet -v --verbose -? --help --usage -V --version --" \
 		-- "$cur"))
 }
 complete -F _dhat_trace dhat-trace

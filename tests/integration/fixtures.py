@@ -97,6 +97,25 @@ with tempfile.TemporaryDirectory() as tmp:
     c.check(r.returncode == 64 and "invalid --unwind" in r.stderr, "bad --unwind is a usage error",
             r.stderr)
 
+    # A library dlopen'ed while traced gets its unwind table on the fly: the
+    # second batch, half a second later, must be complete; stacks that met
+    # the library before its table existed are counted, never garbage.
+    out = os.path.join(tmp, "dl.json")
+    rc, err = attach(DT, out, [fixture(BUILD, "dlopen"), fixture(BUILD, "libdlalloc.so")],
+                     "--unwind=dwarf")
+    if c.check(rc == 0, "attach dlopen: exit 0", err):
+        got = sites(out, "dlopen.c")
+        expect_sites(c, {k: v for k, v in got.items() if k == "site_batch2"},
+                     {"site_batch2": (4000, 20, 4000, 20, 4000, 20)}, "dlopen batch 2")
+        d = load(out)
+        extra = d["dhatTrace"]
+        b1 = got.get("site_batch1", {}).get("tbk", 0)
+        c.check(b1 + extra["truncated_no_table"] >= 20 and extra["stacks_truncated"] <= 20,
+                "dlopen: batch-1 stacks complete or counted as truncated", f"{b1} {extra}")
+        c.check(any(": lib_inner (dlalloc.c:" in f for f in d["ftbl"]) and
+                any(": lib_alloc (dlalloc.c:" in f for f in d["ftbl"]),
+                "dlopen: the library's own frames are named")
+
     out = os.path.join(tmp, "pre.json")
     rc, err = attach(DT, out, [fixture(BUILD, "preattach-nofp")])
     if c.check(rc == 0, "attach preattach (no frame pointers): exit 0", err):
@@ -122,7 +141,7 @@ with tempfile.TemporaryDirectory() as tmp:
     out = os.path.join(tmp, "own.json")
     r = launch(DT, out, [fixture(BUILD, "ownmalloc")], "-v")
     c.check(r.returncode == 0 and "probe on malloc at " + fixture(BUILD, "ownmalloc") in r.stderr,
-            "executable's own malloc is the one probed", r.stderr)
+            "executable's own malloc is the one probed", f"exit {r.returncode}: {r.stderr}")
     if r.returncode == 0:
         expect_sites(c, sites(out, "ownmalloc.c"), {
             "site_own": (300, 3, 300, 3, 200, 2), "site_grow": (150, 2, 100, 1, 100, 1)},

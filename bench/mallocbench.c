@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Copyright (c) 2026 The dhat-trace developers */
+/*
+ * malloc(64)+free pairs at a chosen stack depth, on 1 or more threads:
+ *   mallocbench PAIRS DEPTH THREADS [--wait]
+ * With --wait: prints "ready", waits for SIGUSR1 (a tracer attaches in
+ * between), runs, prints "ns_per_pair N", then waits for stdin to close so
+ * the tracer's BPF statistics can be read while its programs still exist.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static long pairs;
+static int depth;
+static void *volatile sink;
+
+__attribute__((noinline)) static void leaf(long n)
+{
+	for (long i = 0; i < n; i++) {
+		void *p = malloc(64);
+
+		sink = p;
+		free(p);
+	}
+}
+
+/* Each level a real frame: not inlined, not a tail call. */
+__attribute__((noinline)) static void descend(int d, long n)
+{
+	if (d > 1)
+		descend(d - 1, n);
+	else
+		leaf(n);
+	__asm__ volatile("" ::: "memory");
+}
+
+static void *worker(void *arg)
+{
+	(void)arg;
+	descend(depth, pairs);
+	return NULL;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+	int threads, i, sig;
+	pthread_t th[64];
+	sigset_t set;
+	double t0;
+	char c;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: mallocbench PAIRS DEPTH THREADS [--wait]\n");
+		return 64;
+	}
+	pairs = atol(argv[1]);
+	depth = atoi(argv[2]) - 3;	/* main, worker/start_thread and leaf count too */
+	threads = atoi(argv[3]);
+	if (depth < 1)
+		depth = 1;
+	if (threads < 1 || threads > 64)
+		return 64;
+	if (argc > 4 && !strcmp(argv[4], "--wait")) {
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		printf("ready\n");
+		fflush(stdout);
+		sigwait(&set, &sig);
+	}
+	t0 = now();
+	for (i = 0; i < threads; i++)
+		pthread_create(&th[i], NULL, worker, NULL);
+	for (i = 0; i < threads; i++)
+		pthread_join(th[i], NULL);
+	printf("ns_per_pair %.1f\n", (now() - t0) / (double)pairs);
+	fflush(stdout);
+	if (argc > 4)
+		while (read(0, &c, 1) > 0)
+			;
+	return 0;
+}
