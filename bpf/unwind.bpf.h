@@ -207,6 +207,17 @@ static __always_inline bool lookup_map(__u64 addr, struct dt_uw_obj *o, __u64 *r
 	return true;
 }
 
+/* The rule at rel in a known object, remembered for addr. */
+static __always_inline void rule_in(const struct dt_uw_obj *o, __u64 rel, __u64 addr,
+				    struct dt_uw_row *out)
+{
+	if (!o->nrows)
+		out->kind = DT_UW_FP;
+	else
+		search_rows(o, rel, out);
+	bpf_map_update_elem(&uw_cache, &addr, out, BPF_ANY);
+}
+
 static __always_inline void resolve(__u64 addr, struct dt_uw_row *out)
 {
 	struct vma_found v = {};
@@ -221,22 +232,14 @@ static __always_inline void resolve(__u64 addr, struct dt_uw_row *out)
 	}
 	out->kind = DT_UW_GAP;
 	if (lookup_map(addr, &known, &rel)) {
-		if (!known.nrows)
-			out->kind = DT_UW_FP;
-		else
-			search_rows(&known, rel, out);
-		bpf_map_update_elem(&uw_cache, &addr, out, BPF_ANY);
+		rule_in(&known, rel, addr, out);
 		return;
 	}
 	/* Mapped since user space last looked (or a launched program that
 	 * user space has not looked at yet). */
 	uw_refresh = 1;
 	if (lookup_learned(addr, &known, &rel)) {
-		if (!known.nrows)
-			out->kind = DT_UW_FP;
-		else
-			search_rows(&known, rel, out);
-		bpf_map_update_elem(&uw_cache, &addr, out, BPF_ANY);
+		rule_in(&known, rel, addr, out);
 		return;
 	}
 	if (bpf_find_vma(bpf_get_current_task_btf(), addr, vma_cb, &v, 0) || !v.found)

@@ -111,16 +111,20 @@ void reporter__periodic(struct reporter *r, uint64_t now)
 	const struct dt_totals *t = pps__totals(pps);
 	uint32_t n = pps__count(pps), i, k, *top;
 	uint64_t dt = now > r->last_t ? now - r->last_t : 1;
-	char b1[32], b2[32], b3[32], b4[32], b5[32], label[512];
+	char b1[32], b2[32], b3[32], b4[32], b5[32], label[512], unw[48] = "";
 
+	/* Frame-pointer walks cannot tell a truncated stack from a short one. */
+	if (r->uw)
+		snprintf(unw, sizeof(unw), "; truncated stacks %llu",
+			 (unsigned long long)truncated(r));
 	elog("[%.1fs] live %s bytes in %s blocks; peak %s bytes in %s blocks at %.1fs; "
-	     "%s allocs/s, %.1f MB/s; lost events %llu\n",
+	     "%s allocs/s, %.1f MB/s; lost events %llu%s\n",
 	     secs(now - acct__t0(r->a)), fmt_thousands(t->curr_b, b1, 32),
 	     fmt_thousands(t->curr_bk, b2, 32), fmt_thousands(t->max_b, b3, 32),
 	     fmt_thousands(t->max_bk, b4, 32), secs(t->t_gmax),
 	     fmt_thousands((t->tbk - r->last_tbk) * NSEC_PER_SEC / dt, b5, 32),
 	     (double)(t->tb - r->last_tb) * NSEC_PER_SEC / dt / 1e6,
-	     (unsigned long long)lost_events(r));
+	     (unsigned long long)lost_events(r), unw);
 	r->last_t = now;
 	r->last_tb = t->tb;
 	r->last_tbk = t->tbk;

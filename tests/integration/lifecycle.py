@@ -99,8 +99,9 @@ with tempfile.TemporaryDirectory() as tmp:
         reports = [l for l in r.stderr.splitlines() if "] live " in l]
         check(r.returncode == 0 and len(reports) >= 2, "a peak report every --interval",
               r.stderr)
-        check(all("peak" in l and "allocs/s" in l and "lost events 0" in l for l in reports),
-              "reports give peak, rate and losses", r.stderr)
+        check(all("peak" in l and "allocs/s" in l and "lost events 0" in l
+                  and "truncated stacks 0" in l for l in reports),
+              "reports give peak, rate, losses and truncated stacks", r.stderr)
         check("spin_alloc (spin.c:" in r.stderr, "reports name the top call site", r.stderr)
 
         out = os.path.join(tmp, "int.json")
