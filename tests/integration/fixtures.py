@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 
-from dtlib import Checks, attach, expect_sites, fixture, launch, load, sites
+from dtlib import FRAME, Checks, attach, expect_sites, fixture, launch, load, sites
 
 DT, BUILD = sys.argv[1], sys.argv[2]
 
@@ -115,6 +115,20 @@ with tempfile.TemporaryDirectory() as tmp:
         c.check(any(": lib_inner (dlalloc.c:" in f for f in d["ftbl"]) and
                 any(": lib_alloc (dlalloc.c:" in f for f in d["ftbl"]),
                 "dlopen: the library's own frames are named")
+
+    # A handler's allocation: the unwind crosses the signal frame into the
+    # interrupted code (raise) and on to its callers.
+    out = os.path.join(tmp, "sig.json")
+    r = launch(DT, out, [fixture(BUILD, "signal-nofp")], "--unwind=dwarf")
+    if c.check(r.returncode == 0, "signal handler fixture: exit 0", r.stderr):
+        expect_sites(c, sites(out, "signal.c"), {"site_handler": (385, 5, 385, 5, 385, 5)},
+                     "signal")
+        d = load(out)
+        names = [[FRAME.match(d["ftbl"][i]).group(1) if FRAME.match(d["ftbl"][i]) else ""
+                  for i in pp["fs"]] for pp in d["pps"]]
+        c.check(names and all("site_raiser" in n and "main" in n for n in names),
+                "signal: stacks continue past the signal frame to site_raiser and main",
+                str(names))
 
     out = os.path.join(tmp, "pre.json")
     rc, err = attach(DT, out, [fixture(BUILD, "preattach-nofp")])
