@@ -96,7 +96,7 @@ static struct dhat_bpf *load_bpf(const struct dt_config *cfg, pid_t pid, struct 
 	err = dhat_bpf__load(skel);
 	if (err) {
 		elog("cannot load the BPF programs: %s (the kernel needs BPF ring buffers and "
-		     "uprobes, 5.8 or later)\n", strerror(-err));
+		     "uprobes, 5.12 or later)\n", strerror(-err));
 		dhat_bpf__destroy(skel);
 		return NULL;
 	}
