@@ -250,6 +250,8 @@ int reporter__stats(struct reporter *r, const char **names, uint64_t *values)
 		STAT("unwind_objects", u->objects);
 		STAT("unwind_objects_without_cfi", u->objects_without_cfi);
 		STAT("unwind_rows", u->rows);
+		STAT("unwind_row_capacity", u->row_capacity);
+		STAT("unwind_objects_not_loaded", u->objects_not_loaded);
 		STAT("unwind_table_bytes", u->table_bytes);
 		STAT("unwind_build_us", u->build_ns / 1000);
 	}
