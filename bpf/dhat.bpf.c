@@ -248,6 +248,14 @@ int BPF_KPROBE(new_enter, __u64 size)
 	return enter(ctx, DT_FN_NEW, size, 0);
 }
 
+/* --probe-only: every probe runs this instead, the floor any uprobe tracer
+ * pays (bench/run measures against it). */
+SEC("uprobe")
+int probe_only(struct pt_regs *ctx)
+{
+	return 0;
+}
+
 SEC("uretprobe")
 int BPF_KRETPROBE(alloc_exit, __u64 ret)
 {

@@ -169,8 +169,10 @@ int main(int argc, char **argv)
 	unsetenv("DEBUGINFOD_URLS");
 	libbpf_set_print(libbpf_print);
 
-	if (target__check_output(cfg.output) || target__check_privileges())
+	if ((!cfg.probe_only && target__check_output(cfg.output)) || target__check_privileges())
 		return DT_EXIT_ERROR;
+	if (cfg.probe_only)
+		cfg.unwind = DT_UNWIND_FP;	/* no programs will walk a stack */
 	if (cfg.pid ? target__open_pid(&t, cfg.pid) : target__spawn(&t, cfg.argv))
 		goto cleanup;
 	uw = unwind_setup(&cfg, &t);
@@ -179,7 +181,8 @@ int main(int argc, char **argv)
 	skel = load_bpf(&cfg, t.pid, uw);
 	if (!skel)
 		goto cleanup;
-	probes = probes__attach(skel, &t);
+	probes = probes__attach(skel, &t, &(struct probe_opts){
+		.at_entry = cfg.probe_at_entry, .probe_only = cfg.probe_only });
 	if (!probes)
 		goto cleanup;
 	exit_link = bpf_program__attach(skel->progs.thread_exit);
@@ -200,7 +203,8 @@ int main(int argc, char **argv)
 	skel->bss->tracing_on = 1;
 	if (!t.launched)
 		symbolizer__refresh(sym);
-	elog("tracing PID %d (%s)%s\n", t.pid, probes__summary(probes),
+	elog("tracing PID %d (%s)%s%s\n", t.pid, probes__summary(probes),
+	     cfg.probe_only ? "; --probe-only: nothing is recorded" : "",
 	     cfg.duration_ns ? "" : "; Ctrl-C to stop");
 	if (t.launched) {
 		watching = child__seize(t.pid) == 0;
@@ -231,6 +235,11 @@ int main(int argc, char **argv)
 	acct__finish(a, t_end);
 	if (end == LOOP_TARGET_EXIT)
 		vlog("PID %d exited\n", t.pid);
+	if (cfg.probe_only) {
+		elog("--probe-only: no output written\n");
+		ret = t.launched && end == LOOP_TARGET_EXIT ? exit_code_of(status) : DT_EXIT_OK;
+		goto cleanup;
+	}
 	reporter__symbolize_all(rep);
 	reporter__summary(rep);
 	if (write_output(&cfg, &t, a, sym, rep, t_end - t0))

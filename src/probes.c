@@ -15,6 +15,7 @@
 #include "dhat.skel.h"
 #include "elfsym.h"
 #include "log.h"
+#include "placement.h"
 #include "probes.h"
 
 enum probe_kind { PK_ALLOC, PK_FREE };
@@ -24,6 +25,7 @@ struct probe_def {
 	enum probe_kind kind;
 	size_t prog_off;	/* offsetof the entry program in skel->progs */
 	bool required;
+	unsigned int nargs;	/* integer arguments: registers a moved probe must keep */
 };
 
 #define PROG(name) offsetof(struct dhat_bpf, progs.name)
@@ -35,24 +37,24 @@ struct probe_def {
  * user's call is the one attributed, whichever allocator new ends up in.
  */
 static const struct probe_def defs[] = {
-	{ "free", PK_FREE, PROG(free_enter), true },
-	{ "malloc", PK_ALLOC, PROG(malloc_enter), true },
-	{ "calloc", PK_ALLOC, PROG(calloc_enter), false },
-	{ "realloc", PK_ALLOC, PROG(realloc_enter), false },
-	{ "reallocarray", PK_ALLOC, PROG(reallocarray_enter), false },
-	{ "posix_memalign", PK_ALLOC, PROG(posix_memalign_enter), false },
-	{ "aligned_alloc", PK_ALLOC, PROG(aligned_alloc_enter), false },
-	{ "memalign", PK_ALLOC, PROG(memalign_enter), false },
-	{ "valloc", PK_ALLOC, PROG(valloc_enter), false },
-	{ "pvalloc", PK_ALLOC, PROG(pvalloc_enter), false },
-	{ "_Znwm", PK_ALLOC, PROG(new_enter), false },
-	{ "_Znam", PK_ALLOC, PROG(new_enter), false },
-	{ "_ZnwmRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), false },
-	{ "_ZnamRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), false },
-	{ "_ZnwmSt11align_val_t", PK_ALLOC, PROG(new_enter), false },
-	{ "_ZnamSt11align_val_t", PK_ALLOC, PROG(new_enter), false },
-	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), false },
-	{ "_ZnamSt11align_val_tRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), false },
+	{ "free", PK_FREE, PROG(free_enter), true, 1 },
+	{ "malloc", PK_ALLOC, PROG(malloc_enter), true, 1 },
+	{ "calloc", PK_ALLOC, PROG(calloc_enter), false, 2 },
+	{ "realloc", PK_ALLOC, PROG(realloc_enter), false, 2 },
+	{ "reallocarray", PK_ALLOC, PROG(reallocarray_enter), false, 3 },
+	{ "posix_memalign", PK_ALLOC, PROG(posix_memalign_enter), false, 3 },
+	{ "aligned_alloc", PK_ALLOC, PROG(aligned_alloc_enter), false, 2 },
+	{ "memalign", PK_ALLOC, PROG(memalign_enter), false, 2 },
+	{ "valloc", PK_ALLOC, PROG(valloc_enter), false, 1 },
+	{ "pvalloc", PK_ALLOC, PROG(pvalloc_enter), false, 1 },
+	{ "_Znwm", PK_ALLOC, PROG(new_enter), false, 1 },
+	{ "_Znam", PK_ALLOC, PROG(new_enter), false, 1 },
+	{ "_ZnwmRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), false, 2 },
+	{ "_ZnamRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), false, 2 },
+	{ "_ZnwmSt11align_val_t", PK_ALLOC, PROG(new_enter), false, 2 },
+	{ "_ZnamSt11align_val_t", PK_ALLOC, PROG(new_enter), false, 2 },
+	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), false, 3 },
+	{ "_ZnamSt11align_val_tRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), false, 3 },
 };
 
 #define MAX_OBJECTS 512
@@ -169,7 +171,7 @@ static void resolver_free(struct resolver *r)
 }
 
 /* First object in search order that defines sym. */
-static struct object *lookup(struct resolver *r, const char *sym, uint64_t *off)
+static struct object *lookup(struct resolver *r, const char *sym, struct elfsym_fn *fn)
 {
 	int i;
 
@@ -180,7 +182,7 @@ static struct object *lookup(struct resolver *r, const char *sym, uint64_t *off)
 			o->tried = true;
 			o->elf = elfsym__open(o->open_path);
 		}
-		if (o->elf && elfsym__lookup(o->elf, sym, off) == 0)
+		if (o->elf && elfsym__function(o->elf, sym, fn) == 0)
 			return o;
 	}
 	return NULL;
@@ -244,10 +246,38 @@ static void add_to_list(char *list, size_t size, const char *path)
 	snprintf(list + len, size - len, "%s%s", len ? ", " : "", base);
 }
 
-struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t)
+/* The probe's file offset for the function fn of object o (see placement.c). */
+static uint64_t place(struct object *o, const struct probe_def *d, const struct elfsym_fn *fn,
+		      const struct probe_opts *opts)
+{
+	struct placement pl;
+
+	if (opts->at_entry) {
+		vlog("probe on %s at %s+0x%llx (its entry: --probe-at-entry)\n", d->sym, o->path,
+		     (unsigned long long)fn->file_off);
+		return fn->file_off;
+	}
+	if (!fn->code) {
+		vlog("probe on %s at %s+0x%llx (its entry: its code is not in the file)\n", d->sym,
+		     o->path, (unsigned long long)fn->file_off);
+		return fn->file_off;
+	}
+	placement__decide(fn->code, fn->size, fn->vaddr, d->nargs, &pl);
+	if (pl.skip && elfsym__function_starts_in(o->elf, fn->vaddr, fn->vaddr + pl.skip)) {
+		snprintf(pl.why, sizeof(pl.why), "another function starts within +%zu", pl.skip);
+		pl.skip = 0;
+	}
+	vlog("probe on %s at %s+0x%llx (+%zu, on %s: %s)\n", d->sym, o->path,
+	     (unsigned long long)(fn->file_off + pl.skip), pl.skip, pl.insn, pl.why);
+	return fn->file_off + pl.skip;
+}
+
+struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
+			      const struct probe_opts *opts)
 {
 	struct probes *p = calloc(1, sizeof(*p));
 	struct resolver r = {};
+	struct elfsym_fn fns[sizeof(defs) / sizeof(defs[0])];
 	uint64_t offs[sizeof(defs) / sizeof(defs[0])];
 	struct object *objs[sizeof(defs) / sizeof(defs[0])];
 	size_t i, j;
@@ -267,7 +297,7 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t)
 		goto cleanup;
 	}
 	for (i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
-		objs[i] = lookup(&r, defs[i].sym, &offs[i]);
+		objs[i] = lookup(&r, defs[i].sym, &fns[i]);
 		if (!objs[i] && defs[i].required) {
 			elog("no %s found in %s or the libraries it loads (a static, stripped "
 			     "executable?)\n", defs[i].sym, t->launched ? t->exe : "the process");
@@ -276,27 +306,28 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t)
 		}
 		/* Aliases (glibc's aligned_alloc is memalign) get one probe. */
 		for (j = 0; objs[i] && j < i; j++)
-			if (objs[j] == objs[i] && offs[j] == offs[i])
+			if (objs[j] == objs[i] && fns[j].file_off == fns[i].file_off)
 				objs[i] = NULL;
+		if (objs[i])
+			offs[i] = place(objs[i], &defs[i], &fns[i], opts);
 	}
 	for (i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
 		struct bpf_program *prog;
 
 		if (!objs[i])
 			continue;
-		prog = *(struct bpf_program **)((char *)skel + defs[i].prog_off);
+		prog = opts->probe_only ? skel->progs.probe_only :
+					  *(struct bpf_program **)((char *)skel + defs[i].prog_off);
 		/* Return probe first: any entry we see then has its return seen too. */
 		if (defs[i].kind == PK_ALLOC)
-			err = attach_one(p, skel->progs.alloc_exit, t->pid, objs[i]->open_path,
-					 offs[i], true);
+			err = attach_one(p, opts->probe_only ? prog : skel->progs.alloc_exit, t->pid,
+					 objs[i]->open_path, offs[i], true);
 		if (!err)
 			err = attach_one(p, prog, t->pid, objs[i]->open_path, offs[i], false);
 		if (err) {
 			explain_attach_error(defs[i].sym, objs[i]->path, err);
 			goto cleanup;
 		}
-		vlog("probe on %s at %s+0x%llx\n", defs[i].sym, objs[i]->path,
-		     (unsigned long long)offs[i]);
 		add_to_list(objects, sizeof(objects), objs[i]->path);
 		nr++;
 	}
