@@ -43,10 +43,17 @@ struct pending {
 	__u32 tail_calls;	/* allocators entered by a jump on the same frame */
 };
 
+/*
+ * The open call of each thread, in task-local storage: after a thread's
+ * first call its slot is found without a lock, and it goes with the thread.
+ * A hash keyed by tid took locks on every update and delete, with interrupts
+ * off: the costliest part of these programs (docs/performance.md).  sp == 0
+ * marks an empty slot.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct pending);
 } pending SEC(".maps");
 
@@ -154,18 +161,26 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 	return h;
 }
 
+static __always_inline struct pending *slot(__u64 flags)
+{
+	return bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0, flags);
+}
+
 static __always_inline int enter(struct pt_regs *ctx, __u32 fn, __u64 size, __u64 arg)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
 	__u64 sp = PT_REGS_SP(ctx), now;
-	struct pending *p, n = {};
+	struct pending *p;
 
 	if (!traced(pid_tgid))
 		return 0;
 	now = bpf_ktime_get_ns();
-	p = bpf_map_lookup_elem(&pending, &tid);
-	if (p) {
+	p = slot(BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!p) {
+		count(DT_CNT_PENDING_FULL);
+		return 0;
+	}
+	if (p->sp) {
 		if (p->sp >= sp && p->sp - sp < NEST_MAX_STACK && now - p->t_entry < NEST_MAX_NS) {
 			/* Nested: the outer call is the user's.  operator new[]
 			 * tail-jumps to operator new: same frame, and both return
@@ -176,14 +191,13 @@ static __always_inline int enter(struct pt_regs *ctx, __u32 fn, __u64 size, __u6
 		}
 		count(DT_CNT_STALE_ENTRY);
 	}
-	n.sp = sp;
-	n.size = size;
-	n.arg = arg;
-	n.t_entry = now;
-	n.fn = fn;
-	n.stack_id = capture_stack(ctx);
-	if (bpf_map_update_elem(&pending, &tid, &n, BPF_ANY))
-		count(DT_CNT_PENDING_FULL);
+	p->stack_id = capture_stack(ctx);
+	p->size = size;
+	p->arg = arg;
+	p->t_entry = now;
+	p->fn = fn;
+	p->tail_calls = 0;
+	p->sp = sp;
 	return 0;
 }
 
@@ -260,15 +274,14 @@ SEC("uretprobe")
 int BPF_KRETPROBE(alloc_exit, __u64 ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
 	/* After the return, sp is one word above where it was at entry. */
 	__u64 sp = PT_REGS_SP(ctx) - sizeof(__u64), addr = ret;
 	struct pending *p, c;
 
 	if (!traced(pid_tgid))
 		return 0;
-	p = bpf_map_lookup_elem(&pending, &tid);
-	if (!p) {
+	p = slot(0);
+	if (!p || !p->sp) {
 		count(DT_CNT_RET_NO_ENTRY);
 		return 0;
 	}
@@ -276,7 +289,7 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 		if (sp < p->sp)
 			return 0;	/* a nested call returns; the outer one is still open */
 		count(DT_CNT_STALE_ENTRY);
-		bpf_map_delete_elem(&pending, &tid);
+		p->sp = 0;
 		return 0;
 	}
 	if (p->tail_calls) {
@@ -284,7 +297,7 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 		return 0;
 	}
 	c = *p;
-	bpf_map_delete_elem(&pending, &tid);
+	p->sp = 0;
 
 	if (c.fn == DT_FN_POSIX_MEMALIGN) {
 		if ((int)ret != 0 || bpf_probe_read_user(&addr, sizeof(addr), (void *)c.arg))
@@ -348,18 +361,6 @@ int BPF_KPROBE(free_enter, __u64 ptr)
 	f->ts = bpf_ktime_get_ns();
 	f->addr = ptr;
 	bpf_ringbuf_submit(f, rb_flags());
-	return 0;
-}
-
-/* A thread that dies inside the allocator must not leave its slot behind. */
-SEC("raw_tp/sched_process_exit")
-int thread_exit(void *ctx)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-
-	if (traced(pid_tgid))
-		bpf_map_delete_elem(&pending, &tid);
 	return 0;
 }
 

@@ -96,7 +96,7 @@ static struct dhat_bpf *load_bpf(const struct dt_config *cfg, pid_t pid, struct 
 	err = dhat_bpf__load(skel);
 	if (err) {
 		elog("cannot load the BPF programs: %s (the kernel needs BPF ring buffers and "
-		     "uprobes, 5.12 or later)\n", strerror(-err));
+		     "uprobes, task-local storage: Linux 5.13 or later)\n", strerror(-err));
 		dhat_bpf__destroy(skel);
 		return NULL;
 	}
@@ -157,7 +157,6 @@ int main(int argc, char **argv)
 	struct symbolizer *sym = NULL;
 	struct reporter *rep = NULL;
 	struct unwinder *uw = NULL;
-	struct bpf_link *exit_link = NULL;
 	enum loop_end end;
 	int status = 0, ret = DT_EXIT_ERROR;
 	bool watching = false;
@@ -185,10 +184,6 @@ int main(int argc, char **argv)
 		.at_entry = cfg.probe_at_entry, .probe_only = cfg.probe_only });
 	if (!probes)
 		goto cleanup;
-	exit_link = bpf_program__attach(skel->progs.thread_exit);
-	if (!exit_link)
-		wlog("cannot watch thread exits (%s): a thread killed inside malloc may cost one "
-		     "lost event\n", strerror(errno));
 	t0 = mono_ns();
 	a = acct__new(t0);
 	sym = symbolizer__new(t.pid);
@@ -250,7 +245,6 @@ cleanup:
 	if (t.launched && t.gate_fd >= 0)
 		target__abort(&t);
 	probes__detach(probes);
-	bpf_link__destroy(exit_link);
 	ring_buffer__free(rb);
 	reporter__free(rep);
 	symbolizer__free(sym);
