@@ -367,12 +367,15 @@ static void reset_peak_rss(void)
 	}
 }
 
-/* Profile the replay alone: perf record -D -1 --control fd:CTL,ACK with
- * PERF_CTL_FD=CTL in the environment. */
-static void perf_ctl(const char *cmd)
+/* Profile one phase alone: perf record -D -1 --control fd:CTL,ACK with
+ * PERF_CTL_FD=CTL in the environment, and PERF_PHASE=write for the output
+ * rather than the replay. */
+static void perf_ctl_phase(const char *phase, const char *cmd)
 {
-	const char *fd = getenv("PERF_CTL_FD");
+	const char *fd = getenv("PERF_CTL_FD"), *want = getenv("PERF_PHASE");
 
+	if (strcmp(want ? want : "replay", phase))
+		return;
 	if (fd && write(atoi(fd), cmd, strlen(cmd)) < 0)
 		fprintf(stderr, "replay: PERF_CTL_FD: %s\n", strerror(errno));
 }
@@ -411,7 +414,7 @@ static double replay(struct acct *a, const uint8_t *p, const uint8_t *end)
 			q = ring;
 			stop = ring + n;
 		}
-		perf_ctl("enable\n");
+		perf_ctl_phase("replay", "enable\n");
 		c0 = cpu_s();
 		while (q < stop) {
 			uint32_t len = *(const uint32_t *)q;
@@ -420,7 +423,7 @@ static double replay(struct acct *a, const uint8_t *p, const uint8_t *end)
 			q += 8 + ((len + 7) & ~7u);
 		}
 		t += cpu_s() - c0;
-		perf_ctl("disable\n");
+		perf_ctl_phase("replay", "disable\n");
 		p += q - (no_ring ? p : ring);
 	}
 	return t;
@@ -492,12 +495,11 @@ int main(int argc, char **argv)
 	struct acct *a;
 	struct symbolizer *sym;
 	struct reporter *rep;
-	const char *names[DT_MAX_STATS], *step;
-	uint64_t values[DT_MAX_STATS], live_peak, table_bytes, rss_base, rss_peak, t_end, hwm_replay;
+	const char *step;
+	uint64_t live_peak, table_bytes, rss_base, rss_peak, t_end, hwm_replay;
 	double t_gen, c0, handle_s, rep_ms[3], w0, write_s, bpb;
 	char dir[] = "/tmp/dhat-replay-XXXXXX", path[512];
-	struct dt_doc doc = { .cmd = "bench/replay", .pid = getpid(), .stat_names = names,
-			      .stat_values = values };
+	struct dt_doc doc = { .cmd = "bench/replay", .pid = getpid(), .stats = reporter__stats };
 	size_t i;
 	int err;
 
@@ -546,6 +548,7 @@ int main(int argc, char **argv)
 	rep = a ? reporter__new(a, sym, counters, 5) : NULL;
 	if (!rep)
 		return 1;
+	doc.stats_ctx = rep;
 	handle_s = replay(a, g.s.buf, g.s.buf + g.s.peak_off);
 
 	live_peak = pps__totals(acct__pps(a))->curr_bk;
@@ -570,11 +573,12 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/dhat-heap.json", dir);
 	}
 	doc.t_end = t_end - acct__t0(a);
+	perf_ctl_phase("write", "enable\n");
 	w0 = wall_s();
-	reporter__symbolize_all(rep);
-	doc.nr_stats = reporter__stats(rep, names, values);
+	reporter__output_begin(rep);
 	err = dhat_json__write(path, a, &doc, symbolizer__describe, sym, &step);
 	write_s = wall_s() - w0;
+	perf_ctl_phase("write", "disable\n");
 	if (err) {
 		fprintf(stderr, "replay: cannot write %s: %s: %s\n", path, step, strerror(-err));
 		return 1;
