@@ -335,6 +335,7 @@ static void rebase(struct blocks *b, uint64_t t)
 int blocks__insert(struct blocks *b, const struct dt_block *blk)
 {
 	uint64_t key = blk->addr >> 3, h = hash_of(key);
+	struct slot x;
 	size_t i, j;
 	int err;
 
@@ -342,29 +343,35 @@ int blocks__insert(struct blocks *b, const struct dt_block *blk)
 		return -EINVAL;
 	if (wide_find(&b->w, blk->addr))
 		return -EEXIST;
-	if (!(blk->addr & 7) && blk->addr < MAX_ADDR && holds(b, seek(b, h), key))
-		return -EEXIST;
 	if (!packable(blk)) {
+		if (!(blk->addr & 7) && blk->addr < MAX_ADDR && holds(b, seek(b, h), key))
+			return -EEXIST;
 		err = wide_insert(&b->w, blk);
 		note_size(b);
 		return err;
 	}
 	if (blk->t_alloc > b->base && blk->t_alloc - b->base >= REBASE_AT)
 		rebase(b, blk->t_alloc);
-	if ((b->packed + 1) * 100 > b->cap * LOAD_PCT && (err = grow(b)))
-		return err;
-	for (;;) {
-		i = seek(b, h);
-		for (j = i; b->s[j].w0; j++)
-			;
-		if (j < b->nslots - 1)
-			break;
-		/* The run reached the sentinel: rare, only at the very end. */
-		if ((err = grow(b)))
-			return err;
+	i = seek(b, h);
+	if (holds(b, i, key))
+		return -EEXIST;
+	for (j = i; b->s[j].w0; j++)
+		;
+	/* Too full, or the run reached the sentinel (rare, only at the end). */
+	if ((b->packed + 1) * 100 > b->cap * LOAD_PCT || j >= b->nslots - 1) {
+		do {
+			if ((err = grow(b)))
+				return err;
+			i = seek(b, h);
+			for (j = i; b->s[j].w0; j++)
+				;
+		} while (j >= b->nslots - 1);
 	}
-	memmove(&b->s[i + 1], &b->s[i], (j - i) * sizeof(*b->s));
-	b->s[i] = pack(b, blk);
+	/* Runs are a few slots: a loop beats a call to memmove. */
+	x = pack(b, blk);
+	for (; j > i; j--)
+		b->s[j] = b->s[j - 1];
+	b->s[i] = x;
 	b->packed++;
 	return 0;
 }
@@ -401,8 +408,7 @@ bool blocks__take(struct blocks *b, uint64_t addr, struct dt_block *out)
 			/* The run after i moves back one, up to a block at home. */
 			for (j = i + 1; b->s[j].w0 &&
 					home_of(hash_of(key_of(&b->s[j])), b->cap) < j; j++)
-				;
-			memmove(&b->s[i], &b->s[i + 1], (j - i - 1) * sizeof(*b->s));
+				b->s[j - 1] = b->s[j];
 			b->s[j - 1] = (struct slot){ 0, 0 };
 			b->packed--;
 			return true;

@@ -34,7 +34,8 @@ void pps__free(struct pps *p)
 	free(p);
 }
 
-struct dt_pp *pps__get(struct pps *p, uint32_t idx)
+/* The rare part of pps__get, out of its way. */
+static __attribute__((noinline)) struct dt_pp *extend(struct pps *p, uint32_t idx)
 {
 	if (idx >= p->cap) {
 		uint32_t cap = p->cap ? p->cap : 256;
@@ -53,6 +54,11 @@ struct dt_pp *pps__get(struct pps *p, uint32_t idx)
 		/* A PP born after the last snapshot had nothing live at it. */
 		p->v[p->count++].epoch = p->epoch;
 	return &p->v[idx];
+}
+
+struct dt_pp *pps__get(struct pps *p, uint32_t idx)
+{
+	return idx < p->count ? &p->v[idx] : extend(p, idx);
 }
 
 uint32_t pps__count(const struct pps *p)
