@@ -118,19 +118,17 @@ static struct dhat_bpf *load_bpf(const struct dt_config *cfg, pid_t pid, struct 
 static int write_output(const struct dt_config *cfg, const struct target *t, struct acct *a,
 			struct symbolizer *sym, struct reporter *rep, uint64_t t_end)
 {
-	const char *names[DT_MAX_STATS], *step;
-	uint64_t values[DT_MAX_STATS];
+	const char *step;
 	struct dt_doc doc = {
 		.cmd = t->cmdline,
 		.pid = t->pid,
 		.t_end = t_end,
 		.note = t->launched ? NULL : reporter__loss_note(rep),
-		.stat_names = names,
-		.stat_values = values,
+		.stats = reporter__stats,
+		.stats_ctx = rep,
 	};
 	int err;
 
-	doc.nr_stats = reporter__stats(rep, names, values);
 	err = dhat_json__write(cfg->output, a, &doc, symbolizer__describe, sym, &step);
 	if (err)
 		elog("cannot write %s: %s failed: %s\n", cfg->output, step, strerror(-err));
@@ -159,7 +157,7 @@ int main(int argc, char **argv)
 	struct unwinder *uw = NULL;
 	enum loop_end end;
 	int status = 0, ret = DT_EXIT_ERROR;
-	bool watching = false;
+	bool watching = false, written;
 	uint64_t t0, t_end;
 
 	cli__parse(argc, argv, &cfg);
@@ -235,9 +233,10 @@ int main(int argc, char **argv)
 		ret = t.launched && end == LOOP_TARGET_EXIT ? exit_code_of(status) : DT_EXIT_OK;
 		goto cleanup;
 	}
-	reporter__symbolize_all(rep);
+	reporter__output_begin(rep);
+	written = write_output(&cfg, &t, a, sym, rep, t_end - t0) == 0;
 	reporter__summary(rep);
-	if (write_output(&cfg, &t, a, sym, rep, t_end - t0))
+	if (!written)
 		goto cleanup;
 	elog("wrote %s\n", cfg.output);
 	ret = t.launched && end == LOOP_TARGET_EXIT ? exit_code_of(status) : DT_EXIT_OK;
