@@ -343,8 +343,7 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(free_enter, __u64 ptr)
+static __always_inline int record_free(__u64 ptr)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct dt_rec_free *f;
@@ -362,6 +361,53 @@ int BPF_KPROBE(free_enter, __u64 ptr)
 	f->addr = ptr;
 	bpf_ringbuf_submit(f, rb_flags());
 	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(free_enter, __u64 ptr)
+{
+	return record_free(ptr);
+}
+
+/*
+ * With uprobe-multi links (Linux 6.6+) one link carries every entry probe of
+ * an object, so one program serves them all, told apart by the attach cookie
+ * user space gives each offset: the function's DT_FN_*.  The per-function
+ * programs above remain for the classic links, which older kernels need
+ * (bpf_get_attach_cookie() itself needs 5.15).
+ */
+SEC("uprobe")
+int BPF_KPROBE(multi_enter, __u64 a0, __u64 a1, __u64 a2)
+{
+	__u32 fn = (__u32)bpf_get_attach_cookie(ctx);
+	__u64 size = a0, arg = 0;
+
+	switch (fn) {
+	case DT_FN_FREE:
+		return record_free(a0);
+	case DT_FN_CALLOC:
+		size = a0 * a1;
+		break;
+	case DT_FN_REALLOC:
+		size = a1;
+		arg = a0;
+		break;
+	case DT_FN_REALLOCARRAY:
+		size = a1 * a2;
+		arg = a0;
+		break;
+	case DT_FN_POSIX_MEMALIGN:
+		size = a2;
+		arg = a0;
+		break;
+	case DT_FN_ALIGNED_ALLOC:
+	case DT_FN_MEMALIGN:
+		size = a1;
+		break;
+	default:	/* malloc, valloc, pvalloc, every operator new: size first */
+		break;
+	}
+	return enter(ctx, fn, size, arg);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -22,6 +22,7 @@
 #include "report.h"
 #include "symbolizer.h"
 #include "target.h"
+#include "umulti.h"
 #include "unwind.h"
 #include "util.h"
 
@@ -77,7 +78,30 @@ static struct unwinder *unwind_setup(struct dt_config *cfg, const struct target 
 	return uw;
 }
 
-static struct dhat_bpf *load_bpf(const struct dt_config *cfg, pid_t pid, struct unwinder *uw)
+/*
+ * Uprobe-multi links where the kernel has them (6.6+, with the PID filter
+ * fixed): the exit then detaches a few links rather than one per probe.
+ * Decided before load (the programs are loaded for one method or the
+ * other).  DHAT_TRACE_UPROBE_MULTI=0 keeps the classic links (and tests them).
+ */
+static bool use_multi_links(void)
+{
+	const char *env = getenv("DHAT_TRACE_UPROBE_MULTI");
+
+	if (env && strcmp(env, "0") == 0) {
+		vlog("classic uprobe links, one per probe (DHAT_TRACE_UPROBE_MULTI=0)\n");
+		return false;
+	}
+	if (!umulti__supported()) {
+		vlog("classic uprobe links, one per probe (this kernel has no uprobe-multi links "
+		     "with process filtering: Linux 6.9, or 6.6 with the fix)\n");
+		return false;
+	}
+	return true;
+}
+
+static struct dhat_bpf *load_bpf(const struct dt_config *cfg, pid_t pid, struct unwinder *uw,
+				 const struct probe_opts *popts)
 {
 	uint32_t rows = uw ? unwinder__capacity(uw) : 1;
 	struct dhat_bpf *skel = dhat_bpf__open();
@@ -93,6 +117,7 @@ static struct dhat_bpf *load_bpf(const struct dt_config *cfg, pid_t pid, struct 
 	skel->rodata->unwind_mode = (__u32)cfg->unwind;
 	bpf_map__set_max_entries(skel->maps.events, (__u32)cfg->ring_size);
 	bpf_map__set_max_entries(skel->maps.uw_rows, rows);
+	probes__prepare(skel, popts);
 	err = dhat_bpf__load(skel);
 	if (err) {
 		elog("cannot load the BPF programs: %s (the kernel needs BPF ring buffers and "
@@ -150,6 +175,7 @@ int main(int argc, char **argv)
 	struct target t = { .gate_fd = -1, .exec_err_fd = -1 };
 	struct dhat_bpf *skel = NULL;
 	struct probes *probes = NULL;
+	struct probe_opts popts;
 	struct ring_buffer *rb = NULL;
 	struct acct *a = NULL;
 	struct symbolizer *sym = NULL;
@@ -175,11 +201,12 @@ int main(int argc, char **argv)
 	uw = unwind_setup(&cfg, &t);
 	if (!uw && errno)
 		goto cleanup;
-	skel = load_bpf(&cfg, t.pid, uw);
+	popts = (struct probe_opts){ .at_entry = cfg.probe_at_entry,
+		.probe_only = cfg.probe_only, .multi = use_multi_links() };
+	skel = load_bpf(&cfg, t.pid, uw, &popts);
 	if (!skel)
 		goto cleanup;
-	probes = probes__attach(skel, &t, &(struct probe_opts){
-		.at_entry = cfg.probe_at_entry, .probe_only = cfg.probe_only });
+	probes = probes__attach(skel, &t, &popts);
 	if (!probes)
 		goto cleanup;
 	t0 = mono_ns();

@@ -12,7 +12,11 @@ struct probes;
 struct probe_opts {
 	bool at_entry;		/* --probe-at-entry: no placement past the entry */
 	bool probe_only;	/* --probe-only: programs that return at once */
+	bool multi;		/* uprobe-multi links (umulti.h) rather than one per probe */
 };
+
+/* Between open and load: the programs opts will attach, loaded for its method. */
+void probes__prepare(struct dhat_bpf *skel, const struct probe_opts *opts);
 
 /*
  * Find the objects that really provide each allocator function for the
