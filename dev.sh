@@ -13,7 +13,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-pkgs=(clang bpftool libbpf-dev libelf-dev libdw-dev libcjson-dev meson ninja-build
+pkgs=(clang bpftool libbpf-dev libelf-dev libdw-dev libcjson-dev libzydis-dev meson ninja-build
       pkg-config gcc g++ python3 util-linux)
 [ "$mode" = test ] && pkgs+=(valgrind chromium libjemalloc2 redis-server redis-tools
                              rustc cargo librust-tokio-dev librust-libc-dev)

@@ -43,10 +43,17 @@ struct pending {
 	__u32 tail_calls;	/* allocators entered by a jump on the same frame */
 };
 
+/*
+ * The open call of each thread, in task-local storage: after a thread's
+ * first call its slot is found without a lock, and it goes with the thread.
+ * A hash keyed by tid took locks on every update and delete, with interrupts
+ * off: the costliest part of these programs (docs/performance.md).  sp == 0
+ * marks an empty slot.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct pending);
 } pending SEC(".maps");
 
@@ -154,18 +161,26 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 	return h;
 }
 
+static __always_inline struct pending *slot(__u64 flags)
+{
+	return bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0, flags);
+}
+
 static __always_inline int enter(struct pt_regs *ctx, __u32 fn, __u64 size, __u64 arg)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
 	__u64 sp = PT_REGS_SP(ctx), now;
-	struct pending *p, n = {};
+	struct pending *p;
 
 	if (!traced(pid_tgid))
 		return 0;
 	now = bpf_ktime_get_ns();
-	p = bpf_map_lookup_elem(&pending, &tid);
-	if (p) {
+	p = slot(BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!p) {
+		count(DT_CNT_PENDING_FULL);
+		return 0;
+	}
+	if (p->sp) {
 		if (p->sp >= sp && p->sp - sp < NEST_MAX_STACK && now - p->t_entry < NEST_MAX_NS) {
 			/* Nested: the outer call is the user's.  operator new[]
 			 * tail-jumps to operator new: same frame, and both return
@@ -176,14 +191,13 @@ static __always_inline int enter(struct pt_regs *ctx, __u32 fn, __u64 size, __u6
 		}
 		count(DT_CNT_STALE_ENTRY);
 	}
-	n.sp = sp;
-	n.size = size;
-	n.arg = arg;
-	n.t_entry = now;
-	n.fn = fn;
-	n.stack_id = capture_stack(ctx);
-	if (bpf_map_update_elem(&pending, &tid, &n, BPF_ANY))
-		count(DT_CNT_PENDING_FULL);
+	p->stack_id = capture_stack(ctx);
+	p->size = size;
+	p->arg = arg;
+	p->t_entry = now;
+	p->fn = fn;
+	p->tail_calls = 0;
+	p->sp = sp;
 	return 0;
 }
 
@@ -248,19 +262,26 @@ int BPF_KPROBE(new_enter, __u64 size)
 	return enter(ctx, DT_FN_NEW, size, 0);
 }
 
+/* --probe-only: every probe runs this instead, the floor any uprobe tracer
+ * pays (bench/run measures against it). */
+SEC("uprobe")
+int probe_only(struct pt_regs *ctx)
+{
+	return 0;
+}
+
 SEC("uretprobe")
 int BPF_KRETPROBE(alloc_exit, __u64 ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
 	/* After the return, sp is one word above where it was at entry. */
 	__u64 sp = PT_REGS_SP(ctx) - sizeof(__u64), addr = ret;
 	struct pending *p, c;
 
 	if (!traced(pid_tgid))
 		return 0;
-	p = bpf_map_lookup_elem(&pending, &tid);
-	if (!p) {
+	p = slot(0);
+	if (!p || !p->sp) {
 		count(DT_CNT_RET_NO_ENTRY);
 		return 0;
 	}
@@ -268,7 +289,7 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 		if (sp < p->sp)
 			return 0;	/* a nested call returns; the outer one is still open */
 		count(DT_CNT_STALE_ENTRY);
-		bpf_map_delete_elem(&pending, &tid);
+		p->sp = 0;
 		return 0;
 	}
 	if (p->tail_calls) {
@@ -276,7 +297,7 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 		return 0;
 	}
 	c = *p;
-	bpf_map_delete_elem(&pending, &tid);
+	p->sp = 0;
 
 	if (c.fn == DT_FN_POSIX_MEMALIGN) {
 		if ((int)ret != 0 || bpf_probe_read_user(&addr, sizeof(addr), (void *)c.arg))
@@ -322,8 +343,7 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(free_enter, __u64 ptr)
+static __always_inline int record_free(__u64 ptr)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct dt_rec_free *f;
@@ -343,16 +363,51 @@ int BPF_KPROBE(free_enter, __u64 ptr)
 	return 0;
 }
 
-/* A thread that dies inside the allocator must not leave its slot behind. */
-SEC("raw_tp/sched_process_exit")
-int thread_exit(void *ctx)
+SEC("uprobe")
+int BPF_KPROBE(free_enter, __u64 ptr)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
+	return record_free(ptr);
+}
 
-	if (traced(pid_tgid))
-		bpf_map_delete_elem(&pending, &tid);
-	return 0;
+/*
+ * With uprobe-multi links (Linux 6.6+) one link carries every entry probe of
+ * an object, so one program serves them all, told apart by the attach cookie
+ * user space gives each offset: the function's DT_FN_*.  The per-function
+ * programs above remain for the classic links, which older kernels need
+ * (bpf_get_attach_cookie() itself needs 5.15).
+ */
+SEC("uprobe")
+int BPF_KPROBE(multi_enter, __u64 a0, __u64 a1, __u64 a2)
+{
+	__u32 fn = (__u32)bpf_get_attach_cookie(ctx);
+	__u64 size = a0, arg = 0;
+
+	switch (fn) {
+	case DT_FN_FREE:
+		return record_free(a0);
+	case DT_FN_CALLOC:
+		size = a0 * a1;
+		break;
+	case DT_FN_REALLOC:
+		size = a1;
+		arg = a0;
+		break;
+	case DT_FN_REALLOCARRAY:
+		size = a1 * a2;
+		arg = a0;
+		break;
+	case DT_FN_POSIX_MEMALIGN:
+		size = a2;
+		arg = a0;
+		break;
+	case DT_FN_ALIGNED_ALLOC:
+	case DT_FN_MEMALIGN:
+		size = a1;
+		break;
+	default:	/* malloc, valloc, pvalloc, every operator new: size first */
+		break;
+	}
+	return enter(ctx, fn, size, arg);
 }
 
 char LICENSE[] SEC("license") = "GPL";

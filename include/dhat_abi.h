@@ -86,7 +86,7 @@ enum dt_counter {
 	DT_CNT_RB_DROP_FREE,	/* ring buffer full: free record lost */
 	DT_CNT_RB_DROP_STACK,	/* ring buffer full: stack record lost (resent later) */
 	DT_CNT_STACK_FAIL,	/* bpf_get_stack failed: block has no stack */
-	DT_CNT_PENDING_FULL,	/* per-thread map full: call not traced */
+	DT_CNT_PENDING_FULL,	/* no per-thread slot (task storage): call not traced */
 	DT_CNT_RET_NO_ENTRY,	/* return without a matching entry (attach race) */
 	DT_CNT_STALE_ENTRY,	/* entry left behind by a call that never returned */
 	/* DWARF unwinding (--unwind): every stack taken, and why some end early. */

@@ -6,6 +6,7 @@
  * be fed records by unit tests and (later) by a replay file.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/types.h>
@@ -84,7 +85,7 @@ static void retire(struct acct *a, const struct dt_block *b, uint64_t ts)
 {
 	struct dt_pp *pp = pps__get(a->pps, b->pp);
 
-	pps__free_block(a->pps, pp, b->size, since(ts, b->t_alloc));
+	pps__free_block(a->pps, pp, b->size, since(ts, a->t0));
 }
 
 static int insert(struct acct *a, const struct dt_block *b, uint64_t ts)
@@ -146,22 +147,25 @@ static int claim_zombie(struct acct *a, uint64_t addr, uint64_t t_entry, struct 
 static void on_realloc(struct acct *a, const struct dt_rec_realloc *r)
 {
 	uint64_t size = r->size ? r->size : 1;
-	struct dt_block *cur = blocks__find(a->blocks, r->old_addr), b;
+	struct dt_block b;
+	bool cur = blocks__take(a->blocks, r->old_addr, &b);
 	struct dt_pp *pp;
 	struct zombie z;
 
-	/* A block at old_addr born after this call began is someone else's. */
-	if (cur && cur->t_alloc > r->t_entry)
-		cur = NULL;
+	/* A block at old_addr born after this call began is someone else's;
+	 * a failed call changed nothing.  Either way it goes back. */
+	if (cur && (b.t_alloc > r->t_entry || (!r->addr && r->size))) {
+		blocks__insert(a->blocks, &b);
+		cur = false;
+	}
 	if (!r->addr) {
-		/* Failed: nothing changed.  realloc(p, 0) freed p (glibc, and
-		 * DHAT 3.19); a nested free() may have reported it already. */
-		if (!r->size && cur && blocks__take(a->blocks, r->old_addr, &b))
+		/* realloc(p, 0) freed p (glibc, and DHAT 3.19); a nested free()
+		 * may have reported it already. */
+		if (cur)
 			retire(a, &b, r->ts);
 		return;
 	}
 	if (cur) {
-		blocks__take(a->blocks, r->old_addr, &b);
 		pp = pps__get(a->pps, b.pp);
 		pps__resize(a->pps, pp, b.size, size, since(r->ts, a->t0));
 	} else if (!claim_zombie(a, r->old_addr, r->t_entry, &z)) {
@@ -171,7 +175,9 @@ static void on_realloc(struct acct *a, const struct dt_rec_realloc *r)
 		b = z.blk;
 		pp = pps__get(a->pps, b.pp);
 		pps__alloc(a->pps, pp, size, since(r->ts, a->t0));
-		pp->tl -= since(z.t_evicted, b.t_alloc);
+		/* Undo both its eviction's death and this new birth: the block
+		 * lives on from its first allocation. */
+		pp->tl += since(r->ts, a->t0) - since(z.t_evicted, a->t0);
 	} else {
 		a->loss.unknown_reallocs++;
 		pp = pp_of_stack(a, r->stack_id, &b.pp);
@@ -233,24 +239,10 @@ bad:
 	return -EINVAL;
 }
 
-struct finish_ctx {
-	struct acct *a;
-	uint64_t t_end;
-};
-
-static void finish_block(const struct dt_block *b, void *ctx)
-{
-	struct finish_ctx *f = ctx;
-
-	pps__retire_at_end(f->a->pps, pps__get(f->a->pps, b->pp), since(f->t_end, b->t_alloc));
-}
-
 void acct__finish(struct acct *a, uint64_t t_end)
 {
-	struct finish_ctx f = { a, t_end };
-
-	blocks__for_each(a->blocks, finish_block, &f);
-	pps__finish(a->pps);
+	/* O(sites): live blocks' lifetimes come from the per-site sums. */
+	pps__finish(a->pps, since(t_end, a->t0));
 }
 
 uint64_t acct__t0(const struct acct *a) { return a->t0; }

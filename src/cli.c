@@ -14,6 +14,8 @@ enum {
 	OPT_MAX_FRAMES = 1000,
 	OPT_RING_SIZE,
 	OPT_UNWIND,
+	OPT_PROBE_AT_ENTRY,
+	OPT_PROBE_ONLY,
 };
 
 const char *argp_program_version = "dhat-trace " DT_VERSION;
@@ -40,6 +42,12 @@ static const struct argp_option options[] = {
 	{ "unwind", OPT_UNWIND, "MODE", 0,
 	  "Stack unwinding: auto (DWARF CFI, frame pointers where an object has none; "
 	  "the default), dwarf, or fp (frame pointers only)", 0 },
+	{ "probe-at-entry", OPT_PROBE_AT_ENTRY, NULL, 0,
+	  "Probe each function at its first instruction (by default a probe may sit a few "
+	  "instructions in, on one the kernel emulates: see -v)", 0 },
+	{ "probe-only", OPT_PROBE_ONLY, NULL, 0,
+	  "Attach the probes with programs that do nothing and record nothing: the cost of "
+	  "the probes alone, for benchmarks", 0 },
 	{ "quiet", 'q', NULL, 0, "No periodic reports: errors and the final summary only", 0 },
 	{ "verbose", 'v', NULL, 0, "More detail on stderr (repeat for debug output)", 0 },
 	{},
@@ -119,6 +127,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			cfg->unwind = DT_UNWIND_FP;
 		else
 			usage_error("invalid --unwind '%s': use auto, dwarf or fp", arg);
+		break;
+	case OPT_PROBE_AT_ENTRY:
+		cfg->probe_at_entry = true;
+		break;
+	case OPT_PROBE_ONLY:
+		cfg->probe_only = true;
 		break;
 	case 'q':
 		cfg->verbosity = -1;

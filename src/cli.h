@@ -3,6 +3,7 @@
 #ifndef DT_CLI_H
 #define DT_CLI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -20,6 +21,8 @@ struct dt_config {
 	unsigned int max_frames;
 	uint64_t ring_size;
 	int unwind;		/* enum dt_unwind_mode */
+	bool probe_at_entry;	/* no probe placement past the entry */
+	bool probe_only;	/* attach empty programs: measure the uprobe floor */
 	int verbosity;		/* -1 quiet, 0 default, 1+ verbose */
 };
 

@@ -1,29 +1,138 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Copyright (c) 2026 The dhat-trace developers */
 /*
- * The DHAT v2 document (dhat-format.md).  Frame strings are de-duplicated
- * into ftbl in order of first use, as valgrind does; ftbl[0] is "[root]".
+ * The DHAT v2 document (dhat-format.md), streamed: a million program points
+ * as a cJSON tree took gigabytes and half a minute.  The bytes are what
+ * cJSON_PrintUnformatted gave (same escapes, same key order), except that
+ * the dhatTrace object comes last, so that its counters can say what
+ * writing the rest cost.  Frame strings are de-duplicated into ftbl in
+ * order of first use, as valgrind does; ftbl[0] is "[root]".  Each distinct
+ * return address is described once: its ftbl indices are kept by address.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <cjson/cJSON.h>
 #include "dhat_json.h"
 #include "util.h"
 
 #define TUTH_US 500
 
-struct ftbl {
-	cJSON *arr;
-	const char **keys;	/* open addressing: string -> index */
-	uint32_t *vals;
-	uint32_t mask, count;
+struct out {
+	FILE *f;
+	int err;
+	size_t len;
+	char buf[1 << 20];
 };
+
+/* Frame strings by content -> ftbl index. */
+struct ftbl {
+	const char **strs;	/* ftbl in order */
+	uint32_t count, cap;
+	uint32_t *slots;	/* open addressing: index + 1, 0 = empty */
+	uint32_t mask;
+};
+
+/* Return address -> its ftbl indices (idx[off..off+n)). */
+struct ipmap {
+	uint64_t *ips;		/* 0 = empty */
+	uint32_t *off, *n;
+	uint32_t mask, count;
+	uint32_t *idx;
+	size_t nidx, idx_cap;
+};
+
+static void flush(struct out *o)
+{
+	if (o->len && !o->err && fwrite(o->buf, 1, o->len, o->f) != o->len)
+		o->err = errno ? -errno : -EIO;
+	o->len = 0;
+}
+
+static void put(struct out *o, const char *s, size_t n)
+{
+	if (o->len + n > sizeof(o->buf)) {
+		flush(o);
+		if (n > sizeof(o->buf)) {
+			if (!o->err && fwrite(s, 1, n, o->f) != n)
+				o->err = errno ? -errno : -EIO;
+			return;
+		}
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+}
+
+#define PUT(o, lit) put(o, lit, sizeof(lit) - 1)
+
+/* Room for n more bytes in the buffer, flushed first if needed. */
+static inline char *reserve(struct out *o, size_t n)
+{
+	if (o->len + n > sizeof(o->buf))
+		flush(o);
+	return o->buf + o->len;
+}
+
+/* Numbers are most of the document: digits go straight into the buffer. */
+static inline void put_u64(struct out *o, uint64_t v)
+{
+	char t[20], *p = reserve(o, 20);
+	int i = 20;
+
+	do {
+		t[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	memcpy(p, t + i, (size_t)(20 - i));
+	o->len += (size_t)(20 - i);
+}
+
+/* lit: the literal ,"key": before the value */
+#define PUT_FIELD(o, lit, v) do { PUT(o, lit); put_u64(o, v); } while (0)
+
+/* ,"key":v for a key known only at run time */
+static void put_field(struct out *o, const char *key, uint64_t v)
+{
+	PUT(o, ",\"");
+	put(o, key, strlen(key));
+	PUT(o, "\":");
+	put_u64(o, v);
+}
+
+/* As cJSON escapes: ", \ and the two-letter escapes, other bytes below 32
+ * as \u00xx; everything else (UTF-8 included) as it is. */
+static void put_str(struct out *o, const char *s)
+{
+	const char *run = s;
+	char esc[8];
+
+	PUT(o, "\"");
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 32 && c != '"' && c != '\\')
+			continue;
+		put(o, run, (size_t)(s - run));
+		run = s + 1;
+		switch (c) {
+		case '"': snprintf(esc, sizeof(esc), "\\\""); break;
+		case '\\': snprintf(esc, sizeof(esc), "\\\\"); break;
+		case '\b': snprintf(esc, sizeof(esc), "\\b"); break;
+		case '\f': snprintf(esc, sizeof(esc), "\\f"); break;
+		case '\n': snprintf(esc, sizeof(esc), "\\n"); break;
+		case '\r': snprintf(esc, sizeof(esc), "\\r"); break;
+		case '\t': snprintf(esc, sizeof(esc), "\\t"); break;
+		default: snprintf(esc, sizeof(esc), "\\u%04x", c);
+		}
+		put(o, esc, strlen(esc));
+	}
+	put(o, run, (size_t)(s - run));
+	PUT(o, "\"");
+}
 
 static uint64_t str_hash(const char *s)
 {
@@ -36,28 +145,26 @@ static uint64_t str_hash(const char *s)
 
 static int ftbl_grow(struct ftbl *t)
 {
-	uint32_t n = (t->mask + 1) * 2, i, j;
-	const char **keys = calloc(n, sizeof(*keys));
-	uint32_t *vals = calloc(n, sizeof(*vals));
+	uint32_t n = t->mask ? (t->mask + 1) * 2 : 1024, i, j;
+	uint32_t *slots = calloc(n, sizeof(*slots));
+	const char **strs = realloc(t->strs, n / 2 * sizeof(*strs));
 
-	if (!keys || !vals) {
-		free(keys);
-		free(vals);
+	if (!slots || !strs) {
+		free(slots);
+		if (strs)
+			t->strs = strs;
 		return -ENOMEM;
 	}
-	for (i = 0; i <= t->mask; i++) {
-		if (!t->keys[i])
-			continue;
-		j = str_hash(t->keys[i]) & (n - 1);
-		while (keys[j])
+	t->strs = strs;
+	t->cap = n / 2;
+	for (i = 0; i < t->count; i++) {
+		j = str_hash(t->strs[i]) & (n - 1);
+		while (slots[j])
 			j = (j + 1) & (n - 1);
-		keys[j] = t->keys[i];
-		vals[j] = t->vals[i];
+		slots[j] = i + 1;
 	}
-	free(t->keys);
-	free(t->vals);
-	t->keys = keys;
-	t->vals = vals;
+	free(t->slots);
+	t->slots = slots;
 	t->mask = n - 1;
 	return 0;
 }
@@ -67,166 +174,279 @@ static int64_t ftbl_index(struct ftbl *t, const char *s)
 {
 	uint32_t j;
 
-	if ((t->count + 1) * 2 > t->mask + 1 && ftbl_grow(t))
+	if (t->count + 1 > t->cap && ftbl_grow(t))
 		return -1;
 	j = str_hash(s) & t->mask;
-	while (t->keys[j]) {
-		if (strcmp(t->keys[j], s) == 0)
-			return t->vals[j];
+	while (t->slots[j]) {
+		if (strcmp(t->strs[t->slots[j] - 1], s) == 0)
+			return t->slots[j] - 1;
 		j = (j + 1) & t->mask;
 	}
-	if (!cJSON_AddItemToArray(t->arr, cJSON_CreateString(s)))
-		return -1;
-	t->keys[j] = s;
-	t->vals[j] = t->count;
-	return t->count++;
+	t->strs[t->count] = s;
+	t->slots[j] = ++t->count;
+	return t->count - 1;
 }
 
-/* Exact integers: cJSON keeps numbers as doubles. */
-static int add_u64(cJSON *obj, const char *key, uint64_t v)
+static uint32_t ip_slot(uint64_t ip, uint32_t mask)
 {
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "%" PRIu64, v);
-	return cJSON_AddRawToObject(obj, key, buf) ? 0 : -ENOMEM;
+	return (uint32_t)((ip * 0x9E3779B97F4A7C15ULL) >> 32) & mask;
 }
 
-static int add_fs(cJSON *pp, struct ftbl *t, struct stacks *stacks, uint32_t idx,
-		  dt_describe_fn describe, void *ctx)
+static int ipmap_grow(struct ipmap *m)
 {
-	cJSON *fs = cJSON_AddArrayToObject(pp, "fs");
-	const uint64_t *ips;
-	uint32_t nr, i;
-	int64_t fi;
-	int n, k;
+	uint32_t n = m->mask ? (m->mask + 1) * 2 : 4096, i, j;
+	struct ipmap g = { .mask = n - 1, .count = m->count };
 
-	if (!fs)
+	g.ips = calloc(n, sizeof(*g.ips));
+	g.off = calloc(n, sizeof(*g.off));
+	g.n = calloc(n, sizeof(*g.n));
+	if (!g.ips || !g.off || !g.n) {
+		free(g.ips);
+		free(g.off);
+		free(g.n);
 		return -ENOMEM;
-	ips = stacks__frames(stacks, idx, &nr);
-	if (!nr) {
-		fi = ftbl_index(t, "0x0: [stack not captured]");
-		if (fi < 0 || !cJSON_AddItemToArray(fs, cJSON_CreateNumber((double)fi)))
-			return -ENOMEM;
-		return 0;
 	}
-	for (i = 0; i < nr; i++) {
-		const char *const *strs;
-
-		n = describe(ctx, ips[i], &strs);
-		for (k = 0; k < n; k++) {
-			fi = ftbl_index(t, strs[k]);
-			if (fi < 0 || !cJSON_AddItemToArray(fs, cJSON_CreateNumber((double)fi)))
-				return -ENOMEM;
-		}
+	for (i = 0; m->ips && i <= m->mask; i++) {
+		if (!m->ips[i])
+			continue;
+		j = ip_slot(m->ips[i], g.mask);
+		while (g.ips[j])
+			j = (j + 1) & g.mask;
+		g.ips[j] = m->ips[i];
+		g.off[j] = m->off[i];
+		g.n[j] = m->n[i];
 	}
+	free(m->ips);
+	free(m->off);
+	free(m->n);
+	m->ips = g.ips;
+	m->off = g.off;
+	m->n = g.n;
+	m->mask = g.mask;
 	return 0;
 }
 
-static int add_pps(cJSON *root, struct acct *a, struct ftbl *t, dt_describe_fn describe,
+/* The ftbl indices of ip's frame strings: described on first sight only. */
+static int frame_indices(struct ipmap *m, struct ftbl *t, uint64_t ip, dt_describe_fn describe,
+			 void *ctx, const uint32_t **idx, uint32_t *n)
+{
+	const char *const *strs;
+	uint32_t j;
+	int k, nstr;
+	int64_t fi;
+
+	if ((m->count + 1) * 2 > m->mask + 1 && ipmap_grow(m))
+		return -ENOMEM;
+	j = ip_slot(ip, m->mask);
+	while (m->ips[j] && m->ips[j] != ip)
+		j = (j + 1) & m->mask;
+	if (!m->ips[j]) {
+		nstr = describe(ctx, ip, &strs);
+		if (m->nidx + (size_t)nstr > m->idx_cap) {
+			size_t cap = m->idx_cap ? m->idx_cap * 2 : 4096;
+			uint32_t *v;
+
+			while (cap < m->nidx + (size_t)nstr)
+				cap *= 2;
+			v = realloc(m->idx, cap * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			m->idx = v;
+			m->idx_cap = cap;
+		}
+		for (k = 0; k < nstr; k++) {
+			fi = ftbl_index(t, strs[k]);
+			if (fi < 0)
+				return -ENOMEM;
+			m->idx[m->nidx + (size_t)k] = (uint32_t)fi;
+		}
+		m->ips[j] = ip;
+		m->off[j] = (uint32_t)m->nidx;
+		m->n[j] = (uint32_t)nstr;
+		m->nidx += (size_t)nstr;
+		m->count++;
+	}
+	*idx = m->idx + m->off[j];
+	*n = m->n[j];
+	return 0;
+}
+
+static int put_fs(struct out *o, struct ipmap *m, struct ftbl *t, struct stacks *stacks,
+		  uint32_t pp, dt_describe_fn describe, void *ctx)
+{
+	uint32_t nr, i, k, n;
+	const uint64_t *ips = stacks__frames(stacks, pp, &nr);
+	const uint32_t *idx;
+	bool first = true;
+	int64_t fi;
+
+	PUT(o, ",\"fs\":[");
+	if (!nr) {
+		fi = ftbl_index(t, "0x0: [stack not captured]");
+		if (fi < 0)
+			return -ENOMEM;
+		put_u64(o, (uint64_t)fi);
+	}
+	for (i = 0; i < nr; i++) {
+		if (frame_indices(m, t, ips[i], describe, ctx, &idx, &n))
+			return -ENOMEM;
+		for (k = 0; k < n; k++) {
+			if (!first)
+				PUT(o, ",");
+			first = false;
+			put_u64(o, idx[k]);
+		}
+	}
+	PUT(o, "]}");
+	return 0;
+}
+
+static int put_pps(struct out *o, struct acct *a, struct ftbl *t, dt_describe_fn describe,
 		   void *ctx)
 {
 	struct pps *pps = acct__pps(a);
-	cJSON *arr = cJSON_AddArrayToObject(root, "pps");
 	uint32_t i, n = pps__count(pps);
+	struct ipmap m = { 0 };
+	bool first = true;
 	int err = 0;
 
-	if (!arr)
-		return -ENOMEM;
-	for (i = 0; i < n && !err; i++) {
-		struct dt_pp *p = pps__get(pps, i);
-		cJSON *o;
+	PUT(o, ",\"pps\":[");
+	for (i = 0; i < n && !err && !o->err; i++) {
+		const struct dt_pp *p = pps__get(pps, i);
 
 		if (!p->tbk)
 			continue;
-		o = cJSON_CreateObject();
-		if (!o || !cJSON_AddItemToArray(arr, o))
-			return -ENOMEM;
-		err = add_u64(o, "tb", p->tb) ?: add_u64(o, "tbk", p->tbk) ?:
-		      add_u64(o, "tl", p->tl / NSEC_PER_USEC) ?:
-		      add_u64(o, "mb", p->mb) ?: add_u64(o, "mbk", p->mbk) ?:
-		      add_u64(o, "gb", p->gb) ?: add_u64(o, "gbk", p->gbk) ?:
-		      add_u64(o, "eb", p->curr_b) ?: add_u64(o, "ebk", p->curr_bk) ?:
-		      add_fs(o, t, acct__stacks(a), i, describe, ctx);
+		if (!first)
+			PUT(o, ",");
+		PUT(o, "{");
+		first = false;
+		PUT_FIELD(o, "\"tb\":", p->tb);
+		PUT_FIELD(o, ",\"tbk\":", p->tbk);
+		PUT_FIELD(o, ",\"tl\":", p->tl / NSEC_PER_USEC);
+		PUT_FIELD(o, ",\"mb\":", p->mb);
+		PUT_FIELD(o, ",\"mbk\":", p->mbk);
+		PUT_FIELD(o, ",\"gb\":", p->gb);
+		PUT_FIELD(o, ",\"gbk\":", p->gbk);
+		PUT_FIELD(o, ",\"eb\":", p->curr_b);
+		PUT_FIELD(o, ",\"ebk\":", p->curr_bk);
+		err = put_fs(o, &m, t, acct__stacks(a), i, describe, ctx);
 	}
+	PUT(o, "]");
+	free(m.ips);
+	free(m.off);
+	free(m.n);
+	free(m.idx);
 	return err;
 }
 
-static int add_header(cJSON *root, struct acct *a, const struct dt_doc *doc)
+static void put_header(struct out *o, struct acct *a, const struct dt_doc *doc)
 {
 	const struct dt_totals *tot = pps__totals(acct__pps(a));
-	cJSON *extra;
-	char *cmd;
-	int i, err;
+	char *cmd = NULL;
 
+	PUT(o, "{\"dhatFileVersion\":2,\"mode\":\"heap\",\"verb\":\"Allocated\",\"bklt\":true,"
+	       "\"bkacc\":false,\"tu\":\"µs\",\"Mtu\":\"s\",\"cmd\":");
 	if (asprintf(&cmd, "%s%s%s%s", doc->cmd ? doc->cmd : "?", doc->note ? " [" : "",
-		     doc->note ? doc->note : "", doc->note ? "]" : "") < 0)
-		return -ENOMEM;
-	err = add_u64(root, "dhatFileVersion", 2);
-	if (!cJSON_AddStringToObject(root, "mode", "heap") ||
-	    !cJSON_AddStringToObject(root, "verb", "Allocated") ||
-	    !cJSON_AddBoolToObject(root, "bklt", 1) || !cJSON_AddBoolToObject(root, "bkacc", 0) ||
-	    !cJSON_AddStringToObject(root, "tu", "µs") || !cJSON_AddStringToObject(root, "Mtu", "s") ||
-	    !cJSON_AddStringToObject(root, "cmd", cmd))
-		err = -ENOMEM;
+		     doc->note ? doc->note : "", doc->note ? "]" : "") < 0) {
+		o->err = -ENOMEM;
+		return;
+	}
+	put_str(o, cmd);
 	free(cmd);
-	err = err ?: add_u64(root, "tuth", TUTH_US) ?: add_u64(root, "pid", (uint64_t)doc->pid) ?:
-	      add_u64(root, "te", doc->t_end / NSEC_PER_USEC) ?:
-	      add_u64(root, "tg", tot->t_gmax / NSEC_PER_USEC);
-	if (err)
-		return err;
-	extra = cJSON_AddObjectToObject(root, "dhatTrace");
-	if (!extra || !cJSON_AddStringToObject(extra, "version", DT_VERSION))
+	PUT_FIELD(o, ",\"tuth\":", TUTH_US);
+	PUT_FIELD(o, ",\"pid\":", (uint64_t)doc->pid);
+	PUT_FIELD(o, ",\"te\":", doc->t_end / NSEC_PER_USEC);
+	PUT_FIELD(o, ",\"tg\":", tot->t_gmax / NSEC_PER_USEC);
+}
+
+/* Last, so that a stats callback sees the cost of everything before it. */
+static void put_extra(struct out *o, const struct dt_doc *doc)
+{
+	const char *names[DT_MAX_STATS];
+	uint64_t values[DT_MAX_STATS];
+	int i, n = 0;
+
+	PUT(o, ",\"dhatTrace\":{\"version\":");
+	put_str(o, DT_VERSION);
+	for (i = 0; i < doc->nr_stats; i++)
+		put_field(o, doc->stat_names[i], doc->stat_values[i]);
+	if (doc->stats) {
+		flush(o);
+		n = doc->stats(doc->stats_ctx, names, values);
+	}
+	for (i = 0; i < n; i++)
+		put_field(o, names[i], values[i]);
+	PUT(o, "}}");
+}
+
+static int render(FILE *f, struct acct *a, const struct dt_doc *doc, dt_describe_fn describe,
+		  void *ctx)
+{
+	struct out *o = malloc(sizeof(*o));
+	struct ftbl t = { 0 };
+	uint32_t i;
+	int err;
+
+	if (!o)
 		return -ENOMEM;
-	for (i = 0; i < doc->nr_stats && !err; i++)
-		err = add_u64(extra, doc->stat_names[i], doc->stat_values[i]);
+	o->f = f;
+	o->err = 0;
+	o->len = 0;
+	/* The viewer treats ftbl[0] as the tree's root. */
+	err = ftbl_index(&t, "[root]") != 0 ? -ENOMEM : 0;
+	if (!err) {
+		put_header(o, a, doc);
+		err = put_pps(o, a, &t, describe, ctx);
+	}
+	if (!err) {
+		PUT(o, ",\"ftbl\":[");
+		for (i = 0; i < t.count; i++) {
+			if (i)
+				PUT(o, ",");
+			put_str(o, t.strs[i]);
+		}
+		PUT(o, "]");
+		put_extra(o, doc);
+		flush(o);
+	}
+	err = err ?: o->err;
+	free(t.strs);
+	free(t.slots);
+	free(o);
 	return err;
 }
 
 char *dhat_json__render(struct acct *a, const struct dt_doc *doc, dt_describe_fn describe,
 			void *ctx)
 {
-	struct ftbl t = { .mask = 1023 };
-	cJSON *root = cJSON_CreateObject();
-	char *out = NULL;
+	char *text = NULL;
+	size_t len;
+	FILE *f = open_memstream(&text, &len);
+	int err;
 
-	t.keys = calloc(t.mask + 1, sizeof(*t.keys));
-	t.vals = calloc(t.mask + 1, sizeof(*t.vals));
-	t.arr = cJSON_CreateArray();
-	if (!root || !t.keys || !t.vals || !t.arr)
-		goto cleanup;
-	/* The viewer treats ftbl[0] as the tree's root. */
-	if (ftbl_index(&t, "[root]") != 0)
-		goto cleanup;
-	if (add_header(root, a, doc) || add_pps(root, a, &t, describe, ctx))
-		goto cleanup;
-	cJSON_AddItemToObject(root, "ftbl", t.arr);
-	t.arr = NULL;
-	out = cJSON_PrintUnformatted(root);
-cleanup:
-	cJSON_Delete(t.arr);
-	cJSON_Delete(root);
-	free(t.keys);
-	free(t.vals);
-	return out;
+	if (!f)
+		return NULL;
+	err = render(f, a, doc, describe, ctx);
+	if (fclose(f) || err) {
+		free(text);
+		return NULL;
+	}
+	return text;
 }
 
 int dhat_json__write(const char *path, struct acct *a, const struct dt_doc *doc,
 		     dt_describe_fn describe, void *ctx, const char **failed_step)
 {
-	char *text = NULL, *tmp = NULL, *dup = NULL;
+	char *tmp = NULL, *dup = strdup(path);
 	const char *base;
 	FILE *f = NULL;
 	int fd = -1, err = 0;
-	size_t len;
 
-	*failed_step = "render the document";
-	text = dhat_json__render(a, doc, describe, ctx);
-	dup = strdup(path);
-	if (!text || !dup) {
+	*failed_step = "create a temporary file";
+	if (!dup) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	*failed_step = "create a temporary file";
 	base = strrchr(path, '/');
 	base = base ? base + 1 : path;
 	if (asprintf(&tmp, "%s/.%s.XXXXXX", dirname(dup), base) < 0) {
@@ -247,10 +467,13 @@ int dhat_json__write(const char *path, struct acct *a, const struct dt_doc *doc,
 	}
 	fd = -1;
 	*failed_step = "write";
-	len = strlen(text);
-	if (fwrite(text, 1, len, f) != len || fputc('\n', f) == EOF || fflush(f) ||
-	    fsync(fileno(f))) {
+	errno = 0;
+	err = render(f, a, doc, describe, ctx);
+	if (!err && (fputc('\n', f) == EOF || fflush(f) || fsync(fileno(f))))
 		err = errno ? -errno : -EIO;
+	if (err) {
+		if (err == -ENOMEM)
+			*failed_step = "render the document";
 		goto cleanup;
 	}
 	err = fclose(f) ? -errno : 0;
@@ -273,6 +496,5 @@ cleanup:
 		unlink(tmp);
 	free(tmp);
 	free(dup);
-	free(text);
 	return err;
 }

@@ -13,6 +13,11 @@
  */
 typedef int (*dt_describe_fn)(void *ctx, uint64_t ip, const char *const **strs);
 
+/* Counters for the extra "dhatTrace" object: fills at most DT_MAX_STATS
+ * name/value pairs, returns how many. */
+#define DT_MAX_STATS 64
+typedef int (*dt_stats_fn)(void *ctx, const char **names, uint64_t *values);
+
 struct dt_doc {
 	const char *cmd;	/* command line of the target */
 	int pid;
@@ -22,9 +27,14 @@ struct dt_doc {
 	const char *const *stat_names;
 	const uint64_t *stat_values;
 	int nr_stats;
+	/* More of them, asked for once the frames and program points are
+	 * written (the object is the document's last), may be NULL. */
+	dt_stats_fn stats;
+	void *stats_ctx;
 };
 
-/* The whole DHAT v2 document as a string (malloc'd), NULL on ENOMEM. */
+/* The whole DHAT v2 document as a string (malloc'd), NULL on ENOMEM.
+ * Every distinct ip is described once per document. */
 char *dhat_json__render(struct acct *a, const struct dt_doc *doc, dt_describe_fn describe,
 			void *ctx);
 /* Render and write to path through a temporary file and rename(), so a

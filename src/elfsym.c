@@ -77,12 +77,15 @@ static int vaddr_to_off(Elf *elf, uint64_t vaddr, uint64_t *off)
 	return -ENOENT;
 }
 
-int elfsym__lookup(struct elfsym *e, const char *sym, uint64_t *file_off)
+/* Calls fn for each defined, non-local function symbol, .dynsym first (what
+ * the dynamic linker binds against), until fn returns non-zero. */
+static int for_each_function(struct elfsym *e, int (*fn)(const GElf_Sym *, const char *, void *),
+			     void *ctx)
 {
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
+	int ret;
 
-	/* .dynsym first: it is what the dynamic linker binds against. */
 	for (int pass = 0; pass < 2; pass++) {
 		while ((scn = elf_nextscn(e->elf, scn))) {
 			Elf_Data *data;
@@ -103,15 +106,80 @@ int elfsym__lookup(struct elfsym *e, const char *sym, uint64_t *file_off)
 				/* An IFUNC symbol is its resolver, not the allocator. */
 				if (GELF_ST_TYPE(s.st_info) != STT_FUNC)
 					continue;
-				if (GELF_ST_BIND(s.st_info) == STB_LOCAL)
-					continue;
 				name = elf_strptr(e->elf, sh.sh_link, s.st_name);
-				if (name && strcmp(name, sym) == 0)
-					return vaddr_to_off(e->elf, s.st_value, file_off);
+				ret = name ? fn(&s, name, ctx) : 0;
+				if (ret)
+					return ret;
 			}
 		}
 	}
-	return -ENOENT;
+	return 0;
+}
+
+struct find_ctx {
+	const char *name;
+	GElf_Sym sym;
+};
+
+static int match_name(const GElf_Sym *s, const char *name, void *ctx)
+{
+	struct find_ctx *f = ctx;
+
+	if (GELF_ST_BIND(s->st_info) == STB_LOCAL || strcmp(name, f->name))
+		return 0;
+	f->sym = *s;
+	return 1;
+}
+
+int elfsym__lookup(struct elfsym *e, const char *sym, uint64_t *file_off)
+{
+	struct elfsym_fn fn;
+	int err = elfsym__function(e, sym, &fn);
+
+	if (!err)
+		*file_off = fn.file_off;
+	return err;
+}
+
+int elfsym__function(struct elfsym *e, const char *sym, struct elfsym_fn *out)
+{
+	struct find_ctx f = { .name = sym };
+	size_t file_size;
+	char *image;
+	int err;
+
+	if (!for_each_function(e, match_name, &f))
+		return -ENOENT;
+	err = vaddr_to_off(e->elf, f.sym.st_value, &out->file_off);
+	if (err)
+		return err;
+	out->vaddr = f.sym.st_value;
+	out->size = f.sym.st_size;
+	out->code = NULL;
+	image = elf_rawfile(e->elf, &file_size);
+	if (image && out->file_off < file_size) {
+		out->code = (const uint8_t *)image + out->file_off;
+		if (out->size > file_size - out->file_off)
+			out->size = file_size - out->file_off;
+	}
+	return 0;
+}
+
+struct within_ctx {
+	uint64_t lo, hi;
+};
+
+static int starts_within(const GElf_Sym *s, const char *name, void *ctx)
+{
+	struct within_ctx *w = ctx;
+
+	(void)name;
+	return s->st_value > w->lo && s->st_value <= w->hi;
+}
+
+bool elfsym__function_starts_in(struct elfsym *e, uint64_t lo, uint64_t hi)
+{
+	return for_each_function(e, starts_within, &(struct within_ctx){ lo, hi }) != 0;
 }
 
 const char *elfsym__interp(struct elfsym *e)

@@ -3,6 +3,7 @@
 #ifndef DT_ELFSYM_H
 #define DT_ELFSYM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +14,18 @@ struct elfsym *elfsym__open(const char *path);
 void elfsym__close(struct elfsym *e);
 /* File offset of the defined function sym (what a uprobe takes); -ENOENT. */
 int elfsym__lookup(struct elfsym *e, const char *sym, uint64_t *file_off);
+struct elfsym_fn {
+	uint64_t file_off;	/* of the entry: what a uprobe takes */
+	uint64_t vaddr;
+	uint64_t size;		/* st_size; 0 if the symbol does not say */
+	const uint8_t *code;	/* its bytes in the file image; NULL if not there */
+};
+
+/* The defined function sym, as elfsym__lookup finds it; -ENOENT. */
+int elfsym__function(struct elfsym *e, const char *sym, struct elfsym_fn *out);
+/* Whether any function symbol starts in (lo, hi] (virtual addresses): code
+ * there may be entered from outside the function. */
+bool elfsym__function_starts_in(struct elfsym *e, uint64_t lo, uint64_t hi);
 /* PT_INTERP of an executable, or NULL. */
 const char *elfsym__interp(struct elfsym *e);
 

@@ -22,6 +22,7 @@
 #include "report.h"
 #include "symbolizer.h"
 #include "target.h"
+#include "umulti.h"
 #include "unwind.h"
 #include "util.h"
 
@@ -77,7 +78,30 @@ static struct unwinder *unwind_setup(struct dt_config *cfg, const struct target 
 	return uw;
 }
 
-static struct dhat_bpf *load_bpf(const struct dt_config *cfg, pid_t pid, struct unwinder *uw)
+/*
+ * Uprobe-multi links where the kernel has them (6.6+, with the PID filter
+ * fixed): the exit then detaches a few links rather than one per probe.
+ * Decided before load (the programs are loaded for one method or the
+ * other).  DHAT_TRACE_UPROBE_MULTI=0 keeps the classic links (and tests them).
+ */
+static bool use_multi_links(void)
+{
+	const char *env = getenv("DHAT_TRACE_UPROBE_MULTI");
+
+	if (env && strcmp(env, "0") == 0) {
+		vlog("classic uprobe links, one per probe (DHAT_TRACE_UPROBE_MULTI=0)\n");
+		return false;
+	}
+	if (!umulti__supported()) {
+		vlog("classic uprobe links, one per probe (this kernel has no uprobe-multi links "
+		     "with process filtering: Linux 6.9, or 6.6 with the fix)\n");
+		return false;
+	}
+	return true;
+}
+
+static struct dhat_bpf *load_bpf(const struct dt_config *cfg, pid_t pid, struct unwinder *uw,
+				 const struct probe_opts *popts)
 {
 	uint32_t rows = uw ? unwinder__capacity(uw) : 1;
 	struct dhat_bpf *skel = dhat_bpf__open();
@@ -93,10 +117,11 @@ static struct dhat_bpf *load_bpf(const struct dt_config *cfg, pid_t pid, struct 
 	skel->rodata->unwind_mode = (__u32)cfg->unwind;
 	bpf_map__set_max_entries(skel->maps.events, (__u32)cfg->ring_size);
 	bpf_map__set_max_entries(skel->maps.uw_rows, rows);
+	probes__prepare(skel, popts);
 	err = dhat_bpf__load(skel);
 	if (err) {
 		elog("cannot load the BPF programs: %s (the kernel needs BPF ring buffers and "
-		     "uprobes, 5.12 or later)\n", strerror(-err));
+		     "uprobes, task-local storage: Linux 5.13 or later)\n", strerror(-err));
 		dhat_bpf__destroy(skel);
 		return NULL;
 	}
@@ -118,19 +143,17 @@ static struct dhat_bpf *load_bpf(const struct dt_config *cfg, pid_t pid, struct 
 static int write_output(const struct dt_config *cfg, const struct target *t, struct acct *a,
 			struct symbolizer *sym, struct reporter *rep, uint64_t t_end)
 {
-	const char *names[DT_MAX_STATS], *step;
-	uint64_t values[DT_MAX_STATS];
+	const char *step;
 	struct dt_doc doc = {
 		.cmd = t->cmdline,
 		.pid = t->pid,
 		.t_end = t_end,
 		.note = t->launched ? NULL : reporter__loss_note(rep),
-		.stat_names = names,
-		.stat_values = values,
+		.stats = reporter__stats,
+		.stats_ctx = rep,
 	};
 	int err;
 
-	doc.nr_stats = reporter__stats(rep, names, values);
 	err = dhat_json__write(cfg->output, a, &doc, symbolizer__describe, sym, &step);
 	if (err)
 		elog("cannot write %s: %s failed: %s\n", cfg->output, step, strerror(-err));
@@ -152,15 +175,15 @@ int main(int argc, char **argv)
 	struct target t = { .gate_fd = -1, .exec_err_fd = -1 };
 	struct dhat_bpf *skel = NULL;
 	struct probes *probes = NULL;
+	struct probe_opts popts;
 	struct ring_buffer *rb = NULL;
 	struct acct *a = NULL;
 	struct symbolizer *sym = NULL;
 	struct reporter *rep = NULL;
 	struct unwinder *uw = NULL;
-	struct bpf_link *exit_link = NULL;
 	enum loop_end end;
 	int status = 0, ret = DT_EXIT_ERROR;
-	bool watching = false;
+	bool watching = false, written;
 	uint64_t t0, t_end;
 
 	cli__parse(argc, argv, &cfg);
@@ -169,23 +192,23 @@ int main(int argc, char **argv)
 	unsetenv("DEBUGINFOD_URLS");
 	libbpf_set_print(libbpf_print);
 
-	if (target__check_output(cfg.output) || target__check_privileges())
+	if ((!cfg.probe_only && target__check_output(cfg.output)) || target__check_privileges())
 		return DT_EXIT_ERROR;
+	if (cfg.probe_only)
+		cfg.unwind = DT_UNWIND_FP;	/* no programs will walk a stack */
 	if (cfg.pid ? target__open_pid(&t, cfg.pid) : target__spawn(&t, cfg.argv))
 		goto cleanup;
 	uw = unwind_setup(&cfg, &t);
 	if (!uw && errno)
 		goto cleanup;
-	skel = load_bpf(&cfg, t.pid, uw);
+	popts = (struct probe_opts){ .at_entry = cfg.probe_at_entry,
+		.probe_only = cfg.probe_only, .multi = use_multi_links() };
+	skel = load_bpf(&cfg, t.pid, uw, &popts);
 	if (!skel)
 		goto cleanup;
-	probes = probes__attach(skel, &t);
+	probes = probes__attach(skel, &t, &popts);
 	if (!probes)
 		goto cleanup;
-	exit_link = bpf_program__attach(skel->progs.thread_exit);
-	if (!exit_link)
-		wlog("cannot watch thread exits (%s): a thread killed inside malloc may cost one "
-		     "lost event\n", strerror(errno));
 	t0 = mono_ns();
 	a = acct__new(t0);
 	sym = symbolizer__new(t.pid);
@@ -200,7 +223,8 @@ int main(int argc, char **argv)
 	skel->bss->tracing_on = 1;
 	if (!t.launched)
 		symbolizer__refresh(sym);
-	elog("tracing PID %d (%s)%s\n", t.pid, probes__summary(probes),
+	elog("tracing PID %d (%s)%s%s\n", t.pid, probes__summary(probes),
+	     cfg.probe_only ? "; --probe-only: nothing is recorded" : "",
 	     cfg.duration_ns ? "" : "; Ctrl-C to stop");
 	if (t.launched) {
 		watching = child__seize(t.pid) == 0;
@@ -231,9 +255,15 @@ int main(int argc, char **argv)
 	acct__finish(a, t_end);
 	if (end == LOOP_TARGET_EXIT)
 		vlog("PID %d exited\n", t.pid);
-	reporter__symbolize_all(rep);
+	if (cfg.probe_only) {
+		elog("--probe-only: no output written\n");
+		ret = t.launched && end == LOOP_TARGET_EXIT ? exit_code_of(status) : DT_EXIT_OK;
+		goto cleanup;
+	}
+	reporter__output_begin(rep);
+	written = write_output(&cfg, &t, a, sym, rep, t_end - t0) == 0;
 	reporter__summary(rep);
-	if (write_output(&cfg, &t, a, sym, rep, t_end - t0))
+	if (!written)
 		goto cleanup;
 	elog("wrote %s\n", cfg.output);
 	ret = t.launched && end == LOOP_TARGET_EXIT ? exit_code_of(status) : DT_EXIT_OK;
@@ -241,7 +271,6 @@ cleanup:
 	if (t.launched && t.gate_fd >= 0)
 		target__abort(&t);
 	probes__detach(probes);
-	bpf_link__destroy(exit_link);
 	ring_buffer__free(rb);
 	reporter__free(rep);
 	symbolizer__free(sym);

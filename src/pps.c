@@ -34,7 +34,8 @@ void pps__free(struct pps *p)
 	free(p);
 }
 
-struct dt_pp *pps__get(struct pps *p, uint32_t idx)
+/* The rare part of pps__get, out of its way. */
+static __attribute__((noinline)) struct dt_pp *extend(struct pps *p, uint32_t idx)
 {
 	if (idx >= p->cap) {
 		uint32_t cap = p->cap ? p->cap : 256;
@@ -53,6 +54,11 @@ struct dt_pp *pps__get(struct pps *p, uint32_t idx)
 		/* A PP born after the last snapshot had nothing live at it. */
 		p->v[p->count++].epoch = p->epoch;
 	return &p->v[idx];
+}
+
+struct dt_pp *pps__get(struct pps *p, uint32_t idx)
+{
+	return idx < p->count ? &p->v[idx] : extend(p, idx);
 }
 
 uint32_t pps__count(const struct pps *p)
@@ -102,6 +108,7 @@ void pps__alloc(struct pps *p, struct dt_pp *pp, uint64_t size, uint64_t now)
 	settle(p, pp);
 	pp->tb += size;
 	pp->tbk++;
+	pp->tl -= now;
 	pp->curr_b += size;
 	pp->curr_bk++;
 	p->t.tb += size;
@@ -111,13 +118,13 @@ void pps__alloc(struct pps *p, struct dt_pp *pp, uint64_t size, uint64_t now)
 	after_increase(p, pp, now);
 }
 
-void pps__free_block(struct pps *p, struct dt_pp *pp, uint64_t size, uint64_t lifetime)
+void pps__free_block(struct pps *p, struct dt_pp *pp, uint64_t size, uint64_t now)
 {
 	before_decrease(p);
 	settle(p, pp);
 	pp->curr_b -= size;
 	pp->curr_bk--;
-	pp->tl += lifetime;
+	pp->tl += now;
 	p->t.curr_b -= size;
 	p->t.curr_bk--;
 }
@@ -138,17 +145,13 @@ void pps__resize(struct pps *p, struct dt_pp *pp, uint64_t old_size, uint64_t ne
 	after_increase(p, pp, now);
 }
 
-void pps__retire_at_end(struct pps *p, struct dt_pp *pp, uint64_t lifetime)
-{
-	(void)p;
-	pp->tl += lifetime;
-}
-
-void pps__finish(struct pps *p)
+void pps__finish(struct pps *p, uint64_t t_end)
 {
 	uint32_t i;
 
 	before_decrease(p);
-	for (i = 0; i < p->count; i++)
+	for (i = 0; i < p->count; i++) {
 		settle(p, &p->v[i]);
+		p->v[i].tl += p->v[i].curr_bk * t_end;
+	}
 }

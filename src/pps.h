@@ -8,7 +8,11 @@
 /* DHAT's per-program-point counters (dhat-format.md §3, §6). */
 struct dt_pp {
 	uint64_t tb, tbk;	/* total bytes / blocks */
-	uint64_t tl;		/* sum of lifetimes, ns */
+	/* Sum of lifetimes, ns, built from per-site sums rather than per
+	 * block: minus every birth time, plus every death time, plus t-end
+	 * for each block still live (added by pps__finish).  Until then it
+	 * is a partial sum modulo 2^64 and means nothing on its own. */
+	uint64_t tl;
 	uint64_t mb, mbk;	/* this PP's own maximum live bytes (blocks then) */
 	uint64_t gb, gbk;	/* live at t-gmax (valid once pps__finish ran) */
 	uint64_t curr_b, curr_bk;
@@ -33,16 +37,15 @@ struct dt_pp *pps__get(struct pps *p, uint32_t idx);
 uint32_t pps__count(const struct pps *p);
 const struct dt_totals *pps__totals(const struct pps *p);
 
+/* Times (now, t_end) are ns since the capture started. */
 void pps__alloc(struct pps *p, struct dt_pp *pp, uint64_t size, uint64_t now);
-void pps__free_block(struct pps *p, struct dt_pp *pp, uint64_t size, uint64_t lifetime);
+void pps__free_block(struct pps *p, struct dt_pp *pp, uint64_t size, uint64_t now);
 /* realloc that keeps the block: DHAT counts it as a new allocation in the
  * totals, and moves live bytes from old_size to new_size. */
 void pps__resize(struct pps *p, struct dt_pp *pp, uint64_t old_size, uint64_t new_size,
 		 uint64_t now);
-/* Blocks live at the end: their lifetimes up to t-end.  Call once per block,
- * then pps__finish. */
-void pps__retire_at_end(struct pps *p, struct dt_pp *pp, uint64_t lifetime);
-/* Take the final t-gmax snapshot; afterwards gb/gbk of every PP are exact. */
-void pps__finish(struct pps *p);
+/* Take the final t-gmax snapshot and close the lifetimes of blocks still
+ * live at t_end; afterwards gb/gbk and tl of every PP are exact.  Once. */
+void pps__finish(struct pps *p, uint64_t t_end);
 
 #endif

@@ -15,7 +15,10 @@
 #include "dhat.skel.h"
 #include "elfsym.h"
 #include "log.h"
+#include "placement.h"
 #include "probes.h"
+#include "umulti.h"
+#include "util.h"
 
 enum probe_kind { PK_ALLOC, PK_FREE };
 
@@ -23,7 +26,9 @@ struct probe_def {
 	const char *sym;
 	enum probe_kind kind;
 	size_t prog_off;	/* offsetof the entry program in skel->progs */
+	__u32 fn;		/* DT_FN_*: multi_enter's attach cookie */
 	bool required;
+	unsigned int nargs;	/* integer arguments: registers a moved probe must keep */
 };
 
 #define PROG(name) offsetof(struct dhat_bpf, progs.name)
@@ -35,32 +40,35 @@ struct probe_def {
  * user's call is the one attributed, whichever allocator new ends up in.
  */
 static const struct probe_def defs[] = {
-	{ "free", PK_FREE, PROG(free_enter), true },
-	{ "malloc", PK_ALLOC, PROG(malloc_enter), true },
-	{ "calloc", PK_ALLOC, PROG(calloc_enter), false },
-	{ "realloc", PK_ALLOC, PROG(realloc_enter), false },
-	{ "reallocarray", PK_ALLOC, PROG(reallocarray_enter), false },
-	{ "posix_memalign", PK_ALLOC, PROG(posix_memalign_enter), false },
-	{ "aligned_alloc", PK_ALLOC, PROG(aligned_alloc_enter), false },
-	{ "memalign", PK_ALLOC, PROG(memalign_enter), false },
-	{ "valloc", PK_ALLOC, PROG(valloc_enter), false },
-	{ "pvalloc", PK_ALLOC, PROG(pvalloc_enter), false },
-	{ "_Znwm", PK_ALLOC, PROG(new_enter), false },
-	{ "_Znam", PK_ALLOC, PROG(new_enter), false },
-	{ "_ZnwmRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), false },
-	{ "_ZnamRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), false },
-	{ "_ZnwmSt11align_val_t", PK_ALLOC, PROG(new_enter), false },
-	{ "_ZnamSt11align_val_t", PK_ALLOC, PROG(new_enter), false },
-	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), false },
-	{ "_ZnamSt11align_val_tRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), false },
+	{ "free", PK_FREE, PROG(free_enter), DT_FN_FREE, true, 1 },
+	{ "malloc", PK_ALLOC, PROG(malloc_enter), DT_FN_MALLOC, true, 1 },
+	{ "calloc", PK_ALLOC, PROG(calloc_enter), DT_FN_CALLOC, false, 2 },
+	{ "realloc", PK_ALLOC, PROG(realloc_enter), DT_FN_REALLOC, false, 2 },
+	{ "reallocarray", PK_ALLOC, PROG(reallocarray_enter), DT_FN_REALLOCARRAY, false, 3 },
+	{ "posix_memalign", PK_ALLOC, PROG(posix_memalign_enter), DT_FN_POSIX_MEMALIGN, false, 3 },
+	{ "aligned_alloc", PK_ALLOC, PROG(aligned_alloc_enter), DT_FN_ALIGNED_ALLOC, false, 2 },
+	{ "memalign", PK_ALLOC, PROG(memalign_enter), DT_FN_MEMALIGN, false, 2 },
+	{ "valloc", PK_ALLOC, PROG(valloc_enter), DT_FN_VALLOC, false, 1 },
+	{ "pvalloc", PK_ALLOC, PROG(pvalloc_enter), DT_FN_PVALLOC, false, 1 },
+	{ "_Znwm", PK_ALLOC, PROG(new_enter), DT_FN_NEW, false, 1 },
+	{ "_Znam", PK_ALLOC, PROG(new_enter), DT_FN_NEW, false, 1 },
+	{ "_ZnwmRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), DT_FN_NEW, false, 2 },
+	{ "_ZnamRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), DT_FN_NEW, false, 2 },
+	{ "_ZnwmSt11align_val_t", PK_ALLOC, PROG(new_enter), DT_FN_NEW, false, 2 },
+	{ "_ZnamSt11align_val_t", PK_ALLOC, PROG(new_enter), DT_FN_NEW, false, 2 },
+	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), DT_FN_NEW, false, 3 },
+	{ "_ZnamSt11align_val_tRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), DT_FN_NEW, false, 3 },
 };
 
 #define MAX_OBJECTS 512
-#define MAX_LINKS (2 * sizeof(defs) / sizeof(defs[0]))
+#define NR_DEFS ARRAY_SIZE(defs)
+#define MAX_LINKS (2 * NR_DEFS)
 
 struct probes {
-	struct bpf_link *links[MAX_LINKS];
+	struct bpf_link *links[MAX_LINKS];	/* classic: one per probe */
 	int nr_links;
+	int link_fds[MAX_LINKS];		/* uprobe-multi: two per object */
+	int nr_fds;
 	char summary[512];
 };
 
@@ -169,7 +177,7 @@ static void resolver_free(struct resolver *r)
 }
 
 /* First object in search order that defines sym. */
-static struct object *lookup(struct resolver *r, const char *sym, uint64_t *off)
+static struct object *lookup(struct resolver *r, const char *sym, struct elfsym_fn *fn)
 {
 	int i;
 
@@ -180,19 +188,23 @@ static struct object *lookup(struct resolver *r, const char *sym, uint64_t *off)
 			o->tried = true;
 			o->elf = elfsym__open(o->open_path);
 		}
-		if (o->elf && elfsym__lookup(o->elf, sym, off) == 0)
+		if (o->elf && elfsym__function(o->elf, sym, fn) == 0)
 			return o;
 	}
 	return NULL;
 }
 
-/* The kernel says only EINVAL; its log says why. */
-static bool kernel_log_says(const char *what)
+/*
+ * The kernel says only EINVAL; its log says why.  Finds the last line about
+ * what, and the probe offset it names (0 if none).
+ */
+static bool kernel_log_says(const char *what, uint64_t *offset)
 {
 	int len = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
-	char *buf;
+	char *buf, *line = NULL, *at;
 	bool found = false;
 
+	*offset = 0;
 	if (len <= 0)
 		return false;
 	buf = malloc(len + 1);
@@ -201,15 +213,22 @@ static bool kernel_log_says(const char *what)
 	len = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, len);
 	if (len > 0) {
 		buf[len] = '\0';
-		found = strstr(buf, what) != NULL;
+		for (at = buf; (at = strstr(at, what)); at++)
+			line = at;
+		found = line != NULL;
 	}
+	/* "ref_ctr_offset mismatch. inode: 0x.. offset: 0x.. ref_ctr_offset(old): .." */
+	if (line && (at = strstr(line, " offset: 0x")) && at < line + strcspn(line, "\n"))
+		*offset = strtoull(at + 9, NULL, 16);
 	free(buf);
 	return found;
 }
 
 static void explain_attach_error(const char *sym, const char *path, int err)
 {
-	if (err == -EINVAL && kernel_log_says("ref_ctr_offset mismatch")) {
+	uint64_t off;
+
+	if (err == -EINVAL && kernel_log_says("ref_ctr_offset mismatch", &off)) {
 		elog("the kernel refused a uprobe on %s in %s: another tracer holds a uprobe on that "
 		     "function with a different reference counter (kernel log: \"ref_ctr_offset "
 		     "mismatch\"); stop it and retry\n", sym, path);
@@ -244,12 +263,139 @@ static void add_to_list(char *list, size_t size, const char *path)
 	snprintf(list + len, size - len, "%s%s", len ? ", " : "", base);
 }
 
-struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t)
+/* Per-function links (perf-event uprobes): what kernels before 6.6 have. */
+static int attach_classic(struct probes *p, struct dhat_bpf *skel, pid_t pid,
+			  struct object **objs, const uint64_t *offs, const struct probe_opts *opts)
+{
+	struct bpf_program *prog;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < NR_DEFS; i++) {
+		if (!objs[i])
+			continue;
+		prog = opts->probe_only ? skel->progs.probe_only :
+					  *(struct bpf_program **)((char *)skel + defs[i].prog_off);
+		/* Return probe first: any entry we see then has its return seen too. */
+		if (defs[i].kind == PK_ALLOC)
+			err = attach_one(p, opts->probe_only ? prog : skel->progs.alloc_exit, pid,
+					 objs[i]->open_path, offs[i], true);
+		if (!err)
+			err = attach_one(p, prog, pid, objs[i]->open_path, offs[i], false);
+		if (err) {
+			explain_attach_error(defs[i].sym, objs[i]->path, err);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A multi link fails as a whole; name the function the kernel log blames, or
+ * all of them.
+ */
+static void explain_multi_error(struct object **objs, const uint64_t *offs,
+				const struct object *o, bool ret, int err)
+{
+	char names[256] = "";
+	uint64_t off = 0;
+	size_t i, len;
+
+	if (err == -EINVAL)
+		kernel_log_says("ref_ctr_offset mismatch", &off);
+	for (i = 0; i < NR_DEFS; i++)
+		if (objs[i] == o && off && offs[i] == off)
+			snprintf(names, sizeof(names), "%s", defs[i].sym);
+	for (i = 0; i < NR_DEFS && !names[0]; i++) {
+		if (objs[i] != o || (ret && defs[i].kind != PK_ALLOC))
+			continue;
+		len = strlen(names);
+		snprintf(names + len, sizeof(names) - len, "%s%s", len ? ", " : "", defs[i].sym);
+	}
+	explain_attach_error(names, o->path, err);
+}
+
+/*
+ * Uprobe-multi links: per object, one link for all the return probes and
+ * one for all the entry probes (multi_enter tells them apart by cookie).
+ * Closing each then waits for the kernel's uprobe grace period once, not
+ * once per probe: ~20 ms per link instead of ~80 ms per probe on 6.18.
+ */
+static int attach_multi(struct probes *p, struct dhat_bpf *skel, pid_t pid,
+			struct object **objs, const uint64_t *offs, const struct probe_opts *opts)
+{
+	struct bpf_program *enter = opts->probe_only ? skel->progs.probe_only :
+						       skel->progs.multi_enter;
+	struct bpf_program *leave = opts->probe_only ? skel->progs.probe_only :
+						       skel->progs.alloc_exit;
+	unsigned long o_offs[NR_DEFS];
+	__u64 cookies[NR_DEFS];
+	size_t i, j, n;
+	int ret, fd;
+
+	/* All return links before any entry link: an entry seen has its return seen too. */
+	for (ret = 1; ret >= 0; ret--) {
+		for (i = 0; i < NR_DEFS; i++) {
+			for (j = 0; objs[i] && j < i && objs[j] != objs[i]; j++)
+				;
+			if (!objs[i] || j < i)
+				continue;	/* none here, or its object is done */
+			for (n = 0, j = i; j < NR_DEFS; j++) {
+				if (objs[j] != objs[i] || (ret && defs[j].kind != PK_ALLOC))
+					continue;
+				o_offs[n] = offs[j];
+				cookies[n++] = defs[j].fn;
+			}
+			if (!n)
+				continue;
+			fd = umulti__attach(bpf_program__fd(ret ? leave : enter), pid,
+					    objs[i]->open_path, o_offs, cookies, n, ret);
+			if (fd < 0) {
+				explain_multi_error(objs, offs, objs[i], ret, fd);
+				return fd;
+			}
+			p->link_fds[p->nr_fds++] = fd;
+			dlog("uprobe-multi link for %zu %s probes in %s\n", n,
+			     ret ? "return" : "entry", objs[i]->path);
+		}
+	}
+	return 0;
+}
+
+/* The probe's file offset for the function fn of object o (see placement.c). */
+static uint64_t place(struct object *o, const struct probe_def *d, const struct elfsym_fn *fn,
+		      const struct probe_opts *opts)
+{
+	struct placement pl;
+
+	if (opts->at_entry) {
+		vlog("probe on %s at %s+0x%llx (its entry: --probe-at-entry)\n", d->sym, o->path,
+		     (unsigned long long)fn->file_off);
+		return fn->file_off;
+	}
+	if (!fn->code) {
+		vlog("probe on %s at %s+0x%llx (its entry: its code is not in the file)\n", d->sym,
+		     o->path, (unsigned long long)fn->file_off);
+		return fn->file_off;
+	}
+	placement__decide(fn->code, fn->size, fn->vaddr, d->nargs, &pl);
+	if (pl.skip && elfsym__function_starts_in(o->elf, fn->vaddr, fn->vaddr + pl.skip)) {
+		snprintf(pl.why, sizeof(pl.why), "another function starts within +%zu", pl.skip);
+		pl.skip = 0;
+	}
+	vlog("probe on %s at %s+0x%llx (+%zu, on %s: %s)\n", d->sym, o->path,
+	     (unsigned long long)(fn->file_off + pl.skip), pl.skip, pl.insn, pl.why);
+	return fn->file_off + pl.skip;
+}
+
+struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
+			      const struct probe_opts *opts)
 {
 	struct probes *p = calloc(1, sizeof(*p));
 	struct resolver r = {};
-	uint64_t offs[sizeof(defs) / sizeof(defs[0])];
-	struct object *objs[sizeof(defs) / sizeof(defs[0])];
+	struct elfsym_fn fns[NR_DEFS];
+	uint64_t offs[NR_DEFS];
+	struct object *objs[NR_DEFS];
 	size_t i, j;
 	int err = 0, nr = 0;
 	char objects[sizeof(p->summary) - 32] = "";
@@ -266,8 +412,8 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t)
 		     strerror(-err));
 		goto cleanup;
 	}
-	for (i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
-		objs[i] = lookup(&r, defs[i].sym, &offs[i]);
+	for (i = 0; i < NR_DEFS; i++) {
+		objs[i] = lookup(&r, defs[i].sym, &fns[i]);
 		if (!objs[i] && defs[i].required) {
 			elog("no %s found in %s or the libraries it loads (a static, stripped "
 			     "executable?)\n", defs[i].sym, t->launched ? t->exe : "the process");
@@ -276,30 +422,24 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t)
 		}
 		/* Aliases (glibc's aligned_alloc is memalign) get one probe. */
 		for (j = 0; objs[i] && j < i; j++)
-			if (objs[j] == objs[i] && offs[j] == offs[i])
+			if (objs[j] == objs[i] && fns[j].file_off == fns[i].file_off)
 				objs[i] = NULL;
+		if (objs[i])
+			offs[i] = place(objs[i], &defs[i], &fns[i], opts);
 	}
-	for (i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
-		struct bpf_program *prog;
-
+	err = opts->multi ? attach_multi(p, skel, t->pid, objs, offs, opts) :
+			    attach_classic(p, skel, t->pid, objs, offs, opts);
+	if (err)
+		goto cleanup;
+	for (i = 0; i < NR_DEFS; i++) {
 		if (!objs[i])
 			continue;
-		prog = *(struct bpf_program **)((char *)skel + defs[i].prog_off);
-		/* Return probe first: any entry we see then has its return seen too. */
-		if (defs[i].kind == PK_ALLOC)
-			err = attach_one(p, skel->progs.alloc_exit, t->pid, objs[i]->open_path,
-					 offs[i], true);
-		if (!err)
-			err = attach_one(p, prog, t->pid, objs[i]->open_path, offs[i], false);
-		if (err) {
-			explain_attach_error(defs[i].sym, objs[i]->path, err);
-			goto cleanup;
-		}
-		vlog("probe on %s at %s+0x%llx\n", defs[i].sym, objs[i]->path,
-		     (unsigned long long)offs[i]);
 		add_to_list(objects, sizeof(objects), objs[i]->path);
 		nr++;
 	}
+	vlog("attached %d functions with %d %s\n", nr, p->nr_links + p->nr_fds,
+	     opts->multi ? "uprobe-multi links (one per object for the entries, one for the "
+			   "returns)" : "classic uprobe links (one per probe)");
 	snprintf(p->summary, sizeof(p->summary), "%d functions in %s", nr, objects);
 cleanup:
 	resolver_free(&r);
@@ -313,13 +453,51 @@ cleanup:
 
 void probes__detach(struct probes *p)
 {
+	uint64_t t0 = mono_ns();
 	int i;
 
 	if (!p)
 		return;
 	for (i = 0; i < p->nr_links; i++)
 		bpf_link__destroy(p->links[i]);
+	for (i = 0; i < p->nr_fds; i++)
+		close(p->link_fds[i]);
+	if (p->nr_links + p->nr_fds)
+		vlog("%d probe links detached in %.0f ms\n", p->nr_links + p->nr_fds,
+		     (double)(mono_ns() - t0) / 1e6);
 	free(p);
+}
+
+/*
+ * Before the skeleton is loaded: a program loaded for uprobe-multi links
+ * cannot be attached as a classic uprobe (EINVAL on 6.18) nor the other way
+ * round, so the method is chosen now, and programs the method will not use
+ * are not loaded at all (each costs its own verification).
+ */
+void probes__prepare(struct dhat_bpf *skel, const struct probe_opts *opts)
+{
+	struct bpf_program *prog;
+	size_t i;
+
+	bpf_object__for_each_program(prog, skel->obj) {
+		if (bpf_program__type(prog) != BPF_PROG_TYPE_KPROBE)
+			continue;
+		bpf_program__set_autoload(prog, false);
+		if (opts->multi)
+			bpf_program__set_expected_attach_type(prog, UMULTI_ATTACH_TYPE);
+	}
+	if (opts->probe_only) {
+		bpf_program__set_autoload(skel->progs.probe_only, true);
+		return;
+	}
+	bpf_program__set_autoload(skel->progs.alloc_exit, true);
+	if (opts->multi) {
+		bpf_program__set_autoload(skel->progs.multi_enter, true);
+		return;
+	}
+	for (i = 0; i < NR_DEFS; i++)
+		bpf_program__set_autoload(*(struct bpf_program **)((char *)skel + defs[i].prog_off),
+					  true);
 }
 
 const char *probes__summary(const struct probes *p)

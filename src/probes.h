@@ -3,10 +3,20 @@
 #ifndef DT_PROBES_H
 #define DT_PROBES_H
 
+#include <stdbool.h>
 #include "target.h"
 
 struct dhat_bpf;
 struct probes;
+
+struct probe_opts {
+	bool at_entry;		/* --probe-at-entry: no placement past the entry */
+	bool probe_only;	/* --probe-only: programs that return at once */
+	bool multi;		/* uprobe-multi links (umulti.h) rather than one per probe */
+};
+
+/* Between open and load: the programs opts will attach, loaded for its method. */
+void probes__prepare(struct dhat_bpf *skel, const struct probe_opts *opts);
 
 /*
  * Find the objects that really provide each allocator function for the
@@ -14,7 +24,8 @@ struct probes;
  * libc) and attach the programs there.  NULL (error reported, nothing left
  * attached) on failure, errno set.
  */
-struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t);
+struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
+			      const struct probe_opts *opts);
 void probes__detach(struct probes *p);
 /* "14 probes in libc.so.6, libstdc++.so.6" */
 const char *probes__summary(const struct probes *p);

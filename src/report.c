@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <linux/types.h>
 #include "dhat_abi.h"
 #include "log.h"
@@ -18,6 +19,8 @@ struct reporter {
 	const struct unwinder *uw;
 	unsigned int top;
 	uint64_t last_t, last_tb, last_tbk;
+	uint64_t periodic_ns_max;	/* CPU time of the dearest periodic report */
+	uint64_t output_t0;		/* when reporter__output_begin was called */
 	char note[512];
 };
 
@@ -105,12 +108,74 @@ static void site_label(struct reporter *r, uint32_t pp, char *buf, size_t len)
 			      symbolizer__site(r->sym, ips[i]));
 }
 
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+/* Site a before site b in the report: more live bytes, then lower index. */
+static bool before(struct pps *pps, uint32_t a, uint32_t b)
+{
+	uint64_t x = pps__get(pps, a)->curr_b, y = pps__get(pps, b)->curr_b;
+
+	return x > y || (x == y && a < b);
+}
+
+/*
+ * Indices of the k sites with the most live bytes (none with 0), best first:
+ * one pass with a k-entry heap whose root is the weakest kept, so a report
+ * costs O(sites log k) however many blocks are live.  Returns how many.
+ */
+static uint32_t top_sites(struct pps *pps, uint32_t *heap, uint32_t k)
+{
+	uint32_t n = pps__count(pps), len = 0, i, j, c, t;
+
+	for (i = 0; i < n && k; i++) {
+		if (!pps__get(pps, i)->curr_b)
+			continue;
+		if (len == k && !before(pps, i, heap[0]))
+			continue;
+		if (len < k) {
+			/* Sift up: the weakest goes to the root. */
+			for (j = len++; j && before(pps, heap[(j - 1) / 2], i); j = (j - 1) / 2)
+				heap[j] = heap[(j - 1) / 2];
+		} else {
+			/* Replace the root, sift down. */
+			for (j = 0; (c = 2 * j + 1) < len; j = c) {
+				if (c + 1 < len && before(pps, heap[c], heap[c + 1]))
+					c++;
+				if (!before(pps, i, heap[c]))
+					break;
+				heap[j] = heap[c];
+			}
+		}
+		heap[j] = i;
+	}
+	/* Heap sort in place: take the weakest out to the end each time. */
+	for (i = len; i > 1; i--) {
+		t = heap[i - 1];
+		heap[i - 1] = heap[0];
+		for (j = 0; (c = 2 * j + 1) < i - 1; j = c) {
+			if (c + 1 < i - 1 && before(pps, heap[c], heap[c + 1]))
+				c++;
+			if (!before(pps, t, heap[c]))
+				break;
+			heap[j] = heap[c];
+		}
+		heap[j] = t;
+	}
+	return len;
+}
+
 void reporter__periodic(struct reporter *r, uint64_t now)
 {
 	struct pps *pps = acct__pps(r->a);
 	const struct dt_totals *t = pps__totals(pps);
 	uint32_t n = pps__count(pps), i, k, *top;
-	uint64_t dt = now > r->last_t ? now - r->last_t : 1;
+	uint64_t dt = now > r->last_t ? now - r->last_t : 1, cpu0 = thread_cpu_ns();
 	char b1[32], b2[32], b3[32], b4[32], b5[32], label[512], unw[48] = "";
 
 	/* Frame-pointer walks cannot tell a truncated stack from a short one. */
@@ -129,29 +194,9 @@ void reporter__periodic(struct reporter *r, uint64_t now)
 	r->last_tb = t->tb;
 	r->last_tbk = t->tbk;
 
-	/* Top sites by live bytes: a partial selection, the list is short. */
 	top = calloc(r->top, sizeof(*top));
-	for (k = 0; top && k < r->top; k++) {
-		uint64_t best = 0;
-
-		top[k] = UINT32_MAX;
-		for (i = 0; i < n; i++) {
-			struct dt_pp *pp = pps__get(pps, i);
-			uint32_t j;
-
-			if (pp->curr_b <= best)
-				continue;
-			for (j = 0; j < k && top[j] != i; j++)
-				;
-			if (j == k) {
-				best = pp->curr_b;
-				top[k] = i;
-			}
-		}
-		if (top[k] == UINT32_MAX)
-			break;
-	}
-	for (i = 0; top && i < k; i++) {
+	k = top ? top_sites(pps, top, r->top) : 0;
+	for (i = 0; i < k; i++) {
 		struct dt_pp *pp = pps__get(pps, top[i]);
 		bool shrank = pp->curr_b < pp->report_b;
 
@@ -167,6 +212,9 @@ void reporter__periodic(struct reporter *r, uint64_t now)
 		pp->report_b = pp->curr_b;
 	}
 	free(top);
+	cpu0 = thread_cpu_ns() - cpu0;
+	if (cpu0 > r->periodic_ns_max)
+		r->periodic_ns_max = cpu0;
 }
 
 void reporter__summary(struct reporter *r)
@@ -198,24 +246,14 @@ void reporter__summary(struct reporter *r)
 		unwind_summary(r);
 }
 
-void reporter__symbolize_all(struct reporter *r)
+void reporter__output_begin(struct reporter *r)
 {
-	struct pps *pps = acct__pps(r->a);
-	uint32_t i, j, nr, n = pps__count(pps);
-	const char *const *strs;
-
-	for (i = 0; i < n; i++) {
-		const uint64_t *ips = stacks__frames(acct__stacks(r->a), i, &nr);
-
-		if (!pps__get(pps, i)->tbk)
-			continue;
-		for (j = 0; j < nr; j++)
-			symbolizer__describe(r->sym, ips[j], &strs);
-	}
+	r->output_t0 = mono_ns();
 }
 
-int reporter__stats(struct reporter *r, const char **names, uint64_t *values)
+int reporter__stats(void *ctx, const char **names, uint64_t *values)
 {
+	struct reporter *r = ctx;
 	const struct dt_loss *l = acct__loss(r->a);
 	const struct symbolizer_stats *ss = symbolizer__stats(r->sym);
 	int n = 0;
@@ -237,6 +275,9 @@ int reporter__stats(struct reporter *r, const char **names, uint64_t *values)
 	STAT("frames_without_symbol", ss->no_symbol);
 	STAT("frames_without_line", ss->no_line);
 	STAT("events", acct__events(r->a));
+	STAT("block_table_bytes", blocks__peak_bytes(acct__blocks(r->a)));
+	STAT("periodic_report_us_max", r->periodic_ns_max / NSEC_PER_USEC);
+	STAT("output_write_us", r->output_t0 ? (mono_ns() - r->output_t0) / NSEC_PER_USEC : 0);
 	if (r->uw) {
 		const struct unwinder_stats *u = unwinder__stats(r->uw);
 

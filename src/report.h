@@ -5,9 +5,8 @@
 
 #include <stdint.h>
 #include "accounting.h"
+#include "dhat_json.h"
 #include "symbolizer.h"
-
-#define DT_MAX_STATS 32
 
 struct reporter;
 
@@ -19,12 +18,14 @@ struct unwinder;
 void reporter__set_unwinder(struct reporter *r, const struct unwinder *uw);
 /* The periodic peak report, now: ns on the tracer clock. */
 void reporter__periodic(struct reporter *r, uint64_t now);
-/* Describe every frame the output will show (before the summary and stats). */
-void reporter__symbolize_all(struct reporter *r);
-/* The closing summary in DHAT's words, plus every loss counter. */
+/* Writing the output starts: its cost (output_write_us) counts from here. */
+void reporter__output_begin(struct reporter *r);
+/* The closing summary in DHAT's words, plus every loss counter; after the
+ * output is written, since writing it describes the frames it counts. */
 void reporter__summary(struct reporter *r);
-/* Counters for the JSON's dhatTrace object; returns how many. */
-int reporter__stats(struct reporter *r, const char **names, uint64_t *values);
+/* dt_stats_fn (ctx: the reporter): counters for the JSON's dhatTrace
+ * object, at most DT_MAX_STATS; returns how many. */
+int reporter__stats(void *ctx, const char **names, uint64_t *values);
 /* One line of losses for the JSON's cmd field, or NULL if nothing was lost. */
 const char *reporter__loss_note(struct reporter *r);
 

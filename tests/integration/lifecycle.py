@@ -67,7 +67,9 @@ def start_tracer(pid, out, *extra):
 
 def our_programs():
     out = subprocess.run(["bpftool", "prog", "show"], capture_output=True, text=True).stdout
-    return [l for l in out.splitlines() if "name malloc_enter" in l or "name free_enter" in l]
+    # multi_enter: every entry probe's program with uprobe-multi links (6.6+)
+    return [l for l in out.splitlines()
+            if any(f"name {n} " in l + " " for n in ("malloc_enter", "free_enter", "multi_enter"))]
 
 
 def valid_output(path):

@@ -44,6 +44,14 @@ static void feed(struct acct *a)
 static const char *const stat_names[] = { "lost_events" };
 static const uint64_t stat_values[] = { 42 };
 
+/* Asked for at the end of the document. */
+static int late_stats(void *ctx, const char **names, uint64_t *values)
+{
+	names[0] = "late";
+	values[0] = *(uint64_t *)ctx;
+	return 1;
+}
+
 int main(void)
 {
 	static const char *const required[] = { "dhatFileVersion", "mode", "verb", "bklt", "bkacc",
@@ -51,9 +59,12 @@ int main(void)
 						"tg", "tuth" };
 	static const char *const pp_fields[] = { "tb", "tbk", "fs", "mb", "mbk", "gb", "gbk",
 						 "eb", "ebk", "tl" };
-	struct dt_doc doc = { .cmd = "./prog \"x\"", .pid = 4242, .t_end = 9000000,
+	uint64_t late = 123456789012345ULL;	/* below 2^53: cJSON keeps it exact */
+	struct dt_doc doc = { .cmd = "./prog \"x\"\n\t", .pid = 4242, .t_end = 9000000,
 			      .note = "lost 1", .stat_names = stat_names,
-			      .stat_values = stat_values, .nr_stats = 1 };
+			      .stat_values = stat_values, .nr_stats = 1,
+			      .stats = late_stats, .stats_ctx = &late };
+	char *again;
 	struct acct *a = acct__new(1000);
 	char *text, dir[] = "/tmp/dt-json-XXXXXX", path[256];
 	cJSON *root, *pps, *ftbl, *pp, *fs;
@@ -71,8 +82,14 @@ int main(void)
 		ok(cJSON_HasObjectItem(root, required[i]), "top-level field %s", required[i]);
 	is_u64(cJSON_GetObjectItem(root, "dhatFileVersion")->valueint, 2, "version 2");
 	ok(cJSON_IsFalse(cJSON_GetObjectItem(root, "bkacc")), "bkacc false");
-	ok(strcmp(cJSON_GetObjectItem(root, "cmd")->valuestring, "./prog \"x\" [lost 1]") == 0,
+	ok(strcmp(cJSON_GetObjectItem(root, "cmd")->valuestring, "./prog \"x\"\n\t [lost 1]") == 0,
 	   "cmd carries the loss note");
+	/* Written as cJSON_PrintUnformatted writes it, byte for byte. */
+	again = cJSON_PrintUnformatted(root);
+	ok(again && strcmp(again, text) == 0, "streamed text is what cJSON prints");
+	free(again);
+	ok(strstr(text, ",\"late\":123456789012345}}") != NULL,
+	   "counters from the stats callback close the document");
 	is_u64(cJSON_GetObjectItem(root, "te")->valuedouble, 9000, "te in microseconds");
 	is_u64(cJSON_GetObjectItem(root, "tg")->valuedouble, 2, "tg in microseconds, latest peak");
 	is_u64(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "dhatTrace"), "lost_events")->valueint,
