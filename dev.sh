@@ -3,11 +3,13 @@
 # Set up a Debian 12 machine, build, and either run the demo or the test suite.
 #   ./dev.sh demo   trace the bundled demo program and write dhat-heap.json
 #   ./dev.sh test   run every test suite; ends with "N passed, N failed"
+#   ./dev.sh bench [ARGS]  set up the peers (bench/setup) and run bench/run ARGS
 set -euo pipefail
 cd "$(dirname "$0")"
 
 mode=${1:-}
-case "$mode" in demo|test) ;; *) echo "usage: $0 demo|test" >&2; exit 64;; esac
+case "$mode" in demo|test|bench) ;; *) echo "usage: $0 demo|test|bench [ARGS]" >&2; exit 64;; esac
+shift
 if [ "$(id -u)" -ne 0 ]; then
 	echo "dev.sh: run as root (apt-get and BPF need it): sudo $0 $mode" >&2
 	exit 1
@@ -15,7 +17,7 @@ fi
 
 pkgs=(clang bpftool libbpf-dev libelf-dev libdw-dev libcjson-dev libzydis-dev meson ninja-build
       pkg-config gcc g++ python3 util-linux)
-[ "$mode" = test ] && pkgs+=(valgrind chromium libjemalloc2 redis-server redis-tools
+[ "$mode" != demo ] && pkgs+=(valgrind chromium libjemalloc2 redis-server redis-tools
                              rustc cargo librust-tokio-dev librust-libc-dev)
 missing=()
 for p in "${pkgs[@]}"; do
@@ -40,6 +42,11 @@ if [ "$mode" = demo ]; then
 	echo "Open /usr/libexec/valgrind/dh_view.html (Debian's valgrind package) in a browser,"
 	echo "press Load… and choose $(pwd)/dhat-heap.json."
 	exit 0
+fi
+
+if [ "$mode" = bench ]; then
+	bench/setup
+	exec bench/run build "$@"
 fi
 
 rc=0
