@@ -140,10 +140,11 @@ static struct dhat_bpf *load_bpf(const struct dt_config *cfg, pid_t pid, struct 
 	return skel;
 }
 
+/* 0 or -errno, *step saying what failed. */
 static int write_output(const struct dt_config *cfg, const struct target *t, struct acct *a,
-			struct symbolizer *sym, struct reporter *rep, uint64_t t_end)
+			struct symbolizer *sym, struct reporter *rep, uint64_t t_end,
+			const char **step)
 {
-	const char *step;
 	struct dt_doc doc = {
 		.cmd = t->cmdline,
 		.pid = t->pid,
@@ -152,12 +153,8 @@ static int write_output(const struct dt_config *cfg, const struct target *t, str
 		.stats = reporter__stats,
 		.stats_ctx = rep,
 	};
-	int err;
 
-	err = dhat_json__write(cfg->output, a, &doc, symbolizer__describe, sym, &step);
-	if (err)
-		elog("cannot write %s: %s failed: %s\n", cfg->output, step, strerror(-err));
-	return err;
+	return dhat_json__write(cfg->output, a, &doc, symbolizer__describe, sym, step);
 }
 
 static int exit_code_of(int status)
@@ -182,8 +179,9 @@ int main(int argc, char **argv)
 	struct reporter *rep = NULL;
 	struct unwinder *uw = NULL;
 	enum loop_end end;
-	int status = 0, ret = DT_EXIT_ERROR;
-	bool watching = false, written;
+	int status = 0, ret = DT_EXIT_ERROR, err;
+	bool watching = false;
+	const char *step;
 	uint64_t t0, t_end;
 
 	cli__parse(argc, argv, &cfg);
@@ -261,10 +259,13 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	reporter__output_begin(rep);
-	written = write_output(&cfg, &t, a, sym, rep, t_end - t0) == 0;
+	/* Writing symbolizes what the summary counts; a failure is the last line. */
+	err = write_output(&cfg, &t, a, sym, rep, t_end - t0, &step);
 	reporter__summary(rep);
-	if (!written)
+	if (err) {
+		elog("cannot write %s: %s failed: %s\n", cfg.output, step, strerror(-err));
 		goto cleanup;
+	}
 	elog("wrote %s\n", cfg.output);
 	ret = t.launched && end == LOOP_TARGET_EXIT ? exit_code_of(status) : DT_EXIT_OK;
 cleanup:
