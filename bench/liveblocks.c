@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+#include "attach_wait.h"
 
 #define SITE(i)                                                               \
 	__attribute__((noinline)) static void *site##i(size_t n)              \
@@ -38,23 +39,14 @@ SITES8(3)
 	site##a##6, site##a##7
 static void *(*const sites[32])(size_t) = { REF8(0), REF8(1), REF8(2), REF8(3) };
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 int main(int argc, char **argv)
 {
-	int churn = 0, wait = 0, sig, i;
+	int churn = 0, wait = 0, i;
 	unsigned long long x = 88172645463325252ULL;
 	long n, k;
 	void **keep;
-	sigset_t set;
 	double t0;
-	char c;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: liveblocks BLOCKS [--churn] [--wait]\n");
@@ -76,12 +68,7 @@ int main(int argc, char **argv)
 	if (keep == MAP_FAILED)
 		return 1;
 	if (wait) {
-		sigemptyset(&set);
-		sigaddset(&set, SIGUSR1);
-		sigprocmask(SIG_BLOCK, &set, NULL);
-		printf("ready\n");
-		fflush(stdout);
-		sigwait(&set, &sig);
+		wait_for_start();
 	}
 	t0 = now();
 	for (k = 0; k < n; k++) {
@@ -99,7 +86,6 @@ int main(int argc, char **argv)
 	printf("allocated %ld ns_per_alloc %.1f\n", n, (now() - t0) / (double)n);
 	fflush(stdout);
 	if (wait)
-		while (read(0, &c, 1) > 0)
-			;
+		wait_for_eof();
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "attach_wait.h"
 
 static long pairs;
 static int depth;
@@ -46,21 +47,12 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 int main(int argc, char **argv)
 {
-	int threads, i, sig;
+	int threads, i;
 	pthread_t th[64];
-	sigset_t set;
 	double t0;
-	char c;
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: mallocbench PAIRS DEPTH THREADS [--wait]\n");
@@ -74,12 +66,7 @@ int main(int argc, char **argv)
 	if (threads < 1 || threads > 64)
 		return 64;
 	if (argc > 4 && !strcmp(argv[4], "--wait")) {
-		sigemptyset(&set);
-		sigaddset(&set, SIGUSR1);
-		sigprocmask(SIG_BLOCK, &set, NULL);
-		printf("ready\n");
-		fflush(stdout);
-		sigwait(&set, &sig);
+		wait_for_start();
 	}
 	t0 = now();
 	for (i = 0; i < threads; i++)
@@ -89,7 +76,6 @@ int main(int argc, char **argv)
 	printf("ns_per_pair %.1f\n", (now() - t0) / (double)pairs);
 	fflush(stdout);
 	if (argc > 4)
-		while (read(0, &c, 1) > 0)
-			;
+		wait_for_eof();
 	return 0;
 }
