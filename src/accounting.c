@@ -31,6 +31,7 @@ struct acct {
 	struct stacks *stacks;
 	struct pps *pps;
 	uint64_t t0;
+	uint64_t t_last;	/* newest record's timestamp */
 	uint64_t events;
 	struct dt_loss loss;
 	struct zombie zombies[NR_ZOMBIES];
@@ -198,6 +199,12 @@ static int on_stack(struct acct *a, const struct dt_rec_stack *r, size_t size)
 	return stacks__add(a->stacks, r->stack_id, (const uint64_t *)r->ips, r->nr_frames) < 0 ? -ENOMEM : 0;
 }
 
+static inline void seen(struct acct *a, uint64_t ts)
+{
+	if (ts > a->t_last)
+		a->t_last = ts;
+}
+
 int acct__handle(struct acct *a, const void *data, size_t size)
 {
 	uint32_t kind;
@@ -212,16 +219,19 @@ int acct__handle(struct acct *a, const void *data, size_t size)
 		if (size < sizeof(struct dt_rec_alloc))
 			goto bad;
 		on_alloc(a, data);
+		seen(a, ((const struct dt_rec_alloc *)data)->ts);
 		break;
 	case DT_REC_FREE:
 		if (size < sizeof(struct dt_rec_free))
 			goto bad;
 		on_free(a, data);
+		seen(a, ((const struct dt_rec_free *)data)->ts);
 		break;
 	case DT_REC_REALLOC:
 		if (size < sizeof(struct dt_rec_realloc))
 			goto bad;
 		on_realloc(a, data);
+		seen(a, ((const struct dt_rec_realloc *)data)->ts);
 		break;
 	case DT_REC_STACK:
 		if (size < 16)
@@ -239,10 +249,16 @@ bad:
 	return -EINVAL;
 }
 
-void acct__finish(struct acct *a, uint64_t t_end)
+uint64_t acct__finish(struct acct *a, uint64_t t_end)
 {
+	/* Calls already inside the allocator when tracing stopped are recorded
+	 * after t_end: the capture ends at the last of them, or a block born
+	 * then would live a negative time. */
+	if (a->t_last > t_end)
+		t_end = a->t_last;
 	/* O(sites): live blocks' lifetimes come from the per-site sums. */
 	pps__finish(a->pps, since(t_end, a->t0));
+	return t_end;
 }
 
 uint64_t acct__t0(const struct acct *a) { return a->t0; }

@@ -26,8 +26,9 @@ struct acct *acct__new(uint64_t t0);
 void acct__free(struct acct *a);
 /* Consume one raw ring-buffer record (include/dhat_abi.h); -EINVAL if malformed. */
 int acct__handle(struct acct *a, const void *data, size_t size);
-/* Close the capture at t_end (ns, tracer clock): lifetimes of live blocks, final t-gmax snapshot. */
-void acct__finish(struct acct *a, uint64_t t_end);
+/* Close the capture at t_end (ns, tracer clock), or at the newest record if
+ * later: lifetimes of live blocks, final t-gmax snapshot.  Returns the end used. */
+uint64_t acct__finish(struct acct *a, uint64_t t_end);
 
 uint64_t acct__t0(const struct acct *a);
 uint64_t acct__events(const struct acct *a);

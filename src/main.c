@@ -250,7 +250,7 @@ int main(int argc, char **argv)
 		child__release(t.pid);
 	while (ring_buffer__consume(rb) > 0)
 		;
-	acct__finish(a, t_end);
+	t_end = acct__finish(a, t_end);
 	if (end == LOOP_TARGET_EXIT)
 		vlog("PID %d exited\n", t.pid);
 	if (cfg.probe_only) {

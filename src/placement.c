@@ -154,15 +154,21 @@ void placement__decide(const uint8_t *code, size_t len, uint64_t addr, unsigned 
 	ZydisDecoder dec;
 	ZydisDecodedInstruction in;
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-	size_t at = 0, avail = len ? len : MAX_SKIP_BYTES;
+	size_t at = 0;
 	const char *why = NULL;
 	char text[64], reason[160];
 	int n;
 
 	memset(out, 0, sizeof(*out));
+	if (!len) {
+		/* Nothing says where the function ends: neither how far its
+		 * bytes may be read nor which branches land in it. */
+		snprintf(out->why, sizeof(out->why), "its size is unknown");
+		return;
+	}
 	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-	for (n = 0; n < MAX_SKIP_INSNS && at < avail && at < MAX_SKIP_BYTES; n++) {
-		if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, code + at, avail - at, &in, ops))) {
+	for (n = 0; n < MAX_SKIP_INSNS && at < len && at < MAX_SKIP_BYTES; n++) {
+		if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, code + at, len - at, &in, ops))) {
 			snprintf(reason, sizeof(reason), "cannot decode +%zu", at);
 			why = reason;
 			break;
@@ -175,10 +181,6 @@ void placement__decide(const uint8_t *code, size_t len, uint64_t addr, unsigned 
 				snprintf(out->why, sizeof(out->why), "its first instruction is "
 					 "emulated");
 				return;
-			}
-			if (!len) {
-				why = "its size is unknown";
-				break;
 			}
 			why = branched_into(&dec, code, len, at, reason, sizeof(reason));
 			if (why)

@@ -15,10 +15,11 @@ struct placement {
 
 /*
  * Decide from the function's machine code (code[0..len), len its size from
- * the symbol table; 0 if unknown) where its probe costs least while seeing
- * the call exactly as at the entry: the first nargs argument registers, the
- * stack pointer (the return address at [sp]) and rbp (the caller's frame)
- * untouched.  addr: the function's address, for the text.  x86-64 only.
+ * the symbol table) where its probe costs least while seeing the call
+ * exactly as at the entry: the first nargs argument registers, the stack
+ * pointer (the return address at [sp]) and rbp (the caller's frame)
+ * untouched.  len 0 (size unknown): the entry.  addr: the function's
+ * address, for the text.  x86-64 only.
  */
 void placement__decide(const uint8_t *code, size_t len, uint64_t addr, unsigned int nargs,
 		       struct placement *out);

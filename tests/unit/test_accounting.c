@@ -111,5 +111,15 @@ int main(void)
 	is_u64(l->realloc_races, 1, "race: counted as resolved");
 	is_u64(s1->tl, 1000 - 100, "race: lifetime runs from the first allocation");
 	acct__free(a);
+
+	/* A call inside malloc when tracing stopped returns after t_end: the
+	 * capture ends with it, never with a negative lifetime. */
+	a = acct__new(0);
+	stack(0x11, 0x401000);
+	alloc(100, 0xb000, 10, 0x11);
+	alloc(1200, 0xc000, 20, 0x11);
+	is_u64(acct__finish(a, 1000), 1200, "t-end moves to the newest record");
+	is_u64(pp_of(0x11)->tl, 1200 - 100, "late block: lifetime 0, not negative");
+	acct__free(a);
 	return tap_done();
 }
