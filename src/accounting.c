@@ -95,15 +95,20 @@ static int insert(struct acct *a, const struct dt_block *b, uint64_t ts)
 	struct zombie *z;
 	int err = blocks__insert(a->blocks, b);
 
-	if (err != -EEXIST)
-		return err;
-	blocks__take(a->blocks, b->addr, &old);
-	retire(a, &old, ts);
-	a->loss.displaced++;
-	z = &a->zombies[a->next_zombie++ % NR_ZOMBIES];
-	z->blk = old;
-	z->t_evicted = ts;
-	return blocks__insert(a->blocks, b);
+	if (err == -EEXIST) {
+		blocks__take(a->blocks, b->addr, &old);
+		retire(a, &old, ts);
+		a->loss.displaced++;
+		z = &a->zombies[a->next_zombie++ % NR_ZOMBIES];
+		z->blk = old;
+		z->t_evicted = ts;
+		err = blocks__insert(a->blocks, b);
+	}
+	/* Out of memory: the block stays counted live at its site, and its
+	 * free will look like one of a block allocated before attach. */
+	if (err)
+		a->loss.untracked++;
+	return err;
 }
 
 static void on_alloc(struct acct *a, const struct dt_rec_alloc *r)

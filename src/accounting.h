@@ -17,6 +17,7 @@ struct dt_loss {
 	uint64_t realloc_races;	   /* old address reused before realloc returned: resolved */
 	uint64_t unknown_stacks;   /* allocation whose stack record never arrived */
 	uint64_t bad_records;	   /* malformed ring-buffer records */
+	uint64_t untracked;	   /* live block the table had no memory for */
 };
 
 struct acct;

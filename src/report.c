@@ -237,11 +237,14 @@ void reporter__summary(struct reporter *r)
 	     (unsigned long long)l->unknown_reallocs, (unsigned long long)stackless(r),
 	     (unsigned long long)(ss->no_module + ss->no_symbol),
 	     (unsigned long long)ss->frames);
-	if (l->displaced || l->bad_records || stacks__collisions(acct__stacks(r->a)))
+	if (l->displaced || l->bad_records || l->untracked ||
+	    stacks__collisions(acct__stacks(r->a)))
 		wlog("%llu blocks replaced at a live address (their free was lost), %llu "
-		     "malformed records, %llu stack hash collisions\n",
+		     "malformed records, %llu stack hash collisions, %llu blocks not kept "
+		     "(out of memory)\n",
 		     (unsigned long long)l->displaced, (unsigned long long)l->bad_records,
-		     (unsigned long long)stacks__collisions(acct__stacks(r->a)));
+		     (unsigned long long)stacks__collisions(acct__stacks(r->a)),
+		     (unsigned long long)l->untracked);
 	if (r->uw)
 		unwind_summary(r);
 }
@@ -270,6 +273,7 @@ int reporter__stats(void *ctx, const char **names, uint64_t *values)
 	STAT("allocs_without_stack", stackless(r));
 	STAT("stack_collisions", stacks__collisions(acct__stacks(r->a)));
 	STAT("bad_records", l->bad_records);
+	STAT("untracked_blocks", l->untracked);
 	STAT("frames", ss->frames);
 	STAT("frames_without_module", ss->no_module);
 	STAT("frames_without_symbol", ss->no_symbol);
