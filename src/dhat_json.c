@@ -242,18 +242,8 @@ static int frame_indices(struct ipmap *m, struct ftbl *t, uint64_t ip, dt_descri
 		j = (j + 1) & m->mask;
 	if (!m->ips[j]) {
 		nstr = describe(ctx, ip, &strs);
-		if (m->nidx + (size_t)nstr > m->idx_cap) {
-			size_t cap = m->idx_cap ? m->idx_cap * 2 : 4096;
-			uint32_t *v;
-
-			while (cap < m->nidx + (size_t)nstr)
-				cap *= 2;
-			v = realloc(m->idx, cap * sizeof(*v));
-			if (!v)
-				return -ENOMEM;
-			m->idx = v;
-			m->idx_cap = cap;
-		}
+		if (array_reserve(&m->idx, &m->idx_cap, m->nidx + (size_t)nstr, sizeof(*m->idx)))
+			return -ENOMEM;
 		for (k = 0; k < nstr; k++) {
 			fi = ftbl_index(t, strs[k]);
 			if (fi < 0)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "stacks.h"
+#include "util.h"
 
 struct stack_ent {
 	uint64_t id;
@@ -15,7 +16,8 @@ struct stacks {
 	struct stack_ent *ents;
 	uint32_t count, cap;
 	uint64_t *frames;
-	uint64_t nframes, frames_cap;
+	uint64_t nframes;
+	size_t frames_cap;
 	uint32_t *index;	/* open addressing over ents by id; 0 = empty, else idx+1 */
 	uint32_t index_mask;
 	uint64_t collisions;
@@ -106,18 +108,8 @@ int stacks__add(struct stacks *s, uint64_t id, const uint64_t *ips, uint32_t nr)
 		s->ents = e;
 		s->cap *= 2;
 	}
-	if (s->nframes + nr > s->frames_cap) {
-		uint64_t cap = s->frames_cap ? s->frames_cap * 2 : 4096;
-		uint64_t *f;
-
-		while (cap < s->nframes + nr)
-			cap *= 2;
-		f = realloc(s->frames, cap * sizeof(*f));
-		if (!f)
-			return -ENOMEM;
-		s->frames = f;
-		s->frames_cap = cap;
-	}
+	if (array_reserve(&s->frames, &s->frames_cap, s->nframes + nr, sizeof(*s->frames)))
+		return -ENOMEM;
 	e = &s->ents[s->count];
 	e->id = id;
 	e->nr = nr;

@@ -87,3 +87,20 @@ uint64_t mono_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 }
+
+int array_reserve(void *arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap : 4096;
+	void *v;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	v = realloc(*(void **)arr, n * elem);
+	if (!v)
+		return -ENOMEM;
+	*(void **)arr = v;
+	*cap = n;
+	return 0;
+}

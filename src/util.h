@@ -17,6 +17,9 @@ int parse_duration(const char *s, uint64_t *ns);
 int parse_size(const char *s, uint64_t *bytes);
 /* 1234567 -> "1,234,567" into buf (>= 27 bytes); returns buf. */
 char *fmt_thousands(uint64_t v, char *buf, size_t len);
+/* Make the array *arr (of elem-byte items, *cap of them) hold at least need,
+ * doubling from 4096; 0 or -ENOMEM (the array unchanged). */
+int array_reserve(void *arr, size_t *cap, size_t need, size_t elem);
 /* CLOCK_MONOTONIC in ns: the clock bpf_ktime_get_ns() reads. */
 uint64_t mono_ns(void);
 
