@@ -124,6 +124,21 @@ static bool before(struct pps *pps, uint32_t a, uint32_t b)
 	return x > y || (x == y && a < b);
 }
 
+/* Put x in the min-heap heap[0..len) (root: the weakest) from slot j down. */
+static void sift_down(struct pps *pps, uint32_t *heap, uint32_t len, uint32_t j, uint32_t x)
+{
+	uint32_t c;
+
+	for (; (c = 2 * j + 1) < len; j = c) {
+		if (c + 1 < len && before(pps, heap[c], heap[c + 1]))
+			c++;
+		if (!before(pps, x, heap[c]))
+			break;
+		heap[j] = heap[c];
+	}
+	heap[j] = x;
+}
+
 /*
  * Indices of the k sites with the most live bytes (none with 0), best first:
  * one pass with a k-entry heap whose root is the weakest kept, so a report
@@ -131,41 +146,27 @@ static bool before(struct pps *pps, uint32_t a, uint32_t b)
  */
 static uint32_t top_sites(struct pps *pps, uint32_t *heap, uint32_t k)
 {
-	uint32_t n = pps__count(pps), len = 0, i, j, c, t;
+	uint32_t n = pps__count(pps), len = 0, i, j, t;
 
 	for (i = 0; i < n && k; i++) {
 		if (!pps__get(pps, i)->curr_b)
 			continue;
-		if (len == k && !before(pps, i, heap[0]))
+		if (len == k) {
+			/* Replace the root if i beats it. */
+			if (before(pps, i, heap[0]))
+				sift_down(pps, heap, len, 0, i);
 			continue;
-		if (len < k) {
-			/* Sift up: the weakest goes to the root. */
-			for (j = len++; j && before(pps, heap[(j - 1) / 2], i); j = (j - 1) / 2)
-				heap[j] = heap[(j - 1) / 2];
-		} else {
-			/* Replace the root, sift down. */
-			for (j = 0; (c = 2 * j + 1) < len; j = c) {
-				if (c + 1 < len && before(pps, heap[c], heap[c + 1]))
-					c++;
-				if (!before(pps, i, heap[c]))
-					break;
-				heap[j] = heap[c];
-			}
 		}
+		/* Sift up: the weakest goes to the root. */
+		for (j = len++; j && before(pps, heap[(j - 1) / 2], i); j = (j - 1) / 2)
+			heap[j] = heap[(j - 1) / 2];
 		heap[j] = i;
 	}
 	/* Heap sort in place: take the weakest out to the end each time. */
 	for (i = len; i > 1; i--) {
 		t = heap[i - 1];
 		heap[i - 1] = heap[0];
-		for (j = 0; (c = 2 * j + 1) < i - 1; j = c) {
-			if (c + 1 < i - 1 && before(pps, heap[c], heap[c + 1]))
-				c++;
-			if (!before(pps, t, heap[c]))
-				break;
-			heap[j] = heap[c];
-		}
-		heap[j] = t;
+		sift_down(pps, heap, i - 1, 0, t);
 	}
 	return len;
 }
