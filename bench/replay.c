@@ -30,6 +30,7 @@
 #include "log.h"
 #include "report.h"
 #include "symbolizer.h"
+#include "targetview.h"
 
 /* ---- frames: 256 functions of this binary, each long enough for several
  * distinct return addresses inside it ---- */
@@ -206,10 +207,11 @@ static void send_stack(struct gen *g, uint64_t site)
 
 	rng_state = site * 7919;
 	depth = 8 + (uint32_t)below(9);
-	r = emit(&g->s, 16 + depth * 8);
+	r = emit(&g->s, DT_REC_STACK_HDR + depth * 8);
 	r->kind = DT_REC_STACK;
 	r->nr_frames = depth;
 	r->stack_id = stack_id_of(site);
+	r->epoch = 0;
 	for (i = 0; i < depth; i++) {
 		r->ips[i] = g->pool[i < 3 ? x % n : below(n)];
 		if (i < 3)
@@ -492,8 +494,9 @@ int main(int argc, char **argv)
 	static const uint64_t counters[DT_CNT_NR];
 	struct opts o;
 	struct gen g = { .o = &o };
-	struct acct *a;
 	struct symbolizer *sym;
+	struct tview *tv;
+	struct acct *a;
 	struct reporter *rep;
 	const char *step;
 	uint64_t live_peak, table_bytes, rss_base, rss_peak, t_end, hwm_replay;
@@ -530,8 +533,9 @@ int main(int argc, char **argv)
 	free(g.site_sent);
 	free(g.pool);
 
-	sym = symbolizer__new(getpid());
-	if (!sym || symbolizer__refresh(sym)) {
+	tv = tview__new(getpid());
+	sym = tv && tview__sync(tv) == 0 ? symbolizer__new(tv) : NULL;
+	if (!sym) {
 		fprintf(stderr, "replay: cannot read our own modules\n");
 		return 1;
 	}
@@ -548,6 +552,7 @@ int main(int argc, char **argv)
 	rep = a ? reporter__new(a, sym, counters, 5) : NULL;
 	if (!rep)
 		return 1;
+	acct__set_translate(a, tview__translate, tv);
 	doc.stats_ctx = rep;
 	handle_s = replay(a, g.s.buf, g.s.buf + g.s.peak_off);
 
@@ -618,6 +623,7 @@ int main(int argc, char **argv)
 	reporter__free(rep);
 	acct__free(a);
 	symbolizer__free(sym);
+	tview__free(tv);
 	free(g.s.buf);
 	return 0;
 }

@@ -78,6 +78,10 @@ struct {
 	__uint(max_entries, 16 * 1024 * 1024);
 } events SEC(".maps");
 
+/* See struct dt_unmap: bumped whenever the target's code may change meaning. */
+volatile __u32 map_epoch;
+struct dt_unmap unmap_log[DT_UNMAP_LOG];
+
 static __always_inline void count(enum dt_counter c)
 {
 	if (c < DT_CNT_NR)
@@ -129,7 +133,10 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 {
 	__u32 zero = 0, nr, i;
 	struct dt_rec_stack *s;
-	__u64 h = 0xcbf29ce484222325ULL;
+	/* The epoch is in the hash: the same addresses after an unmap are
+	 * another stack, sent again and placed by user space anew. */
+	__u32 epoch = map_epoch;
+	__u64 h = 0xcbf29ce484222325ULL ^ epoch;
 	__u8 one = 1;
 
 	s = bpf_map_lookup_elem(&stack_scratch, &zero);
@@ -139,7 +146,7 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 		count(DT_CNT_STACK_FAIL);
 		return 0;
 	}
-	nr = unwind_mode == DT_UNWIND_FP ? unwind_fp(ctx, s) : unwind_dwarf(ctx, s->ips[0]);
+	nr = unwind_mode == DT_UNWIND_FP ? unwind_fp(ctx, s) : unwind_dwarf(ctx, s->ips[0], epoch);
 	for (i = 0; i < DT_MAX_FRAMES; i++) {
 		if (i >= nr)
 			break;
@@ -153,7 +160,9 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 	s->kind = DT_REC_STACK;
 	s->nr_frames = nr;
 	s->stack_id = h;
-	if (bpf_ringbuf_output(&events, s, 16 + (__u64)(nr & 127) * sizeof(__u64), rb_flags())) {
+	s->epoch = epoch;
+	if (bpf_ringbuf_output(&events, s, DT_REC_STACK_HDR + (__u64)(nr & 127) * sizeof(__u64),
+			       rb_flags())) {
 		count(DT_CNT_RB_DROP_STACK);
 		return h;	/* not marked seen: the next call sends it again */
 	}
@@ -408,6 +417,99 @@ int BPF_KPROBE(multi_enter, __u64 a0, __u64 a1, __u64 a2)
 		break;
 	}
 	return enter(ctx, fn, size, arg);
+}
+
+/*
+ * The target's address space changes.  Only an unmap can give an address
+ * another meaning (a new mapping lands where nothing was), so unmaps of
+ * anything but one anonymous mapping (a large malloc block: by far the most
+ * frequent) are logged; when the mapping cannot be looked up (the mmap lock
+ * is busy) the unmap is logged all the same.  These run at the syscall's
+ * entry, before the unmap: a stack taken after it is in the new epoch.
+ */
+struct unmap_probe {
+	__u64 end;
+	__u32 logged;
+};
+
+static long unmap_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct unmap_probe *u = data;
+
+	if (vma->vm_file || vma->vm_end < u->end)
+		u->logged = 1;
+	return 0;
+}
+
+static __always_inline void log_unmap(__u64 start, __u64 end)
+{
+	__u32 e = __sync_fetch_and_add(&map_epoch, 1) + 1;
+	struct dt_unmap *l = &unmap_log[e & (DT_UNMAP_LOG - 1)];
+
+	l->start = start;
+	l->end = end;
+	/* The range before its epoch: user space reads epoch first. */
+	asm volatile("" ::: "memory");
+	l->epoch = e;
+}
+
+static __always_inline int note_unmap(__u64 start, __u64 len)
+{
+	struct unmap_probe u = { .end = start + len };
+
+	if ((bpf_get_current_pid_tgid() >> 32) != target_tgid || !len)
+		return 0;
+	if (bpf_find_vma(bpf_get_current_task_btf(), start, unmap_vma_cb, &u, 0))
+		u.logged = 1;
+	if (u.logged)
+		log_unmap(start, start + len);
+	return 0;
+}
+
+/*
+ * The raw sys_enter tracepoint: it needs neither tracefs nor kprobes (which
+ * some kernels are built without; fentry on syscalls was refused on 6.18
+ * here), at the price of a PID check on every system call of the machine.
+ */
+struct pt_regs___sys {
+	unsigned long di, si, dx, r10, r8;
+} __attribute__((preserve_access_index));
+
+#define DT_NR_MMAP 9
+#define DT_NR_MUNMAP 11
+#define DT_NR_MREMAP 25
+#define DT_MAP_FIXED 0x10
+#define DT_MREMAP_FIXED 2
+
+SEC("raw_tp/sys_enter")
+int sys_enter_seen(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs___sys *regs = (void *)ctx->args[0];
+	unsigned long a[5];
+	long id = (long)ctx->args[1];
+
+	if ((bpf_get_current_pid_tgid() >> 32) != target_tgid ||
+	    (id != DT_NR_MUNMAP && id != DT_NR_MMAP && id != DT_NR_MREMAP))
+		return 0;
+	if (BPF_CORE_READ_INTO(&a[0], regs, di) || BPF_CORE_READ_INTO(&a[1], regs, si) ||
+	    BPF_CORE_READ_INTO(&a[2], regs, dx) || BPF_CORE_READ_INTO(&a[3], regs, r10) ||
+	    BPF_CORE_READ_INTO(&a[4], regs, r8))
+		return 0;
+	if (id == DT_NR_MUNMAP)
+		return note_unmap(a[0], a[1]);
+	if (id == DT_NR_MMAP)
+		return a[3] & DT_MAP_FIXED ? note_unmap(a[0], a[1]) : 0;
+	note_unmap(a[0], a[1]);
+	return a[3] & DT_MREMAP_FIXED ? note_unmap(a[4], a[2]) : 0;
+}
+
+/* exec replaces every mapping without an unmap call. */
+SEC("raw_tp/sched_process_exec")
+int exec_seen(void *ctx)
+{
+	if ((bpf_get_current_pid_tgid() >> 32) == target_tgid)
+		log_unmap(0, ~0ULL);
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -73,7 +73,7 @@ volatile __u32 uw_maps_cur;
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
-	__type(key, __u64);
+	__type(key, struct dt_uw_cache_key);
 	__type(value, struct dt_uw_row);
 } uw_cache SEC(".maps");
 
@@ -112,7 +112,8 @@ static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *d
 struct dt_uw_learned uw_learned[DT_UW_LEARNED];
 __u32 uw_learned_n;
 
-static __always_inline bool lookup_learned(__u64 addr, struct dt_uw_obj *o, __u64 *rel)
+static __always_inline bool lookup_learned(__u64 addr, __u32 epoch, struct dt_uw_obj *o,
+					   __u64 *rel)
 {
 	__u32 i, n = uw_learned_n;
 
@@ -121,7 +122,7 @@ static __always_inline bool lookup_learned(__u64 addr, struct dt_uw_obj *o, __u6
 
 		if (i >= n)
 			break;
-		if (l->valid && addr >= l->start && addr < l->end) {
+		if (l->valid && l->epoch == epoch && addr >= l->start && addr < l->end) {
 			o->first_row = l->first_row;
 			o->nrows = l->nrows;
 			*rel = addr - l->bias;
@@ -131,7 +132,8 @@ static __always_inline bool lookup_learned(__u64 addr, struct dt_uw_obj *o, __u6
 	return false;
 }
 
-static __always_inline void learn(const struct vma_found *v, const struct dt_uw_obj *o)
+static __always_inline void learn(const struct vma_found *v, const struct dt_uw_obj *o,
+				  __u32 epoch)
 {
 	__u32 i = __sync_fetch_and_add(&uw_learned_n, 1);
 	struct dt_uw_learned *l;
@@ -144,6 +146,7 @@ static __always_inline void learn(const struct vma_found *v, const struct dt_uw_
 	l->bias = v->start - (v->pgoff << 12) - o->vaddr_delta;
 	l->first_row = o->first_row;
 	l->nrows = o->nrows;
+	l->epoch = epoch;
 	/* A locked add: the fields are visible before valid is. */
 	__sync_fetch_and_add(&l->valid, 1);
 }
@@ -178,7 +181,8 @@ static __always_inline __u8 search_rows(const struct dt_uw_obj *o, __u64 rel,
 }
 
 /* The mapping holding addr in the table user space keeps; false if none. */
-static __always_inline bool lookup_map(__u64 addr, struct dt_uw_obj *o, __u64 *rel)
+static __always_inline bool lookup_map(__u64 addr, __u32 epoch, struct dt_uw_obj *o,
+				       __u64 *rel)
 {
 	__u32 cur = uw_maps_cur & 1, lo = 0, hi, mid, i;
 	struct dt_uw_maps *t = bpf_map_lookup_elem(&uw_maps, &cur);
@@ -187,7 +191,7 @@ static __always_inline bool lookup_map(__u64 addr, struct dt_uw_obj *o, __u64 *r
 	if (!t)
 		return false;
 	hi = t->n;
-	if (hi > DT_UW_MAX_MAPS)
+	if (hi > DT_UW_MAX_MAPS || t->epoch != epoch)
 		return false;
 	for (i = 0; i < 11 && lo < hi; i++) {
 		mid = (lo + (hi - lo) / 2) & (DT_UW_MAX_MAPS - 1);
@@ -208,38 +212,39 @@ static __always_inline bool lookup_map(__u64 addr, struct dt_uw_obj *o, __u64 *r
 }
 
 /* The rule at rel in a known object, remembered for addr. */
-static __always_inline void rule_in(const struct dt_uw_obj *o, __u64 rel, __u64 addr,
-				    struct dt_uw_row *out)
+static __always_inline void rule_in(const struct dt_uw_obj *o, __u64 rel,
+				    const struct dt_uw_cache_key *key, struct dt_uw_row *out)
 {
 	if (!o->nrows)
 		out->kind = DT_UW_FP;
 	else
 		search_rows(o, rel, out);
-	bpf_map_update_elem(&uw_cache, &addr, out, BPF_ANY);
+	bpf_map_update_elem(&uw_cache, key, out, BPF_ANY);
 }
 
-static __always_inline void resolve(__u64 addr, struct dt_uw_row *out)
+static __always_inline void resolve(__u64 addr, __u32 epoch, struct dt_uw_row *out)
 {
+	struct dt_uw_cache_key key = { .addr = addr, .epoch = epoch };
 	struct vma_found v = {};
 	struct dt_uw_obj *o, known;
 	struct dt_uw_row *c;
 	__u64 rel;
 
-	c = bpf_map_lookup_elem(&uw_cache, &addr);
+	c = bpf_map_lookup_elem(&uw_cache, &key);
 	if (c) {
 		*out = *c;
 		return;
 	}
 	out->kind = DT_UW_GAP;
-	if (lookup_map(addr, &known, &rel)) {
-		rule_in(&known, rel, addr, out);
+	if (lookup_map(addr, epoch, &known, &rel)) {
+		rule_in(&known, rel, &key, out);
 		return;
 	}
 	/* Mapped since user space last looked (or a launched program that
-	 * user space has not looked at yet). */
+	 * user space has not looked at yet), or unmapped since. */
 	uw_refresh = 1;
-	if (lookup_learned(addr, &known, &rel)) {
-		rule_in(&known, rel, addr, out);
+	if (lookup_learned(addr, epoch, &known, &rel)) {
+		rule_in(&known, rel, &key, out);
 		return;
 	}
 	if (bpf_find_vma(bpf_get_current_task_btf(), addr, vma_cb, &v, 0) || !v.found)
@@ -250,13 +255,13 @@ static __always_inline void resolve(__u64 addr, struct dt_uw_row *out)
 		o = bpf_map_lookup_elem(&uw_objs, &v.key);
 		if (!o)
 			return;	/* not cached: its rows may come soon */
-		learn(&v, o);
+		learn(&v, o, epoch);
 		if (!o->nrows)
 			out->kind = DT_UW_FP;
 		else
 			search_rows(o, addr - v.start + (v.pgoff << 12) + o->vaddr_delta, out);
 	}
-	bpf_map_update_elem(&uw_cache, &addr, out, BPF_ANY);
+	bpf_map_update_elem(&uw_cache, &key, out, BPF_ANY);
 }
 
 /*
@@ -271,6 +276,7 @@ struct uw_state {
 	__u64 nr;
 	__u64 exact;	/* pc is an interrupted instruction, not a return address */
 	__u64 end;	/* DT_CNT_* that ended the walk; DT_CNT_NR: reached the bottom */
+	__u64 epoch;	/* map_epoch the stack is taken in */
 };
 
 struct {
@@ -304,7 +310,7 @@ static long uw_step(__u32 i, void *data)
 	}
 	addr = st->exact ? st->pc : st->pc - 1;
 	st->exact = 0;
-	resolve(addr, &r);
+	resolve(addr, (__u32)st->epoch, &r);
 	switch (r.kind) {
 	case DT_UW_CFA_RSP:
 		cfa = st->sp + (__s64)r.cfa_off * 8;
@@ -373,7 +379,7 @@ push:
 }
 
 /* Frames after ips[0] (the caller, read at [sp]); returns the frame count. */
-static __always_inline __u32 unwind_dwarf(struct pt_regs *ctx, __u64 caller)
+static __always_inline __u32 unwind_dwarf(struct pt_regs *ctx, __u64 caller, __u32 epoch)
 {
 	struct uw_state *st;
 	__u32 zero = 0;
@@ -387,6 +393,7 @@ static __always_inline __u32 unwind_dwarf(struct pt_regs *ctx, __u64 caller)
 	st->nr = 1;
 	st->exact = 0;
 	st->end = DT_CNT_UW_DEPTH;
+	st->epoch = epoch;
 	count(DT_CNT_UW_STACKS);
 	bpf_loop(DT_MAX_FRAMES, uw_step, NULL, 0);
 	if (st->end != DT_CNT_NR)

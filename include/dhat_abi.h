@@ -76,8 +76,27 @@ struct dt_rec_realloc {
 struct dt_rec_stack {
 	__u32 kind;
 	__u32 nr_frames;
-	__u64 stack_id;
+	__u64 stack_id;	/* hash of the frames and the epoch */
+	__u32 epoch;	/* dt_map_epoch when the stack was taken */
+	__u32 pad;
 	__u64 ips[DT_MAX_FRAMES];
+};
+
+#define DT_REC_STACK_HDR 24
+
+/*
+ * Code unmapped in the target (munmap, mremap, mmap MAP_FIXED over a file
+ * mapping, exec): the BPF side bumps map_epoch and logs the range at
+ * unmap_log[epoch % DT_UNMAP_LOG], writing epoch last.  A stack names its
+ * epoch, so user space knows which object an address meant when it was
+ * taken, even after a dlclose put another library at the same address.
+ */
+#define DT_UNMAP_LOG 1024
+
+struct dt_unmap {
+	__u64 start, end;
+	__u32 epoch;
+	__u32 pad;
 };
 
 /* Loss counters kept in the BPF program's .bss, read by user space. */
@@ -155,7 +174,7 @@ struct dt_uw_map {
 
 struct dt_uw_maps {
 	__u32 n;
-	__u32 pad;
+	__u32 epoch;	/* map_epoch the mappings were read at: stale once it moves */
 	struct dt_uw_map m[DT_UW_MAX_MAPS];
 };
 
@@ -165,7 +184,14 @@ struct dt_uw_maps {
 struct dt_uw_learned {
 	__u64 start, end, bias;
 	__u32 first_row, nrows;
-	__u32 valid, pad;
+	__u32 valid, epoch;
+};
+
+/* uw_cache key: a looked-up address means another rule once code there is unmapped. */
+struct dt_uw_cache_key {
+	__u64 addr;
+	__u32 epoch;
+	__u32 pad;
 };
 
 #endif /* DT_DHAT_ABI_H */

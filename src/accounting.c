@@ -36,6 +36,8 @@ struct acct {
 	struct dt_loss loss;
 	struct zombie zombies[NR_ZOMBIES];
 	unsigned int next_zombie;
+	dt_translate_fn translate;
+	void *translate_ctx;
 };
 
 struct acct *acct__new(uint64_t t0)
@@ -199,9 +201,22 @@ static void on_realloc(struct acct *a, const struct dt_rec_realloc *r)
 
 static int on_stack(struct acct *a, const struct dt_rec_stack *r, size_t size)
 {
-	if (r->nr_frames > DT_MAX_FRAMES || size < 16 + (size_t)r->nr_frames * 8)
+	uint64_t locs[DT_MAX_FRAMES];
+	const uint64_t *frames = (const uint64_t *)r->ips;
+
+	if (r->nr_frames > DT_MAX_FRAMES || size < DT_REC_STACK_HDR + (size_t)r->nr_frames * 8)
 		return -EINVAL;
-	return stacks__add(a->stacks, r->stack_id, (const uint64_t *)r->ips, r->nr_frames) < 0 ? -ENOMEM : 0;
+	if (a->translate) {
+		a->translate(a->translate_ctx, r->epoch, frames, r->nr_frames, locs);
+		frames = locs;
+	}
+	return stacks__add(a->stacks, r->stack_id, frames, r->nr_frames) < 0 ? -ENOMEM : 0;
+}
+
+void acct__set_translate(struct acct *a, dt_translate_fn fn, void *ctx)
+{
+	a->translate = fn;
+	a->translate_ctx = ctx;
 }
 
 static inline void seen(struct acct *a, uint64_t ts)
@@ -239,7 +254,7 @@ int acct__handle(struct acct *a, const void *data, size_t size)
 		seen(a, ((const struct dt_rec_realloc *)data)->ts);
 		break;
 	case DT_REC_STACK:
-		if (size < 16)
+		if (size < DT_REC_STACK_HDR)
 			goto bad;
 		err = on_stack(a, data, size);
 		if (err == -EINVAL)

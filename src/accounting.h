@@ -25,6 +25,14 @@ struct acct;
 /* t0: tracer clock (CLOCK_MONOTONIC ns) at which the capture starts. */
 struct acct *acct__new(uint64_t t0);
 void acct__free(struct acct *a);
+/*
+ * Stacks arrive as return addresses taken in a map epoch; fn turns them into
+ * the frames kept (targetview.h's locations).  Without one, the addresses
+ * are kept as they are (replay, unit tests).
+ */
+typedef void (*dt_translate_fn)(void *ctx, uint32_t epoch, const uint64_t *ips, uint32_t nr,
+				uint64_t *out);
+void acct__set_translate(struct acct *a, dt_translate_fn fn, void *ctx);
 /* Consume one raw ring-buffer record (include/dhat_abi.h); -EINVAL if malformed. */
 int acct__handle(struct acct *a, const void *data, size_t size);
 /* Close the capture at t_end (ns, tracer clock), or at the newest record if

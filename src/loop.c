@@ -19,14 +19,12 @@
 #include "util.h"
 
 #define TICK_MS 10
-#define REFRESH_NS (250 * NSEC_PER_MSEC)
 
 #define UW_REFRESH_NS (20 * NSEC_PER_MSEC)
 
 struct refresher {
 	const struct loop_opts *o;
-	uint32_t seen_stacks;
-	uint64_t last, uw_last;
+	uint64_t uw_last;
 };
 
 /* Stacks met code mapped since the tables were built (dlopen). */
@@ -41,17 +39,13 @@ static void maybe_add_tables(struct refresher *f, uint64_t now)
 	unwinder__refresh(o->uw);
 }
 
-/* New stacks may point into objects mapped since the last look. */
-static void maybe_refresh(struct refresher *f, uint64_t now, bool force)
+/* Code came and went: open what is mapped now, while it still is (a
+ * library dlclose'd later keeps its names).  Stacks that meet code mapped
+ * since are placed by a sync of their own (tview__translate). */
+static void maybe_refresh(struct refresher *f, bool force)
 {
-	uint32_t n = stacks__count(f->o->stacks);
-
-	if (n == f->seen_stacks || (!force && now - f->last < REFRESH_NS))
-		return;
-	if (symbolizer__refresh(f->o->sym) == 0) {
-		f->seen_stacks = n;
-		f->last = now;
-	}
+	if (force || tview__stale(f->o->tv))
+		tview__sync(f->o->tv);
 }
 
 static void at_child_exit(void *ctx)
@@ -60,7 +54,7 @@ static void at_child_exit(void *ctx)
 
 	/* Last moment the mappings exist: take all records first. */
 	ring_buffer__consume(f->o->rb);
-	maybe_refresh(f, mono_ns(), true);
+	maybe_refresh(f, true);
 }
 
 enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
@@ -139,7 +133,7 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 			end = LOOP_TARGET_EXIT;
 			goto cleanup;
 		}
-		maybe_refresh(&f, now, false);
+		maybe_refresh(&f, false);
 		maybe_add_tables(&f, now);
 		if (o->duration_ns && now - o->t0 >= o->duration_ns) {
 			end = LOOP_DURATION;
@@ -155,7 +149,7 @@ cleanup:
 	while (ring_buffer__consume(o->rb) > 0)
 		;
 	if (end != LOOP_TARGET_EXIT)
-		maybe_refresh(&f, mono_ns(), true);
+		maybe_refresh(&f, true);
 	if (pidfd >= 0)
 		close(pidfd);
 	if (sfd >= 0)

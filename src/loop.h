@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 #include "report.h"
-#include "symbolizer.h"
+#include "targetview.h"
 #include "target.h"
 #include "unwind.h"
 
@@ -16,9 +16,8 @@ enum loop_end { LOOP_DURATION, LOOP_SIGNAL, LOOP_TARGET_EXIT, LOOP_ERROR };
 struct loop_opts {
 	struct ring_buffer *rb;
 	struct target *target;
-	struct symbolizer *sym;
+	struct tview *tv;	/* re-read when code was unmapped */
 	struct reporter *reporter;
-	struct stacks *stacks;	/* new stacks tell when to re-read the mappings */
 	uint64_t t0, duration_ns, interval_ns;
 	bool watch_child;	/* the launched child is seized (child.h) */
 	struct unwinder *uw;	/* NULL: frame pointers only */

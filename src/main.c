@@ -20,7 +20,9 @@
 #include "loop.h"
 #include "probes.h"
 #include "report.h"
+#include "mapwatch.h"
 #include "symbolizer.h"
+#include "targetview.h"
 #include "target.h"
 #include "umulti.h"
 #include "unwind.h"
@@ -46,7 +48,8 @@ static int on_record(void *ctx, void *data, size_t size)
  * loaded because their size decides the row array's.  NULL with errno 0:
  * frame pointers only.
  */
-static struct unwinder *unwind_setup(struct dt_config *cfg, const struct target *t)
+static struct unwinder *unwind_setup(struct dt_config *cfg, const struct target *t,
+				     struct tview *tv)
 {
 	struct unwinder *uw;
 
@@ -65,7 +68,7 @@ static struct unwinder *unwind_setup(struct dt_config *cfg, const struct target 
 		cfg->unwind = DT_UNWIND_FP;
 		return NULL;
 	}
-	uw = unwinder__new(t->pid);
+	uw = unwinder__new(tv);
 	if (!uw) {
 		elog("out of memory\n");
 		return NULL;
@@ -178,6 +181,8 @@ int main(int argc, char **argv)
 	struct symbolizer *sym = NULL;
 	struct reporter *rep = NULL;
 	struct unwinder *uw = NULL;
+	struct tview *tv = NULL;
+	struct mapwatch *watch = NULL;
 	enum loop_end end;
 	int status = 0, ret = DT_EXIT_ERROR, err;
 	bool watching = false;
@@ -196,7 +201,15 @@ int main(int argc, char **argv)
 		cfg.unwind = DT_UNWIND_FP;	/* no programs will walk a stack */
 	if (cfg.pid ? target__open_pid(&t, cfg.pid) : target__spawn(&t, cfg.argv))
 		goto cleanup;
-	uw = unwind_setup(&cfg, &t);
+	tv = tview__new(t.pid);
+	if (!tv) {
+		elog("out of memory\n");
+		goto cleanup;
+	}
+	/* Launched: the child is still us until it execs; its view comes later. */
+	if (!t.launched)
+		tview__sync(tv);
+	uw = unwind_setup(&cfg, &t, tv);
 	if (!uw && errno)
 		goto cleanup;
 	popts = (struct probe_opts){ .at_entry = cfg.probe_at_entry,
@@ -204,12 +217,23 @@ int main(int argc, char **argv)
 	skel = load_bpf(&cfg, t.pid, uw, &popts);
 	if (!skel)
 		goto cleanup;
-	probes = probes__attach(skel, &t, &popts);
+	/* From here on every unmap is seen, so what a sync reads now holds
+	 * until the log says otherwise. */
+	watch = mapwatch__attach(skel);
+	if (!watch)
+		goto cleanup;
+	tview__bind(tv, &skel->bss->map_epoch, skel->bss->unmap_log);
+	if (!t.launched) {
+		tview__sync(tv);
+		if (uw)
+			unwinder__refresh(uw);
+	}
+	probes = probes__attach(skel, &t, tv, &popts);
 	if (!probes)
 		goto cleanup;
 	t0 = mono_ns();
 	a = acct__new(t0);
-	sym = symbolizer__new(t.pid);
+	sym = symbolizer__new(tv);
 	rb = a ? ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, a, NULL) : NULL;
 	rep = a && sym ? reporter__new(a, sym, (const volatile uint64_t *)skel->bss->counters, cfg.top) : NULL;
 	if (!a || !sym || !rb || !rep) {
@@ -218,9 +242,9 @@ int main(int argc, char **argv)
 	}
 	if (uw)
 		reporter__set_unwinder(rep, uw);
+	reporter__set_view(rep, tv);
+	acct__set_translate(a, tview__translate, tv);
 	skel->bss->tracing_on = 1;
-	if (!t.launched)
-		symbolizer__refresh(sym);
 	elog("tracing PID %d (%s)%s%s\n", t.pid, probes__summary(probes),
 	     cfg.probe_only ? "; --probe-only: nothing is recorded" : "",
 	     cfg.duration_ns ? "" : "; Ctrl-C to stop");
@@ -231,7 +255,7 @@ int main(int argc, char **argv)
 	}
 
 	end = loop__run(&(struct loop_opts){
-		.rb = rb, .target = &t, .sym = sym, .reporter = rep, .stacks = acct__stacks(a),
+		.rb = rb, .target = &t, .tv = tv, .reporter = rep,
 		.t0 = t0, .duration_ns = cfg.duration_ns,
 		.interval_ns = cfg.verbosity < 0 ? 0 : cfg.interval_ns, .watch_child = watching,
 		.uw = uw, .uw_refresh = &skel->bss->uw_refresh,
@@ -246,6 +270,8 @@ int main(int argc, char **argv)
 	skel->bss->tracing_on = 0;
 	probes__detach(probes);
 	probes = NULL;
+	mapwatch__detach(watch);
+	watch = NULL;
 	if (watching && end != LOOP_TARGET_EXIT)
 		child__release(t.pid);
 	while (ring_buffer__consume(rb) > 0)
@@ -272,12 +298,14 @@ cleanup:
 	if (t.launched && t.gate_fd >= 0)
 		target__abort(&t);
 	probes__detach(probes);
+	mapwatch__detach(watch);
 	ring_buffer__free(rb);
 	reporter__free(rep);
 	symbolizer__free(sym);
 	acct__free(a);
 	dhat_bpf__destroy(skel);
 	unwinder__free(uw);
+	tview__free(tv);
 	target__cleanup(&t);
 	return ret;
 }

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "placement.h"
 #include "probes.h"
+#include "targetview.h"
 #include "umulti.h"
 #include "util.h"
 
@@ -84,7 +85,9 @@ struct resolver {
 	int n;
 };
 
-static void add_object(struct resolver *r, const char *root, const char *path)
+/* open_path: where we open it, if not root + path. */
+static void add_object(struct resolver *r, const char *root, const char *path,
+		       const char *open_path)
 {
 	char buf[PATH_MAX];
 	int i;
@@ -94,7 +97,10 @@ static void add_object(struct resolver *r, const char *root, const char *path)
 			return;
 	if (r->n == MAX_OBJECTS)
 		return;
-	snprintf(buf, sizeof(buf), "%s%s", root, path);
+	if (open_path)
+		snprintf(buf, sizeof(buf), "%s", open_path);
+	else
+		snprintf(buf, sizeof(buf), "%s%s", root, path);
 	r->objs[r->n].path = strdup(path);
 	r->objs[r->n].open_path = strdup(buf);
 	if (r->objs[r->n].path && r->objs[r->n].open_path)
@@ -112,39 +118,26 @@ static bool is_libc(const char *path)
 /*
  * A running process: its executable first, then what it has mapped, with
  * libc last, so that an interposing allocator library wins over libc as it
- * does in the dynamic linker's search (which put it before libc).
+ * does in the dynamic linker's search (which put it before libc).  Each is
+ * opened as the target view opened it: the target's own file.
  */
-static int resolve_running(struct resolver *r, pid_t pid)
+static int resolve_running(struct resolver *r, const struct tview *tv)
 {
-	char root[64], path[PATH_MAX], line[PATH_MAX + 128];
-	FILE *maps;
-	ssize_t n;
+	char path[64];
+	uint32_t i, n = tview__nr_modules(tv);
 	int pass;
 
-	snprintf(root, sizeof(root), "/proc/%d/root", pid);
-	snprintf(line, sizeof(line), "/proc/%d/exe", pid);
-	n = readlink(line, path, sizeof(path) - 1);
-	if (n > 0) {
-		path[n] = '\0';
-		add_object(r, root, path);
-	}
-	for (pass = 0; pass < 2; pass++) {
-		snprintf(line, sizeof(line), "/proc/%d/maps", pid);
-		maps = fopen(line, "re");
-		if (!maps)
-			return -errno;
-		while (fgets(line, sizeof(line), maps)) {
-			char *p = strchr(line, '/');
+	for (pass = 0; pass < 3; pass++) {
+		for (i = TV_FIRST_MODULE; i < n; i++) {
+			const struct tv_module *m = tview__module(tv, i);
 
-			if (!p || strstr(line, " (deleted)"))
+			if (!tview__module_open_path(tv, i, path, sizeof(path)) ||
+			    (pass == 0) != m->is_exe || (pass == 2) != (!m->is_exe && is_libc(m->path)))
 				continue;
-			p[strcspn(p, "\n")] = '\0';
-			if (is_libc(p) == (pass == 1))
-				add_object(r, root, p);
+			add_object(r, "", m->path, path);
 		}
-		fclose(maps);
 	}
-	return 0;
+	return r->n ? 0 : -ENOENT;
 }
 
 /* A command about to be launched: the dynamic linker's own order. */
@@ -158,7 +151,7 @@ static int resolve_launch(struct resolver *r, const char *exe)
 		return err;
 	n = elfsym__load_order("", prog, &order);
 	for (i = 0; i < n; i++) {
-		add_object(r, "", order[i]);
+		add_object(r, "", order[i], NULL);
 		free(order[i]);
 	}
 	free(order);
@@ -389,7 +382,7 @@ static uint64_t place(struct object *o, const struct probe_def *d, const struct 
 }
 
 struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
-			      const struct probe_opts *opts)
+			      const struct tview *tv, const struct probe_opts *opts)
 {
 	struct probes *p = calloc(1, sizeof(*p));
 	struct resolver r = {};
@@ -402,7 +395,7 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 
 	if (!p)
 		return NULL;
-	err = t->launched ? resolve_launch(&r, t->exe) : resolve_running(&r, t->pid);
+	err = t->launched ? resolve_launch(&r, t->exe) : resolve_running(&r, tv);
 	if (err == -ENOEXEC) {
 		elog("cannot execute '%s': %s\n", t->exe, strerror(ENOEXEC));
 		goto cleanup;

@@ -24,8 +24,9 @@ void probes__prepare(struct dhat_bpf *skel, const struct probe_opts *opts);
  * libc) and attach the programs there.  NULL (error reported, nothing left
  * attached) on failure, errno set.
  */
+struct tview;
 struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
-			      const struct probe_opts *opts);
+			      const struct tview *tv, const struct probe_opts *opts);
 void probes__detach(struct probes *p);
 /* "14 probes in libc.so.6, libstdc++.so.6" */
 const char *probes__summary(const struct probes *p);

@@ -9,6 +9,7 @@
 #include "dhat_abi.h"
 #include "log.h"
 #include "report.h"
+#include "targetview.h"
 #include "unwind.h"
 #include "util.h"
 
@@ -17,6 +18,7 @@ struct reporter {
 	struct symbolizer *sym;
 	const volatile uint64_t *bpf;
 	const struct unwinder *uw;
+	const struct tview *tv;
 	unsigned int top;
 	uint64_t last_t, last_tb, last_tbk;
 	uint64_t periodic_ns_max;	/* CPU time of the dearest periodic report */
@@ -47,6 +49,27 @@ void reporter__free(struct reporter *r)
 void reporter__set_unwinder(struct reporter *r, const struct unwinder *uw)
 {
 	r->uw = uw;
+}
+
+void reporter__set_view(struct reporter *r, const struct tview *tv)
+{
+	r->tv = tv;
+}
+
+/* Frames named ??? for a reason the target view knows: say each reason. */
+static void view_summary(const struct reporter *r, const struct symbolizer_stats *ss)
+{
+	const struct tview_stats *v = tview__stats(r->tv);
+
+	if (!ss->gone && !ss->unreadable && !v->modules_unopened && !v->log_overflows)
+		return;
+	wlog("frames named ???: %llu in code unmapped before it could be read, %llu in objects "
+	     "whose file could not be opened as the target maps it (%llu objects), %llu in no "
+	     "mapping%s\n",
+	     (unsigned long long)ss->gone, (unsigned long long)ss->unreadable,
+	     (unsigned long long)v->modules_unopened, (unsigned long long)ss->no_module,
+	     v->log_overflows ? "; unmaps came faster than they were read: every object was "
+				"read again" : "");
 }
 
 /* Unwinds that ended before the bottom of the stack. */
@@ -236,7 +259,7 @@ void reporter__summary(struct reporter *r)
 	     "frames without symbol: %llu of %llu\n",
 	     (unsigned long long)lost_events(r), (unsigned long long)l->unknown_frees,
 	     (unsigned long long)l->unknown_reallocs, (unsigned long long)stackless(r),
-	     (unsigned long long)(ss->no_module + ss->no_symbol),
+	     (unsigned long long)(ss->no_module + ss->no_symbol + ss->gone + ss->unreadable),
 	     (unsigned long long)ss->frames);
 	if (l->displaced || l->bad_records || l->untracked ||
 	    stacks__collisions(acct__stacks(r->a)))
@@ -246,6 +269,8 @@ void reporter__summary(struct reporter *r)
 		     (unsigned long long)l->displaced, (unsigned long long)l->bad_records,
 		     (unsigned long long)stacks__collisions(acct__stacks(r->a)),
 		     (unsigned long long)l->untracked);
+	if (r->tv)
+		view_summary(r, ss);
 	if (r->uw)
 		unwind_summary(r);
 }
@@ -279,6 +304,17 @@ int reporter__stats(void *ctx, const char **names, uint64_t *values)
 	STAT("frames_without_module", ss->no_module);
 	STAT("frames_without_symbol", ss->no_symbol);
 	STAT("frames_without_line", ss->no_line);
+	STAT("frames_unmapped_before_read", ss->gone);
+	STAT("frames_in_unreadable_objects", ss->unreadable);
+	if (r->tv) {
+		const struct tview_stats *v = tview__stats(r->tv);
+
+		STAT("objects", v->modules);
+		STAT("objects_unreadable", v->modules_unopened);
+		STAT("code_unmaps", v->unmaps);
+		STAT("unmap_log_overflows", v->log_overflows);
+		STAT("mapping_reads", v->syncs);
+	}
 	STAT("events", acct__events(r->a));
 	STAT("block_table_bytes", blocks__peak_bytes(acct__blocks(r->a)));
 	STAT("periodic_report_us_max", r->periodic_ns_max / NSEC_PER_USEC);

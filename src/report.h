@@ -16,6 +16,9 @@ void reporter__free(struct reporter *r);
 struct unwinder;
 /* With DWARF unwinding: its table sizes go into the summary and stats. */
 void reporter__set_unwinder(struct reporter *r, const struct unwinder *uw);
+struct tview;
+/* Its counters (objects, unmaps, unplaced frames) go into the summary and stats. */
+void reporter__set_view(struct reporter *r, const struct tview *tv);
 /* The periodic peak report, now: ns on the tracer clock. */
 void reporter__periodic(struct reporter *r, uint64_t now);
 /* Writing the output starts: its cost (output_write_us) counts from here. */

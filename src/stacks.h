@@ -16,7 +16,8 @@ struct stacks;
 struct stacks *stacks__new(void);
 void stacks__free(struct stacks *s);
 /* Intern frames under id; returns the index, or -errno.  Known id with other
- * frames is a hash collision: counted, the first frames are kept. */
+ * frames is a hash collision: counted, the first frames are kept.  A new id
+ * with the frames of a known stack names that stack. */
 int stacks__add(struct stacks *s, uint64_t id, const uint64_t *ips, uint32_t nr);
 /* Index of id, or -ENOENT. */
 int stacks__lookup(const struct stacks *s, uint64_t id);

@@ -16,52 +16,115 @@
 #include "log.h"
 #include "rust_demangle.h"
 #include "symbolizer.h"
+#include "targetview.h"
+#include <unistd.h>
 
 char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
 struct frame_desc {
-	uint64_t ip;		/* 0: empty slot */
+	uint64_t ip;		/* the frame's location (targetview.h); 0: empty slot */
 	int n;
 	char **strs;
 	char *site;
 	int quality;		/* enum quality */
-	unsigned int gen;	/* module generation it was described in */
 };
 
-enum quality { Q_FULL, Q_NO_LINE, Q_NO_SYMBOL, Q_NO_MODULE };
+enum quality { Q_FULL, Q_NO_LINE, Q_NO_SYMBOL, Q_NO_MODULE, Q_GONE, Q_UNREADABLE };
 
+/*
+ * One Dwfl per object, holding only that object's file as the target view
+ * opened it, at its link-time addresses: a location needs no knowledge of
+ * where the object was mapped, and no path is ever opened for it here.
+ */
 struct symbolizer {
-	Dwfl *dwfl;
-	pid_t pid;
-	int reported;
+	const struct tview *tv;
+	Dwfl **dwfls;		/* by module; NULL: not loaded yet */
+	bool *failed;
+	uint32_t nmods;
 	struct frame_desc *cache;
 	size_t mask, count;
-	unsigned int gen;	/* bumped by every refresh */
 	struct symbolizer_stats stats;
 };
 
 static char *debuginfo_path;
-static const Dwfl_Callbacks proc_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
+
+/* The object's file comes with the report: nothing else may be looked for. */
+static int no_find_elf(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr base,
+		       char **file_name, Elf **elfp)
+{
+	(void)mod; (void)ud; (void)name; (void)base; (void)file_name; (void)elfp;
+	return -1;
+}
+
+/* Separate debug files: libdwfl checks each against the object's build-id
+ * (or the debuglink CRC) before taking it. */
+static const Dwfl_Callbacks module_callbacks = {
+	.find_elf = no_find_elf,
 	.find_debuginfo = dwfl_standard_find_debuginfo,
 	.debuginfo_path = &debuginfo_path,
 };
 
-struct symbolizer *symbolizer__new(pid_t pid)
+struct symbolizer *symbolizer__new(const struct tview *tv)
 {
 	struct symbolizer *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
-	s->pid = pid;
+	s->tv = tv;
 	s->mask = 4095;
 	s->cache = calloc(s->mask + 1, sizeof(*s->cache));
-	s->dwfl = dwfl_begin(&proc_callbacks);
-	if (!s->cache || !s->dwfl) {
+	if (!s->cache) {
 		symbolizer__free(s);
 		return NULL;
 	}
 	return s;
+}
+
+/* The module's Dwfl, loaded on first use; NULL if its file cannot be read. */
+static Dwfl *module_dwfl(struct symbolizer *s, uint32_t mod)
+{
+	const struct tv_module *m = s->tv ? tview__module(s->tv, mod) : NULL;
+	Dwfl *d;
+	int fd;
+
+	if (!m || m->fd < 0)
+		return NULL;
+	if (mod >= s->nmods) {
+		uint32_t n = tview__nr_modules(s->tv) + 16;
+		Dwfl **v = realloc(s->dwfls, n * sizeof(*v));
+		bool *f = v ? realloc(s->failed, n * sizeof(*f)) : NULL;
+
+		if (v)
+			s->dwfls = v;
+		if (!v || !f)
+			return NULL;
+		s->failed = f;
+		memset(s->dwfls + s->nmods, 0, (n - s->nmods) * sizeof(*v));
+		memset(s->failed + s->nmods, 0, (n - s->nmods) * sizeof(*f));
+		s->nmods = n;
+	}
+	if (s->dwfls[mod] || s->failed[mod])
+		return s->dwfls[mod];
+	d = dwfl_begin(&module_callbacks);
+	fd = d ? dup(m->fd) : -1;
+	if (fd >= 0) {
+		dwfl_report_begin(d);
+		/* Consumes fd on success only. */
+		if (!dwfl_report_elf(d, m->path, m->path, fd, 0, false)) {
+			vlog("cannot read %s: %s\n", m->path, dwfl_errmsg(-1));
+			close(fd);
+			fd = -1;
+		}
+		dwfl_report_end(d, NULL, NULL);
+	}
+	if (fd < 0) {
+		if (d)
+			dwfl_end(d);
+		s->failed[mod] = true;
+		return NULL;
+	}
+	s->dwfls[mod] = d;
+	return d;
 }
 
 static void desc_free(struct frame_desc *d)
@@ -84,44 +147,12 @@ void symbolizer__free(struct symbolizer *s)
 		if (s->cache[i].ip)
 			desc_free(&s->cache[i]);
 	free(s->cache);
-	if (s->dwfl)
-		dwfl_end(s->dwfl);
+	for (i = 0; i < s->nmods; i++)
+		if (s->dwfls[i])
+			dwfl_end(s->dwfls[i]);
+	free(s->dwfls);
+	free(s->failed);
 	free(s);
-}
-
-static int preload_module(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr start,
-			  void *arg)
-{
-	Dwarf_Addr bias;
-
-	(void)ud; (void)name; (void)start; (void)arg;
-	/* Opening the files now pins them: later they may be gone with the process. */
-	dwfl_module_getelf(mod, &bias);
-	dwfl_module_getdwarf(mod, &bias);
-	return DWARF_CB_OK;
-}
-
-int symbolizer__refresh(struct symbolizer *s)
-{
-	int r;
-
-	/* Add-only: objects unmapped since stay, their blocks may still be live. */
-	dwfl_report_begin_add(s->dwfl);
-	r = dwfl_linux_proc_report(s->dwfl, s->pid);
-	if (dwfl_report_end(s->dwfl, NULL, NULL) != 0 && !r)
-		r = -1;
-	if (r) {
-		/* A positive errno (the process is gone), or -1: a libdwfl error. */
-		int err = r > 0 ? -r : -EIO;
-
-		if (r < 0)
-			vlog("cannot read the modules of PID %d: %s\n", s->pid, dwfl_errmsg(-1));
-		return err;
-	}
-	s->reported = 1;
-	s->gen++;
-	dwfl_getmodules(s->dwfl, preload_module, NULL, 0);
-	return 0;
 }
 
 /* Rust first: __cxa_demangle also takes Rust's legacy _ZN names, but
@@ -157,7 +188,8 @@ static const char *die_name(Dwarf_Die *die)
 struct desc_builder {
 	char **strs;
 	int n, cap;
-	uint64_t pc;
+	uint64_t pc;	/* in the object (link-time address) */
+	uint64_t shown;	/* the address shown: where the target had it */
 };
 
 static void push(struct desc_builder *b, const char *fn, const char *file, int line,
@@ -176,11 +208,11 @@ static void push(struct desc_builder *b, const char *fn, const char *file, int l
 		b->cap = cap;
 	}
 	if (file)
-		r = asprintf(&s, "0x%" PRIX64 ": %s (%s:%d)", b->pc, fn, base_name(file), line);
+		r = asprintf(&s, "0x%" PRIX64 ": %s (%s:%d)", b->shown, fn, base_name(file), line);
 	else if (obj)
-		r = asprintf(&s, "0x%" PRIX64 ": %s (in %s)", b->pc, fn, obj);
+		r = asprintf(&s, "0x%" PRIX64 ": %s (in %s)", b->shown, fn, obj);
 	else
-		r = asprintf(&s, "0x%" PRIX64 ": %s", b->pc, fn);
+		r = asprintf(&s, "0x%" PRIX64 ": %s", b->shown, fn);
 	if (r >= 0)
 		b->strs[b->n++] = s;
 }
@@ -277,17 +309,21 @@ static int describe_inlines(struct desc_builder *b, Dwfl_Module *mod, const char
 
 static void describe(struct symbolizer *s, struct frame_desc *d)
 {
-	struct desc_builder b = { .pc = d->ip - 1 };
-	Dwfl_Module *mod = s->reported ? dwfl_addrmodule(s->dwfl, b.pc) : NULL;
+	uint32_t m = TV_LOC_MOD(d->ip);
+	const struct tv_module *tm = s->tv ? tview__module(s->tv, m) : NULL;
+	struct desc_builder b = { .pc = TV_LOC_ADDR(d->ip) - 1 };
+	Dwfl *dwfl = module_dwfl(s, m);
+	Dwfl_Module *mod = dwfl ? dwfl_addrmodule(dwfl, b.pc) : NULL;
 	const char *sym = NULL, *file = NULL, *modname = NULL;
 	GElf_Off off;
 	GElf_Sym esym;
 	Dwfl_Line *line;
 	int lineno = 0;
 
-	d->gen = s->gen;
+	b.shown = tm ? b.pc + tm->first_bias : b.pc;
 	if (!mod) {
-		d->quality = Q_NO_MODULE;
+		/* Never a name from another file: ??? and why, counted. */
+		d->quality = m == TV_LOC_GONE ? Q_GONE : tm ? Q_UNREADABLE : Q_NO_MODULE;
 		push(&b, "???", NULL, 0, NULL);
 		goto done;
 	}
@@ -322,19 +358,8 @@ static struct frame_desc *lookup(struct symbolizer *s, uint64_t ip)
 
 	while (s->cache[i].ip && s->cache[i].ip != ip)
 		i = (i + 1) & s->mask;
-	if (s->cache[i].ip) {
-		struct frame_desc *d = &s->cache[i];
-
-		/* An address in no module may be in one the last refresh found. */
-		if (d->quality == Q_NO_MODULE && d->gen != s->gen) {
-			desc_free(d);
-			d->strs = NULL;
-			d->site = NULL;
-			d->n = 0;
-			describe(s, d);
-		}
-		return d;
-	}
+	if (s->cache[i].ip)
+		return &s->cache[i];
 	if ((s->count + 1) * 2 > s->mask + 1) {
 		struct frame_desc *old = s->cache;
 		size_t n = s->mask + 1, j;
@@ -394,6 +419,8 @@ const struct symbolizer_stats *symbolizer__stats(struct symbolizer *s)
 			continue;
 		s->stats.frames++;
 		s->stats.no_module += s->cache[i].quality == Q_NO_MODULE;
+		s->stats.gone += s->cache[i].quality == Q_GONE;
+		s->stats.unreadable += s->cache[i].quality == Q_UNREADABLE;
 		s->stats.no_symbol += s->cache[i].quality == Q_NO_SYMBOL;
 		s->stats.no_line += s->cache[i].quality == Q_NO_LINE;
 	}

@@ -11,22 +11,22 @@ struct symbolizer;
 struct symbolizer_stats {
 	uint64_t frames;	/* distinct return addresses described */
 	uint64_t no_module;	/* address in no known object */
+	uint64_t gone;		/* its object was unmapped before it could be read */
+	uint64_t unreadable;	/* in an object whose file could not be opened as mapped */
 	uint64_t no_symbol;	/* object known, no symbol covers it */
 	uint64_t no_line;	/* symbol known, no line information */
 };
 
-struct symbolizer *symbolizer__new(pid_t pid);
+struct tview;
+
+/* Frames are the target view's locations; tv outlives the symbolizer
+ * (NULL: every frame is ???). */
+struct symbolizer *symbolizer__new(const struct tview *tv);
 void symbolizer__free(struct symbolizer *s);
-/*
- * Read the target's mappings (while it is alive) and load every object's
- * ELF and DWARF now, so that addresses still resolve after it exits.
- * Objects seen before are kept.  0 or -errno.
- */
-int symbolizer__refresh(struct symbolizer *s);
-/* dt_describe_fn: DHAT frame strings for the return address ip. */
-int symbolizer__describe(void *s, uint64_t ip, const char *const **strs);
-/* "fn (file.c:12)" of the innermost frame at return address ip. */
-const char *symbolizer__site(struct symbolizer *s, uint64_t ip);
+/* dt_describe_fn: DHAT frame strings for the frame at location loc. */
+int symbolizer__describe(void *s, uint64_t loc, const char *const **strs);
+/* "fn (file.c:12)" of the innermost frame at loc. */
+const char *symbolizer__site(struct symbolizer *s, uint64_t loc);
 const struct symbolizer_stats *symbolizer__stats(struct symbolizer *s);
 
 #endif

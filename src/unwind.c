@@ -20,6 +20,7 @@
 #include "cfi.h"
 #include "elfsym.h"
 #include "log.h"
+#include "targetview.h"
 #include "unwind.h"
 #include "util.h"
 
@@ -41,11 +42,12 @@ struct mapping {
 };
 
 struct unwinder {
-	pid_t pid;
+	struct tview *tv;
 	struct object *objs;
 	size_t nr, cap;
 	struct mapping *maps;	/* executable file mappings, last read */
 	size_t nr_maps, cap_maps;
+	uint32_t maps_epoch;	/* the target view's epoch they were read at */
 	int maps_fd;
 	volatile uint32_t *maps_cur;
 	struct dt_uw_maps *table;	/* staging copy of one uw_maps slot */
@@ -56,13 +58,13 @@ struct unwinder {
 	struct unwinder_stats st;
 };
 
-struct unwinder *unwinder__new(pid_t pid)
+struct unwinder *unwinder__new(struct tview *tv)
 {
 	struct unwinder *u = calloc(1, sizeof(*u));
 
 	if (!u)
 		return NULL;
-	u->pid = pid;
+	u->tv = tv;
 	u->objs_fd = -1;
 	return u;
 }
@@ -169,32 +171,25 @@ static int add_mapping(struct unwinder *u, uint64_t start, uint64_t end, uint64_
 	return 0;
 }
 
-/* /proc/PID/map_files/START-END opens exactly the mapped file, even one
- * deleted since or in another mount namespace. */
+/* The objects as the target view opened them: exactly the mapped files,
+ * wherever they live. */
 int unwinder__add_mapped(struct unwinder *u)
 {
-	char path[64], line[4096], perms[8];
-	unsigned long start, end, pgoff;
+	const struct tv_map *maps;
+	size_t i, n = tview__live(u->tv, &maps);
+	char path[64];
 	ssize_t obj;
-	FILE *f;
-	int n;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", u->pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
 	u->nr_maps = 0;
-	while (fgets(line, sizeof(line), f)) {
-		n = 0;
-		if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %n", &start, &end, perms, &pgoff, &n) < 4 ||
-		    perms[2] != 'x' || !n || line[n] != '/')
+	u->maps_epoch = tview__epoch(u->tv);
+	for (i = 0; i < n; i++) {
+		if (!tview__module_open_path(u->tv, maps[i].mod, path, sizeof(path)))
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", u->pid, start, end);
 		obj = add_file(u, path);
-		if (obj >= 0 && add_mapping(u, start, end, pgoff, (size_t)obj))
+		if (obj >= 0 && add_mapping(u, maps[i].start, maps[i].end, maps[i].pgoff,
+					    (size_t)obj))
 			break;
 	}
-	fclose(f);
 	return 0;
 }
 
@@ -286,6 +281,7 @@ static int publish_maps(struct unwinder *u)
 	size_t i;
 
 	t->n = 0;
+	t->epoch = u->maps_epoch;
 	for (i = 0; i < u->nr_maps && t->n < DT_UW_MAX_MAPS; i++) {
 		const struct mapping *m = &u->maps[i];
 		const struct object *o = &u->objs[m->obj];
@@ -330,7 +326,11 @@ int unwinder__install(struct unwinder *u, const struct unwinder_maps *m, uint32_
 
 int unwinder__refresh(struct unwinder *u)
 {
-	int err = unwinder__add_mapped(u);
+	int err = tview__sync(u->tv);
+
+	if (err && err != -EAGAIN)
+		return err;
+	err = unwinder__add_mapped(u);
 
 	if (err || !u->rows)
 		return err;

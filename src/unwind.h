@@ -27,13 +27,15 @@ struct unwinder_stats {
 
 /* Whether this kernel can run the unwinder (bpf_loop, bpf_find_vma). */
 bool unwinder__kernel_ok(void);
-struct unwinder *unwinder__new(pid_t pid);
+struct tview;
+
+struct unwinder *unwinder__new(struct tview *tv);
 void unwinder__free(struct unwinder *u);
 /* Build an object's rows now (before load); duplicates are ignored. */
 int unwinder__add_file(struct unwinder *u, const char *path);
 /* Launch: the program (a script's interpreter), what it loads, its ld.so. */
 int unwinder__add_program(struct unwinder *u, const char *exe);
-/* Add every file-backed executable mapping of the target. */
+/* Add every executable file mapping the target view has (after a sync). */
 int unwinder__add_mapped(struct unwinder *u);
 /* Row-array size to create: what is built, plus room for dlopen. */
 uint32_t unwinder__capacity(const struct unwinder *u);
@@ -44,7 +46,7 @@ struct unwinder_maps {
 
 /* Copy the rows, object index and mapping table into the loaded maps. */
 int unwinder__install(struct unwinder *u, const struct unwinder_maps *m, uint32_t capacity);
-/* Re-read the target's mappings and install what is new; -errno. */
+/* Sync the target view and install what is new; -errno. */
 int unwinder__refresh(struct unwinder *u);
 const struct unwinder_stats *unwinder__stats(const struct unwinder *u);
 

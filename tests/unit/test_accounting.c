@@ -14,7 +14,7 @@ static void stack(uint64_t id, uint64_t ip)
 	struct dt_rec_stack s = { .kind = DT_REC_STACK, .nr_frames = 1, .stack_id = id };
 
 	s.ips[0] = ip;
-	acct__handle(a, &s, 16 + 8);
+	acct__handle(a, &s, DT_REC_STACK_HDR + 8);
 }
 
 static void alloc(uint64_t ts, uint64_t addr, uint64_t size, uint64_t stack)

@@ -32,11 +32,11 @@ static void feed(struct acct *a)
 
 	s.ips[0] = 0x2000;
 	s.ips[1] = 0x4000;
-	acct__handle(a, &s, 16 + 16);
+	acct__handle(a, &s, DT_REC_STACK_HDR + 16);
 	s.stack_id = 8;
 	s.nr_frames = 1;
 	s.ips[0] = 0xAC;
-	acct__handle(a, &s, 16 + 8);
+	acct__handle(a, &s, DT_REC_STACK_HDR + 8);
 	acct__handle(a, &r, sizeof(r));
 	acct__handle(a, &r2, sizeof(r2));
 }

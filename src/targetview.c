@@ -1,0 +1,590 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Copyright (c) 2026 The dhat-trace developers */
+/*
+ * How a target's file is opened, in order (shared/targetview.md §1):
+ *   1. /proc/PID/map_files/START-END: the mapped inode itself, deleted,
+ *      replaced or in another mount namespace alike (needs
+ *      CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN);
+ *   2. the maps path from the target's side: in our own root when we share
+ *      its mount namespace (a chroot's maps paths are ours), else resolved
+ *      inside /proc/PID/root with openat2(RESOLVE_IN_ROOT), and then only
+ *      if the file is the mapped inode (device and inode as maps says);
+ *   3. otherwise nothing: its frames are "???", counted with the reason.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <linux/openat2.h>
+#include <linux/types.h>
+#include "dhat_abi.h"
+#include "log.h"
+#include "targetview.h"
+#include "util.h"
+
+#define MAX_PHDRS 16
+#define SYNC_TRIES 4
+
+struct module {
+	struct tv_module pub;
+	GElf_Phdr loads[MAX_PHDRS];	/* PT_LOAD only */
+	int nloads;
+};
+
+struct unmap {
+	uint64_t start, end;
+	uint32_t epoch;
+};
+
+struct tview {
+	pid_t pid;
+	char proc[64];		/* /proc/PID, or a live thread's dir if the leader exited */
+	int rootfd;
+	struct module *mods;	/* index 0..TV_FIRST_MODULE-1 unused */
+	uint32_t nmods, capmods;
+	struct tv_map *hist;	/* every mapping seen since bind, by birth */
+	size_t nhist, caphist;
+	struct tv_map *live;	/* live mappings of the last sync, by address */
+	size_t nlive, caplive;
+	struct unmap *unmaps;	/* every unmap applied, by epoch */
+	size_t nunmaps, capunmaps;
+	const volatile uint32_t *epoch;
+	const volatile struct dt_unmap *log;
+	uint32_t applied;	/* log read up to this epoch */
+	uint32_t synced;	/* epoch of the last complete sync */
+	uint64_t last_sync_ns;
+	struct tview_stats st;
+};
+
+static bool maps_empty(const char *dir)
+{
+	char path[160], line[64];
+	bool empty = true;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/maps", dir);
+	f = fopen(path, "re");
+	if (f) {
+		empty = !fgets(line, sizeof(line), f);
+		fclose(f);
+	}
+	return empty;
+}
+
+/* The leader exited (a zombie) while other threads run: its maps are
+ * empty, a live thread's are the process's. */
+static void pick_proc_dir(struct tview *tv)
+{
+	char path[64];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(tv->proc, sizeof(tv->proc), "/proc/%d", tv->pid);
+	if (!maps_empty(tv->proc))
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/task", tv->pid);
+	dir = opendir(path);
+	while (dir && (d = readdir(dir))) {
+		char cand[64];
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(cand, sizeof(cand), "/proc/%d/task/%.16s", tv->pid, d->d_name);
+		if (!maps_empty(cand)) {
+			snprintf(tv->proc, sizeof(tv->proc), "%s", cand);
+			break;
+		}
+	}
+	if (dir)
+		closedir(dir);
+}
+
+struct tview *tview__new(pid_t pid)
+{
+	struct tview *tv = calloc(1, sizeof(*tv));
+	char path[128];
+	struct stat a, b;
+
+	if (!tv)
+		return NULL;
+	tv->pid = pid;
+	tv->nmods = tv->capmods = TV_FIRST_MODULE;
+	tv->mods = calloc(tv->capmods, sizeof(*tv->mods));
+	if (!tv->mods) {
+		free(tv);
+		return NULL;
+	}
+	pick_proc_dir(tv);
+	snprintf(path, sizeof(path), "%s/root", tv->proc);
+	tv->rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%s/ns/mnt", tv->proc);
+	tv->st.same_mntns = stat("/proc/self/ns/mnt", &a) == 0 && stat(path, &b) == 0 &&
+			    a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+	elf_version(EV_CURRENT);
+	return tv;
+}
+
+void tview__free(struct tview *tv)
+{
+	uint32_t i;
+
+	if (!tv)
+		return;
+	for (i = TV_FIRST_MODULE; i < tv->nmods; i++) {
+		if (tv->mods[i].pub.fd >= 0)
+			close(tv->mods[i].pub.fd);
+		free(tv->mods[i].pub.path);
+	}
+	if (tv->rootfd >= 0)
+		close(tv->rootfd);
+	free(tv->mods);
+	free(tv->hist);
+	free(tv->live);
+	free(tv->unmaps);
+	free(tv);
+}
+
+void tview__bind(struct tview *tv, const volatile uint32_t *epoch,
+		 const volatile struct dt_unmap *log)
+{
+	tv->epoch = epoch;
+	tv->log = log;
+	tv->applied = tv->synced = *epoch;
+	tv->nhist = tv->nlive = 0;
+	tv->nunmaps = 0;
+}
+
+static uint32_t now_epoch(const struct tview *tv)
+{
+	return tv->epoch ? __atomic_load_n(tv->epoch, __ATOMIC_ACQUIRE) : 0;
+}
+
+uint32_t tview__epoch(const struct tview *tv)
+{
+	return tv->synced;
+}
+
+bool tview__stale(const struct tview *tv)
+{
+	return now_epoch(tv) != tv->synced;
+}
+
+static bool overlaps(uint64_t s1, uint64_t e1, uint64_t s2, uint64_t e2)
+{
+	return s1 < e2 && s2 < e1;
+}
+
+static void kill_range(struct tview *tv, uint64_t start, uint64_t end, uint32_t epoch)
+{
+	size_t i;
+
+	for (i = 0; i < tv->nhist; i++) {
+		struct tv_map *m = &tv->hist[i];
+
+		if (m->dead == UINT32_MAX && overlaps(m->start, m->end, start, end))
+			m->dead = epoch;
+	}
+	/* The live list's copies too: it is searched first. */
+	for (i = 0; i < tv->nlive; i++) {
+		struct tv_map *m = &tv->live[i];
+
+		if (m->dead == UINT32_MAX && overlaps(m->start, m->end, start, end))
+			m->dead = epoch;
+	}
+}
+
+/* Read the unmap log up to the BPF side's epoch; false if an entry is not
+ * written yet (its unmap is still at the syscall's entry). */
+static bool apply_log(struct tview *tv, uint32_t upto)
+{
+	while (tv->applied != upto) {
+		uint32_t k = tv->applied + 1;
+		const volatile struct dt_unmap *l = &tv->log[k & (DT_UNMAP_LOG - 1)];
+		uint32_t e = __atomic_load_n(&l->epoch, __ATOMIC_ACQUIRE);
+		struct unmap u = { l->start, l->end, k };
+
+		if ((int32_t)(e - k) < 0)
+			return false;
+		if (e != k) {
+			/* Overwritten before we read it: which code went is
+			 * unknown, so nothing mapped before stays trusted. */
+			tv->st.log_overflows++;
+			u = (struct unmap){ 0, UINT64_MAX, k };
+		}
+		if (array_reserve(&tv->unmaps, &tv->capunmaps, tv->nunmaps + 1,
+				  sizeof(*tv->unmaps)) == 0)
+			tv->unmaps[tv->nunmaps++] = u;
+		kill_range(tv, u.start, u.end, k);
+		tv->st.unmaps++;
+		tv->applied = k;
+	}
+	return true;
+}
+
+/* The epoch from which a mapping seen now at [start, end) has been there:
+ * just after the last unmap of its range. */
+static uint32_t born_epoch(const struct tview *tv, uint64_t start, uint64_t end)
+{
+	size_t i = tv->nunmaps;
+
+	while (i--)
+		if (overlaps(tv->unmaps[i].start, tv->unmaps[i].end, start, end))
+			return tv->unmaps[i].epoch;
+	return 0;
+}
+
+static int read_phdrs(struct module *m)
+{
+	Elf *e = elf_begin(m->pub.fd, ELF_C_READ_MMAP, NULL);
+	size_t n, i;
+	GElf_Phdr ph;
+
+	if (!e)
+		return -ENOEXEC;
+	if (elf_kind(e) != ELF_K_ELF || elf_getphdrnum(e, &n)) {
+		elf_end(e);
+		return -ENOEXEC;
+	}
+	for (i = 0; i < n && m->nloads < MAX_PHDRS; i++)
+		if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_LOAD)
+			m->loads[m->nloads++] = ph;
+	elf_end(e);
+	return m->nloads ? 0 : -ENOEXEC;
+}
+
+/* ELF vaddr minus file offset for the segment mapped at pgoff. */
+static int64_t segment_delta(const struct module *m, uint64_t pgoff)
+{
+	int i;
+
+	for (i = 0; i < m->nloads; i++) {
+		const GElf_Phdr *p = &m->loads[i];
+
+		if ((p->p_offset & ~4095ULL) <= pgoff && pgoff < p->p_offset + p->p_filesz)
+			return (int64_t)(p->p_vaddr - p->p_offset);
+	}
+	return m->nloads ? (int64_t)(m->loads[0].p_vaddr - m->loads[0].p_offset) : 0;
+}
+
+static int open_in_root(struct tview *tv, const char *path)
+{
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	int fd;
+
+	if (tv->st.same_mntns)
+		return open(path, O_RDONLY | O_CLOEXEC);
+	if (tv->rootfd < 0)
+		return -1;
+	fd = (int)syscall(SYS_openat2, tv->rootfd, path, &how, sizeof(how));
+	return fd;
+}
+
+/* Open the module's file (see the top of this file); 0 or -errno. */
+static int open_module(struct tview *tv, struct module *m, uint64_t start, uint64_t end)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/map_files/%lx-%lx", tv->proc, (unsigned long)start,
+		 (unsigned long)end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		tv->st.map_files = true;
+		m->pub.source = "map_files";
+	} else if (!strstr(m->pub.path, " (deleted)")) {
+		fd = open_in_root(tv, m->pub.path);
+		m->pub.source = tv->st.same_mntns ? "host path" : "target root";
+	}
+	if (fd < 0)
+		return errno ? -errno : -ENOENT;
+	/* map_files can name a mapping made at the same range since maps was
+	 * read; a path can name another file than the one mapped. */
+	if (fstat(fd, &st) || st.st_ino != m->pub.ino || st.st_dev != m->pub.dev) {
+		vlog("%s (from %s) is not the file the target mapped (inode %llu, mapped %llu)\n",
+		     m->pub.path, m->pub.source, (unsigned long long)st.st_ino,
+		     (unsigned long long)m->pub.ino);
+		close(fd);
+		return -ESTALE;
+	}
+	m->pub.fd = fd;
+	m->pub.size = (uint64_t)st.st_size;
+	if (read_phdrs(m)) {
+		close(fd);
+		m->pub.fd = -1;
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
+static uint32_t find_module(struct tview *tv, uint64_t dev, uint64_t ino)
+{
+	uint32_t i;
+
+	for (i = TV_FIRST_MODULE; i < tv->nmods; i++)
+		if (tv->mods[i].pub.ino == ino && tv->mods[i].pub.dev == dev)
+			return i;
+	return 0;
+}
+
+static uint32_t add_module(struct tview *tv, uint64_t dev, uint64_t ino, const char *path,
+			   uint64_t start, uint64_t end, uint64_t pgoff)
+{
+	struct module *m;
+	int err;
+
+	if (tv->nmods == tv->capmods) {
+		m = realloc(tv->mods, tv->capmods * 2 * sizeof(*m));
+		if (!m)
+			return 0;
+		tv->mods = m;
+		tv->capmods *= 2;
+	}
+	if (tv->nmods >= 1u << 15)
+		return 0;
+	m = &tv->mods[tv->nmods];
+	memset(m, 0, sizeof(*m));
+	m->pub.fd = -1;
+	m->pub.dev = dev;
+	m->pub.ino = ino;
+	m->pub.path = strdup(path);
+	if (!m->pub.path)
+		return 0;
+	err = open_module(tv, m, start, end);
+	if (err) {
+		m->pub.err = err;
+		tv->st.modules_unopened++;
+		wlog("cannot read %s as the target maps it (%s): its frames will be ???\n", path,
+		     strerror(-err));
+	} else {
+		vlog("object %s opened through %s\n", path, m->pub.source);
+	}
+	m->pub.first_bias = start - pgoff - (uint64_t)segment_delta(m, pgoff);
+	tv->st.modules++;
+	return tv->nmods++;
+}
+
+static void mark_exe(struct tview *tv)
+{
+	char path[128];
+	struct stat st;
+	uint32_t i;
+
+	snprintf(path, sizeof(path), "%s/exe", tv->proc);
+	if (stat(path, &st))
+		return;
+	for (i = TV_FIRST_MODULE; i < tv->nmods; i++)
+		tv->mods[i].pub.is_exe = tv->mods[i].pub.ino == st.st_ino &&
+					 tv->mods[i].pub.dev == st.st_dev;
+}
+
+/* One read of maps into live, and into hist what is new. */
+static int read_maps(struct tview *tv)
+{
+	char path[128], line[PATH_MAX + 128], perms[8];
+	unsigned long start, end, pgoff, ino;
+	unsigned int maj, min;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/maps", tv->proc);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	tv->nlive = 0;
+	while (fgets(line, sizeof(line), f)) {
+		struct tv_map *m = NULL;
+		uint32_t mod;
+		size_t i;
+		char *p;
+
+		n = 0;
+		if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu %n", &start, &end, perms, &pgoff, &maj,
+			   &min, &ino, &n) < 7 || perms[2] != 'x' || !n || line[n] != '/')
+			continue;
+		p = line + n;
+		p[strcspn(p, "\n")] = '\0';
+		for (i = tv->nhist; i--;) {
+			struct tv_map *h = &tv->hist[i];
+
+			if (h->dead == UINT32_MAX && h->start == start && h->end == end &&
+			    h->pgoff == pgoff && tv->mods[h->mod].pub.ino == ino &&
+			    tv->mods[h->mod].pub.dev == makedev(maj, min)) {
+				m = h;
+				break;
+			}
+		}
+		if (!m) {
+			mod = find_module(tv, makedev(maj, min), ino);
+			if (!mod)
+				mod = add_module(tv, makedev(maj, min), ino, p, start, end, pgoff);
+			if (!mod ||
+			    array_reserve(&tv->hist, &tv->caphist, tv->nhist + 1, sizeof(*tv->hist)))
+				continue;
+			m = &tv->hist[tv->nhist++];
+			*m = (struct tv_map){ .start = start, .end = end, .pgoff = pgoff, .mod = mod,
+					      .born = born_epoch(tv, start, end),
+					      .dead = UINT32_MAX,
+					      .delta = segment_delta(&tv->mods[mod], pgoff) };
+		}
+		if (array_reserve(&tv->live, &tv->caplive, tv->nlive + 1, sizeof(*tv->live)) == 0)
+			tv->live[tv->nlive++] = *m;
+	}
+	fclose(f);
+	return 0;
+}
+
+int tview__sync(struct tview *tv)
+{
+	int tries, err = -EAGAIN;
+
+	tv->st.syncs++;
+	tv->last_sync_ns = mono_ns();
+	for (tries = 0; tries < SYNC_TRIES; tries++) {
+		uint32_t e = now_epoch(tv), e2;
+		size_t mark = tv->nhist, i;
+
+		if (tv->epoch && !apply_log(tv, e)) {
+			tv->st.sync_retries++;
+			continue;
+		}
+		err = read_maps(tv);
+		if (err == -ENOENT || err == -ESRCH)
+			return err;
+		e2 = now_epoch(tv);
+		if (!err && e2 == e) {
+			tv->synced = e;
+			mark_exe(tv);
+			return 0;
+		}
+		/* Code was unmapped while we read: a new line may show what came
+		 * after it, so it is trusted only from then on. */
+		for (i = mark; i < tv->nhist; i++)
+			if ((int32_t)(tv->hist[i].born - e2) < 0)
+				tv->hist[i].born = e2;
+		for (i = 0; i < tv->nlive; i++) {
+			struct tv_map *l = &tv->live[i];
+			size_t j;
+
+			for (j = mark; j < tv->nhist; j++)
+				if (tv->hist[j].start == l->start && tv->hist[j].mod == l->mod)
+					l->born = tv->hist[j].born;
+		}
+		tv->st.sync_retries++;
+	}
+	return err;
+}
+
+static const struct tv_map *find_at(const struct tview *tv, uint32_t epoch, uint64_t ip)
+{
+	size_t lo = 0, hi = tv->nlive, i;
+
+	/* Live ones first (by address); those born later are not for this epoch. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (tv->live[mid].start <= ip)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && ip < tv->live[lo - 1].end && tv->live[lo - 1].born <= epoch &&
+	    tv->live[lo - 1].dead == UINT32_MAX)
+		return &tv->live[lo - 1];
+	for (i = tv->nhist; i--;) {
+		const struct tv_map *m = &tv->hist[i];
+
+		if (ip >= m->start && ip < m->end && m->born <= epoch &&
+		    (m->dead == UINT32_MAX || epoch < m->dead))
+			return m;
+	}
+	return NULL;
+}
+
+static bool gone_since(const struct tview *tv, uint32_t epoch, uint64_t ip)
+{
+	size_t i = tv->nunmaps;
+
+	while (i--) {
+		if (tv->unmaps[i].epoch <= epoch)
+			break;
+		if (ip >= tv->unmaps[i].start && ip < tv->unmaps[i].end)
+			return true;
+	}
+	return false;
+}
+
+void tview__translate(void *ctx, uint32_t epoch, const uint64_t *ips, uint32_t nr,
+		      uint64_t *locs)
+{
+	struct tview *tv = ctx;
+	bool synced = false;
+	uint32_t i;
+
+	for (i = 0; i < nr; i++) {
+		uint64_t ip = ips[i] & ((1ULL << TV_LOC_SHIFT) - 1);
+		const struct tv_map *m = find_at(tv, epoch, ip);
+
+		/* Mapped since the last look, or not mapped at all: look once. */
+		if (!m && !synced && mono_ns() - tv->last_sync_ns > 2 * NSEC_PER_MSEC) {
+			synced = true;
+			tview__sync(tv);
+			m = find_at(tv, epoch, ip);
+		}
+		if (m) {
+			/* A module whose file could not be read still keeps its
+			 * frames apart: the symbolizer says ??? with the reason. */
+			locs[i] = ((uint64_t)m->mod << TV_LOC_SHIFT) |
+				  ((ip - m->start + m->pgoff + (uint64_t)m->delta) &
+				   ((1ULL << TV_LOC_SHIFT) - 1));
+			continue;
+		}
+		if (gone_since(tv, epoch, ip)) {
+			tv->st.frames_gone++;
+			locs[i] = ((uint64_t)TV_LOC_GONE << TV_LOC_SHIFT) | ip;
+		} else {
+			tv->st.frames_no_mapping++;
+			locs[i] = ((uint64_t)TV_LOC_NO_MAPPING << TV_LOC_SHIFT) | ip;
+		}
+	}
+}
+
+size_t tview__live(const struct tview *tv, const struct tv_map **maps)
+{
+	*maps = tv->live;
+	return tv->nlive;
+}
+
+const struct tv_module *tview__module(const struct tview *tv, uint32_t mod)
+{
+	return mod >= TV_FIRST_MODULE && mod < tv->nmods ? &tv->mods[mod].pub : NULL;
+}
+
+uint32_t tview__nr_modules(const struct tview *tv)
+{
+	return tv->nmods;
+}
+
+const char *tview__module_open_path(const struct tview *tv, uint32_t mod, char *buf, size_t len)
+{
+	const struct tv_module *m = tview__module(tv, mod);
+
+	if (!m || m->fd < 0)
+		return NULL;
+	snprintf(buf, len, "/proc/self/fd/%d", m->fd);
+	return buf;
+}
+
+const struct tview_stats *tview__stats(const struct tview *tv)
+{
+	return &tv->st;
+}
