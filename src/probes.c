@@ -110,26 +110,27 @@ static bool is_libc(const char *path)
 }
 
 /*
- * A running process: its executable first, then what it has mapped, with
- * libc last, so that an interposing allocator library wins over libc as it
- * does in the dynamic linker's search (which put it before libc).
+ * A running process, read through proc_dir (struct target's): its
+ * executable first, then what it has mapped, with libc last, so that an
+ * interposing allocator library wins over libc as it does in the dynamic
+ * linker's search (which put it before libc).
  */
-static int resolve_running(struct resolver *r, pid_t pid)
+static int resolve_running(struct resolver *r, const char *proc_dir)
 {
 	char root[64], path[PATH_MAX], line[PATH_MAX + 128];
 	FILE *maps;
 	ssize_t n;
 	int pass;
 
-	snprintf(root, sizeof(root), "/proc/%d/root", pid);
-	snprintf(line, sizeof(line), "/proc/%d/exe", pid);
+	snprintf(root, sizeof(root), "%s/root", proc_dir);
+	snprintf(line, sizeof(line), "%s/exe", proc_dir);
 	n = readlink(line, path, sizeof(path) - 1);
 	if (n > 0) {
 		path[n] = '\0';
 		add_object(r, root, path);
 	}
 	for (pass = 0; pass < 2; pass++) {
-		snprintf(line, sizeof(line), "/proc/%d/maps", pid);
+		snprintf(line, sizeof(line), "%s/maps", proc_dir);
 		maps = fopen(line, "re");
 		if (!maps)
 			return -errno;
@@ -396,13 +397,14 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 	struct elfsym_fn fns[NR_DEFS];
 	uint64_t offs[NR_DEFS];
 	struct object *objs[NR_DEFS];
+	pid_t filter = t->pid;
 	size_t i, j;
 	int err = 0, nr = 0;
 	char objects[sizeof(p->summary) - 32] = "";
 
 	if (!p)
 		return NULL;
-	err = t->launched ? resolve_launch(&r, t->exe) : resolve_running(&r, t->pid);
+	err = t->launched ? resolve_launch(&r, t->exe) : resolve_running(&r, t->proc_dir);
 	if (err == -ENOEXEC) {
 		elog("cannot execute '%s': %s\n", t->exe, strerror(ENOEXEC));
 		goto cleanup;
@@ -427,8 +429,17 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 		if (objs[i])
 			offs[i] = place(objs[i], &defs[i], &fns[i], opts);
 	}
-	err = opts->multi ? attach_multi(p, skel, t->pid, objs, offs, opts) :
-			    attach_classic(p, skel, t->pid, objs, offs, opts);
+	/* The kernel limits uprobes to the main thread's mm, gone once main
+	 * has exited (pthread_exit()): no filter then; traced() in BPF still
+	 * records the target's threads only. */
+	if (!t->launched && target__mm_tid(t->pid) != t->pid) {
+		filter = opts->multi ? 0 : -1;
+		wlog("the main thread of PID %d has exited, so the kernel cannot limit the probes "
+		     "to it: they fire in every process using the same objects (only PID %d is "
+		     "recorded)\n", t->pid, t->pid);
+	}
+	err = opts->multi ? attach_multi(p, skel, filter, objs, offs, opts) :
+			    attach_classic(p, skel, filter, objs, offs, opts);
 	if (err)
 		goto cleanup;
 	for (i = 0; i < NR_DEFS; i++) {

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "rust_demangle.h"
 #include "symbolizer.h"
+#include "target.h"
 
 char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
@@ -103,11 +104,13 @@ static int preload_module(Dwfl_Module *mod, void **ud, const char *name, Dwarf_A
 
 int symbolizer__refresh(struct symbolizer *s)
 {
+	/* A running thread's /proc/TID: the main thread's is empty once it exited. */
+	pid_t tid = target__mm_tid(s->pid);
 	int r;
 
 	/* Add-only: objects unmapped since stay, their blocks may still be live. */
 	dwfl_report_begin_add(s->dwfl);
-	r = dwfl_linux_proc_report(s->dwfl, s->pid);
+	r = dwfl_linux_proc_report(s->dwfl, tid ? tid : s->pid);
 	if (dwfl_report_end(s->dwfl, NULL, NULL) != 0 && !r)
 		r = -1;
 	if (r) {

@@ -20,6 +20,7 @@
 #include "cfi.h"
 #include "elfsym.h"
 #include "log.h"
+#include "target.h"
 #include "unwind.h"
 #include "util.h"
 
@@ -170,16 +171,18 @@ static int add_mapping(struct unwinder *u, uint64_t start, uint64_t end, uint64_
 }
 
 /* /proc/PID/map_files/START-END opens exactly the mapped file, even one
- * deleted since or in another mount namespace. */
+ * deleted since or in another mount namespace.  Read through a running
+ * thread's /proc/TID: the main thread's entries are empty once it exited. */
 int unwinder__add_mapped(struct unwinder *u)
 {
 	char path[64], line[4096], perms[8];
 	unsigned long start, end, pgoff;
+	pid_t tid = target__mm_tid(u->pid);
 	ssize_t obj;
 	FILE *f;
 	int n;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", u->pid);
+	snprintf(path, sizeof(path), "/proc/%d/maps", tid ? tid : u->pid);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
@@ -189,7 +192,8 @@ int unwinder__add_mapped(struct unwinder *u)
 		if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %n", &start, &end, perms, &pgoff, &n) < 4 ||
 		    perms[2] != 'x' || !n || line[n] != '/')
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", u->pid, start, end);
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", tid ? tid : u->pid,
+			 start, end);
 		obj = add_file(u, path);
 		if (obj >= 0 && add_mapping(u, start, end, pgoff, (size_t)obj))
 			break;
