@@ -154,6 +154,18 @@ static int read_flags(pid_t pid, unsigned long *flags)
 	return 0;
 }
 
+/* The process (thread group) that thread tid belongs to, or -errno. */
+static pid_t read_tgid(pid_t tid)
+{
+	char buf[4096], dir[32], *p;
+	ssize_t n = read_in(proc_of(tid, dir), "status", buf, sizeof(buf));
+
+	if (n < 0)
+		return (pid_t)n;
+	p = strstr(buf, "\nTgid:");
+	return p ? (pid_t)strtol(p + 6, NULL, 10) : -EIO;
+}
+
 /* The task behind DIR has not exited: neither a zombie nor dead. */
 static bool task_runs(const char *dir)
 {
@@ -220,6 +232,7 @@ int target__open_pid(struct target *t, pid_t pid)
 {
 	char leader[32];
 	unsigned long flags;
+	pid_t tgid;
 	int err;
 
 	memset(t, 0, sizeof(*t));
@@ -241,6 +254,17 @@ int target__open_pid(struct target *t, pid_t pid)
 	if (err) {
 		elog("cannot read /proc/%d/stat: %s\n", pid, strerror(-err));
 		return err;
+	}
+	/* A thread's ID (top -H, a log line): the probes and the BPF filter
+	 * work on whole processes, and its allocator is the process's. */
+	tgid = read_tgid(pid);
+	if (tgid < 0) {
+		elog("cannot read /proc/%d/status: %s\n", pid, strerror(-tgid));
+		return tgid;
+	}
+	if (tgid != pid) {
+		elog("PID %d is a thread of process %d: tracing %d\n", pid, tgid, tgid);
+		t->pid = tgid;
 	}
 	if (target__pick_proc_dir(t))
 		return say_gone(t->pid);
