@@ -389,6 +389,7 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 	struct elfsym_fn fns[NR_DEFS];
 	uint64_t offs[NR_DEFS];
 	struct object *objs[NR_DEFS];
+	pid_t filter = t->pid;
 	size_t i, j;
 	int err = 0, nr = 0;
 	char objects[sizeof(p->summary) - 32] = "";
@@ -420,8 +421,17 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 		if (objs[i])
 			offs[i] = place(objs[i], &defs[i], &fns[i], opts);
 	}
-	err = opts->multi ? attach_multi(p, skel, t->pid, objs, offs, opts) :
-			    attach_classic(p, skel, t->pid, objs, offs, opts);
+	/* The kernel limits uprobes to the main thread's mm, gone once main
+	 * has exited (pthread_exit()): no filter then; traced() in BPF still
+	 * records the target's threads only. */
+	if (!t->launched && target__mm_tid(t->pid) != t->pid) {
+		filter = opts->multi ? 0 : -1;
+		wlog("the main thread of PID %d has exited, so the kernel cannot limit the probes "
+		     "to it: they fire in every process using the same objects (only PID %d is "
+		     "recorded)\n", t->pid, t->pid);
+	}
+	err = opts->multi ? attach_multi(p, skel, filter, objs, offs, opts) :
+			    attach_classic(p, skel, filter, objs, offs, opts);
 	if (err)
 		goto cleanup;
 	for (i = 0; i < NR_DEFS; i++) {

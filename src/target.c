@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Copyright (c) 2026 The dhat-trace developers */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -82,14 +83,21 @@ int target__check_output(const char *path)
 	return 0;
 }
 
-/* Read /proc/PID/<name> into buf (NUL-terminated); its length or -errno. */
-static ssize_t read_proc(pid_t pid, const char *name, char *buf, size_t len)
+/* "/proc/PID" into buf[32], for the readers below. */
+static const char *proc_of(pid_t pid, char *buf)
+{
+	snprintf(buf, 32, "/proc/%d", pid);
+	return buf;
+}
+
+/* Read DIR/<name> into buf (NUL-terminated); its length or -errno. */
+static ssize_t read_in(const char *dir, const char *name, char *buf, size_t len)
 {
 	char path[64];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -101,10 +109,10 @@ static ssize_t read_proc(pid_t pid, const char *name, char *buf, size_t len)
 	return n;
 }
 
-static char *read_cmdline(pid_t pid)
+static char *read_cmdline(const char *dir)
 {
 	char buf[4096];
-	ssize_t n = read_proc(pid, "cmdline", buf, sizeof(buf)), i;
+	ssize_t n = read_in(dir, "cmdline", buf, sizeof(buf)), i;
 
 	if (n <= 0)
 		return NULL;
@@ -117,10 +125,10 @@ static char *read_cmdline(pid_t pid)
 	return strdup(buf);
 }
 
-/* /proc/PID/stat from the field after the parenthesised comm (the state). */
-static int read_stat(pid_t pid, char *buf, size_t len, char **fields)
+/* DIR/stat from the field after the parenthesised comm (the state). */
+static int read_stat(const char *dir, char *buf, size_t len, char **fields)
 {
-	ssize_t n = read_proc(pid, "stat", buf, len);
+	ssize_t n = read_in(dir, "stat", buf, len);
 	char *p;
 
 	if (n < 0)
@@ -135,8 +143,8 @@ static int read_stat(pid_t pid, char *buf, size_t len, char **fields)
 /* Field 9 of /proc/PID/stat: the kernel's task flags. */
 static int read_flags(pid_t pid, unsigned long *flags)
 {
-	char buf[1024], *p = NULL;
-	int err = read_stat(pid, buf, sizeof(buf), &p), i;
+	char buf[1024], dir[32], *p = NULL;
+	int err = read_stat(proc_of(pid, dir), buf, sizeof(buf), &p), i;
 
 	for (i = 0; !err && p && i < 6; i++)
 		p = strchr(p + 1, ' ');
@@ -146,16 +154,85 @@ static int read_flags(pid_t pid, unsigned long *flags)
 	return 0;
 }
 
-bool target__alive(pid_t pid)
+/* The process (thread group) that thread tid belongs to, or -errno. */
+static pid_t read_tgid(pid_t tid)
+{
+	char buf[4096], dir[32], *p;
+	ssize_t n = read_in(proc_of(tid, dir), "status", buf, sizeof(buf));
+
+	if (n < 0)
+		return (pid_t)n;
+	p = strstr(buf, "\nTgid:");
+	return p ? (pid_t)strtol(p + 6, NULL, 10) : -EIO;
+}
+
+/* The task behind DIR has not exited: neither a zombie nor dead. */
+static bool task_runs(const char *dir)
 {
 	char buf[1024], *state = NULL;
 
-	return read_stat(pid, buf, sizeof(buf), &state) == 0 && *state != 'Z' && *state != 'X';
+	return read_stat(dir, buf, sizeof(buf), &state) == 0 && *state != 'Z' && *state != 'X';
+}
+
+pid_t target__mm_tid(pid_t pid)
+{
+	char dir[64];
+	struct dirent *de;
+	pid_t tid = 0;
+	DIR *d;
+
+	if (task_runs(proc_of(pid, dir)))
+		return pid;
+	/* The main thread has exited, and its mm with it: any thread still
+	 * running shows the same process. */
+	snprintf(dir, sizeof(dir), "/proc/%d/task", pid);
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while (!tid && (de = readdir(d))) {
+		pid_t t = (pid_t)strtol(de->d_name, NULL, 10);
+
+		snprintf(dir, sizeof(dir), "/proc/%d/task/%d", pid, t);
+		if (t > 0 && t != pid && task_runs(dir))
+			tid = t;
+	}
+	closedir(d);
+	return tid;
+}
+
+int target__pick_proc_dir(struct target *t)
+{
+	pid_t tid = target__mm_tid(t->pid);
+
+	if (!tid)
+		return -ESRCH;
+	proc_of(tid, t->proc_dir);
+	return 0;
+}
+
+bool target__alive(pid_t pid)
+{
+	return target__mm_tid(pid) != 0;
+}
+
+/* No thread runs: a zombie says whose wait() it is waiting for. */
+static int say_gone(pid_t pid)
+{
+	char buf[1024], dir[32], *state = NULL;
+
+	if (read_stat(proc_of(pid, dir), buf, sizeof(buf), &state) == 0 && *state == 'Z')
+		elog("PID %d is a zombie (exited, not yet reaped by its parent PID %ld): nothing "
+		     "to trace\n", pid, strtol(state + 1, NULL, 10));
+	else
+		elog("no process with PID %d\n", pid);
+	return -ESRCH;
 }
 
 int target__open_pid(struct target *t, pid_t pid)
 {
+	char leader[32];
 	unsigned long flags;
+	pid_t tgid;
 	int err;
 
 	memset(t, 0, sizeof(*t));
@@ -178,9 +255,25 @@ int target__open_pid(struct target *t, pid_t pid)
 		elog("cannot read /proc/%d/stat: %s\n", pid, strerror(-err));
 		return err;
 	}
-	t->cmdline = read_cmdline(pid);
+	/* A thread's ID (top -H, a log line): the probes and the BPF filter
+	 * work on whole processes, and its allocator is the process's. */
+	tgid = read_tgid(pid);
+	if (tgid < 0) {
+		elog("cannot read /proc/%d/status: %s\n", pid, strerror(-tgid));
+		return tgid;
+	}
+	if (tgid != pid) {
+		elog("PID %d is a thread of process %d: tracing %d\n", pid, tgid, tgid);
+		t->pid = tgid;
+	}
+	if (target__pick_proc_dir(t))
+		return say_gone(t->pid);
+	if (strcmp(t->proc_dir, proc_of(t->pid, leader)))
+		vlog("the main thread of PID %d has exited: reading the process through %s\n",
+		     t->pid, t->proc_dir);
+	t->cmdline = read_cmdline(t->proc_dir);
 	if (!t->cmdline) {
-		elog("cannot read /proc/%d/cmdline: %s\n", pid, strerror(errno ? errno : EIO));
+		elog("cannot read %s/cmdline: %s\n", t->proc_dir, strerror(errno ? errno : EIO));
 		return -EIO;
 	}
 	return 0;
@@ -299,6 +392,7 @@ int target__spawn(struct target *t, char **argv)
 	close(errp[1]);
 	t->gate_fd = gate[1];
 	t->exec_err_fd = errp[0];
+	proc_of(t->pid, t->proc_dir);
 	return 0;
 cleanup:
 	for (int i = 0; i < 2; i++) {

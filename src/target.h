@@ -12,6 +12,14 @@ struct target {
 	bool launched;
 	char *exe;	/* launched: resolved path of the command */
 	char *cmdline;	/* for the report and the JSON's cmd */
+	/*
+	 * Where the process's memory is read (maps, map_files, exe, root,
+	 * cmdline): "/proc/PID", or once the main thread has exited
+	 * (pthread_exit() in main) and its entries are empty, a running
+	 * thread's own "/proc/TID", which shows the same process
+	 * (/proc/PID/task/TID has no map_files).
+	 */
+	char proc_dir[32];
 	int gate_fd;	/* launched: writing releases the held child */
 	int exec_err_fd;/* launched: the child's exec errno, EOF once exec succeeded */
 };
@@ -27,7 +35,13 @@ int target__release(struct target *t);
 /* Kill and reap a child that was never released. */
 void target__abort(struct target *t);
 void target__cleanup(struct target *t);
-/* Whether pid still exists (and is not a zombie). */
+/* Re-pick t->proc_dir (its thread may have exited): 0, or -ESRCH when no
+ * thread of the process runs. */
+int target__pick_proc_dir(struct target *t);
+/* For code that knows only the PID: the thread whose /proc/TID shows the
+ * process's memory, pid itself while the main thread runs; 0 when none runs. */
+pid_t target__mm_tid(pid_t pid);
+/* Whether some thread of process pid still runs (its main thread may not). */
 bool target__alive(pid_t pid);
 
 #endif

@@ -11,7 +11,6 @@
  *      if the file is the mapped inode (device and inode as maps says);
  *   3. otherwise nothing: its frames are "???", counted with the reason.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -27,6 +26,7 @@
 #include <linux/types.h>
 #include "dhat_abi.h"
 #include "log.h"
+#include "target.h"
 #include "targetview.h"
 #include "util.h"
 
@@ -64,47 +64,14 @@ struct tview {
 	struct tview_stats st;
 };
 
-static bool maps_empty(const char *dir)
-{
-	char path[160], line[64];
-	bool empty = true;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/maps", dir);
-	f = fopen(path, "re");
-	if (f) {
-		empty = !fgets(line, sizeof(line), f);
-		fclose(f);
-	}
-	return empty;
-}
-
-/* The leader exited (a zombie) while other threads run: its maps are
- * empty, a live thread's are the process's. */
+/* Once the main thread has exited its /proc entries are empty: a running
+ * thread's own /proc/TID shows the process (and, unlike task/TID, has
+ * map_files). */
 static void pick_proc_dir(struct tview *tv)
 {
-	char path[64];
-	struct dirent *d;
-	DIR *dir;
+	pid_t tid = target__mm_tid(tv->pid);
 
-	snprintf(tv->proc, sizeof(tv->proc), "/proc/%d", tv->pid);
-	if (!maps_empty(tv->proc))
-		return;
-	snprintf(path, sizeof(path), "/proc/%d/task", tv->pid);
-	dir = opendir(path);
-	while (dir && (d = readdir(dir))) {
-		char cand[64];
-
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(cand, sizeof(cand), "/proc/%d/task/%.16s", tv->pid, d->d_name);
-		if (!maps_empty(cand)) {
-			snprintf(tv->proc, sizeof(tv->proc), "%s", cand);
-			break;
-		}
-	}
-	if (dir)
-		closedir(dir);
+	snprintf(tv->proc, sizeof(tv->proc), "/proc/%d", tid > 0 ? tid : tv->pid);
 }
 
 struct tview *tview__new(pid_t pid)
@@ -449,6 +416,7 @@ int tview__sync(struct tview *tv)
 
 	tv->st.syncs++;
 	tv->last_sync_ns = mono_ns();
+	pick_proc_dir(tv);	/* the thread it read through may have exited */
 	for (tries = 0; tries < SYNC_TRIES; tries++) {
 		uint32_t e = now_epoch(tv), e2;
 		size_t mark = tv->nhist, i;
