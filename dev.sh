@@ -18,7 +18,7 @@ fi
 pkgs=(clang bpftool libbpf-dev libelf-dev libdw-dev libcjson-dev libzydis-dev meson ninja-build
       pkg-config gcc g++ python3 util-linux)
 [ "$mode" != demo ] && pkgs+=(valgrind chromium libjemalloc2 redis-server redis-tools
-                             rustc cargo librust-tokio-dev librust-libc-dev)
+                             rustc cargo librust-tokio-dev librust-libc-dev bubblewrap)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

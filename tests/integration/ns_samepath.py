@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (c) 2026 The dhat-trace developers
+"""A target in a container whose program sits at a path that on the host holds
+another program: dhat-trace -p must name the container's code (ctr.c), never
+the host file's (host.c), whether the root is entered by unshare + pivot_root
+or by bwrap, and whether its libc is a copy (another inode) or the host's /usr
+bind-mounted (the same inode).  And a program at a path the host does not have
+at all must get names too."""
+import os
+import shutil
+import sys
+import tempfile
+
+from dtlib import Checks, fixture
+from nslib import (attach_inside, bwrap_argv, check_container_run, copied_root, need_namespaces,
+                   pivot_argv, reference, usr_root)
+
+DT, BUILD = sys.argv[1], sys.argv[2]
+CTR, HOST = fixture(BUILD, "ctr"), fixture(BUILD, "host")
+LEAK = {"ctr_leak_site": (3702, 3, 3702, 3, 3702, 3)}
+
+need_namespaces("mnt")
+c = Checks()
+with tempfile.TemporaryDirectory(prefix="dtc-", dir="/tmp") as tmp:
+    app = os.path.join(tmp, "opt", "app")        # the host's file here is host.c's
+    only = os.path.join(tmp, "only", "app")      # the host has nothing here
+    os.makedirs(os.path.dirname(app))
+    shutil.copy2(HOST, app)
+    os.makedirs(os.path.join(tmp, "ref"))
+    shutil.copy2(CTR, os.path.join(tmp, "ref", "app"))
+    ref = reference(DT, os.path.join(tmp, "ref", "app"), os.path.join(tmp, "ref.json"),
+                    "ctr_leak_site")
+    copied = copied_root(os.path.join(tmp, "copied"), {app: CTR, only: CTR})
+    usr = usr_root(os.path.join(tmp, "usr"), {app: CTR, only: CTR})
+
+    modes = (
+        ("pivot_root, copied libc", pivot_argv(copied, [app, "--wait"])),
+        ("pivot_root, host /usr", pivot_argv(usr, [app, "--wait"], bind_usr=True)),
+        ("bwrap, copied libc", bwrap_argv([app, "--wait"], root=copied)),
+        ("bwrap, host /usr", bwrap_argv([app, "--wait"], binds=[(CTR, app)])),
+        ("pivot_root, path not on the host", pivot_argv(copied, [only, "--wait"])),
+        ("bwrap, path not on the host", bwrap_argv([only, "--wait"], binds=[(CTR, only)])),
+    )
+    for i, (label, argv) in enumerate(modes):
+        out = os.path.join(tmp, f"{i}.json")
+        run = attach_inside(DT, out, argv, "app")
+        # The set-up itself: another mount namespace, the program's root elsewhere.
+        c.check(run.mnt != os.readlink("/proc/self/ns/mnt") and run.target_rc == 0,
+                f"{label}: target in its own mount namespace, exit 0",
+                f"{run.mnt} exit {run.target_rc}")
+        check_container_run(c, label, run, out, ref, LEAK)
+sys.exit(c.finish())
