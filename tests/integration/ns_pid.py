@@ -10,7 +10,6 @@ must be found, with the names a run outside gives.
 `dhat-trace -- unshare -p -f --mount-proc PROG` is run too and only reported:
 the launched command is unshare, and the program is its forked child."""
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
