@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <gelf.h>
 #include <limits.h>
 #include <stdio.h>
@@ -497,7 +498,19 @@ void tview__translate(void *ctx, uint32_t epoch, const uint64_t *ips, uint32_t n
 	struct tview *tv = ctx;
 	bool synced = false;
 	uint32_t i;
+	int tries;
 
+	/* Every unmap before the stack was taken must be known first, or a
+	 * library unmapped since the last sync would still look mapped. */
+	for (tries = 0; tv->epoch && (int32_t)(epoch - tv->applied) > 0 && tries < 100; tries++)
+		if (!apply_log(tv, epoch))
+			sched_yield();	/* its entry is being written right now */
+	if (tv->epoch && (int32_t)(epoch - tv->applied) > 0) {
+		for (i = 0; i < nr; i++)
+			locs[i] = ((uint64_t)TV_LOC_GONE << TV_LOC_SHIFT) | TV_LOC_ADDR(ips[i]);
+		tv->st.frames_gone += nr;
+		return;
+	}
 	for (i = 0; i < nr; i++) {
 		uint64_t ip = ips[i] & ((1ULL << TV_LOC_SHIFT) - 1);
 		const struct tv_map *m = find_at(tv, epoch, ip);

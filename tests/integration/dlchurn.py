@@ -88,7 +88,8 @@ def analyse(c, label, out, err, stdout, cycles, held):
     # Unknown frames are never silent: dhatTrace and the summary count them.
     unknown_frames = sum(1 for f in d["ftbl"][1:] if unknown(f))
     extra = d["dhatTrace"]
-    counted = extra["frames_without_module"] + extra["frames_without_symbol"]
+    counted = (extra["frames_without_module"] + extra["frames_without_symbol"] +
+               extra["frames_unmapped_before_read"] + extra["frames_in_unreadable_objects"])
     m = re.search(r"frames without symbol: (\d+) of", err)
     c.check(counted >= unknown_frames and m and int(m.group(1)) == counted,
             f"{label}: {unknown_frames} ??? frames counted in dhatTrace and the summary",
