@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Copyright (c) 2026 The dhat-trace developers */
 #include <errno.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include "child.h"
 #include "cli.h"
 #include "dhat_json.h"
+#include "interrupt.h"
 #include "log.h"
 #include "loop.h"
 #include "probes.h"
@@ -152,6 +152,7 @@ static int write_output(const struct dt_config *cfg, const struct target *t, str
 		.note = t->launched ? NULL : reporter__loss_note(rep),
 		.stats = reporter__stats,
 		.stats_ctx = rep,
+		.abandon = interrupt__abandoned(),
 	};
 
 	return dhat_json__write(cfg->output, a, &doc, symbolizer__describe, sym, step);
@@ -237,9 +238,9 @@ int main(int argc, char **argv)
 		.uw = uw, .uw_refresh = &skel->bss->uw_refresh,
 	}, &status);
 	t_end = mono_ns();
-	/* A second Ctrl-C now ends us for real. */
-	signal(SIGINT, SIG_DFL);
-	sigprocmask(SIG_UNBLOCK, &(sigset_t){ { 1UL << (SIGINT - 1) } }, NULL);
+	/* --probe-only has no output to lose: the signals stay blocked until exit. */
+	if (!cfg.probe_only)
+		interrupt__arm(cfg.output);
 	if (end == LOOP_ERROR)
 		goto cleanup;
 	/* The target runs untouched from here on. */
@@ -261,6 +262,11 @@ int main(int argc, char **argv)
 	reporter__output_begin(rep);
 	/* Writing symbolizes what the summary counts; a failure is the last line. */
 	err = write_output(&cfg, &t, a, sym, rep, t_end - t0, &step);
+	if (err == -ECANCELED) {
+		elog("interrupted: %s abandoned, nothing written\n", cfg.output);
+		ret = 128 + *interrupt__abandoned();
+		goto cleanup;
+	}
 	reporter__summary(rep);
 	if (err) {
 		elog("cannot write %s: %s failed: %s\n", cfg.output, step, strerror(-err));
