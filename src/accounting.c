@@ -107,7 +107,7 @@ static int insert(struct acct *a, const struct dt_block *b, uint64_t ts)
 		err = blocks__insert(a->blocks, b);
 	}
 	/* Out of memory: the block stays counted live at its site, and its
-	 * free will look like one of a block allocated before attach. */
+	 * free will look like one of a block never seen allocated. */
 	if (err)
 		a->loss.untracked++;
 	return err;

@@ -11,8 +11,10 @@
 
 /* What could not be attributed exactly; all of it is reported. */
 struct dt_loss {
-	uint64_t unknown_frees;	   /* free of a block allocated before attach: ignored */
-	uint64_t unknown_reallocs; /* realloc of a block allocated before attach: new block */
+	/* Blocks never seen allocated: before attach, inside the allocator
+	 * (glibc's tcache), or not kept (untracked). */
+	uint64_t unknown_frees;	   /* free of such a block: ignored */
+	uint64_t unknown_reallocs; /* realloc of such a block: a new block */
 	uint64_t displaced;	   /* allocation at a live address: its free was lost */
 	uint64_t realloc_races;	   /* old address reused before realloc returned: resolved */
 	uint64_t unknown_stacks;   /* allocation whose stack record never arrived */

@@ -10,11 +10,13 @@
  * return address is described once: its ftbl indices are kept by address.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "dhat_json.h"
@@ -25,6 +27,7 @@
 struct out {
 	FILE *f;
 	int err;
+	const volatile sig_atomic_t *abandon;
 	size_t len;
 	char buf[1 << 20];
 };
@@ -304,6 +307,11 @@ static int put_pps(struct out *o, struct acct *a, struct ftbl *t, dt_describe_fn
 	for (i = 0; i < n && !err && !o->err; i++) {
 		const struct dt_pp *p = pps__get(pps, i);
 
+		/* One load a site: symbolizing a new frame costs far more. */
+		if (*o->abandon) {
+			err = -ECANCELED;
+			break;
+		}
 		if (!p->tbk)
 			continue;
 		if (!first)
@@ -372,6 +380,7 @@ static void put_extra(struct out *o, const struct dt_doc *doc)
 static int render(FILE *f, struct acct *a, const struct dt_doc *doc, dt_describe_fn describe,
 		  void *ctx)
 {
+	static const volatile sig_atomic_t never;
 	struct out *o = malloc(sizeof(*o));
 	struct ftbl t = { 0 };
 	uint32_t i;
@@ -381,6 +390,7 @@ static int render(FILE *f, struct acct *a, const struct dt_doc *doc, dt_describe
 		return -ENOMEM;
 	o->f = f;
 	o->err = 0;
+	o->abandon = doc->abandon ? doc->abandon : &never;
 	o->len = 0;
 	/* The viewer treats ftbl[0] as the tree's root. */
 	err = ftbl_index(&t, "[root]") != 0 ? -ENOMEM : 0;
@@ -390,12 +400,16 @@ static int render(FILE *f, struct acct *a, const struct dt_doc *doc, dt_describe
 	}
 	if (!err) {
 		PUT(o, ",\"ftbl\":[");
-		for (i = 0; i < t.count; i++) {
+		for (i = 0; i < t.count && !*o->abandon; i++) {
 			if (i)
 				PUT(o, ",");
 			put_str(o, t.strs[i]);
 		}
 		PUT(o, "]");
+		if (*o->abandon)
+			err = -ECANCELED;
+	}
+	if (!err) {
 		put_extra(o, doc);
 		flush(o);
 	}
@@ -424,67 +438,158 @@ char *dhat_json__render(struct acct *a, const struct dt_doc *doc, dt_describe_fn
 	return text;
 }
 
+int dhat_json__write_fd(int fd, struct acct *a, const struct dt_doc *doc,
+			dt_describe_fn describe, void *ctx, const char **failed_step)
+{
+	int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0), err;
+	FILE *f = dup_fd >= 0 ? fdopen(dup_fd, "w") : NULL;
+
+	*failed_step = "write";
+	if (!f) {
+		err = -errno;
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return err;
+	}
+	errno = 0;
+	err = render(f, a, doc, describe, ctx);
+	if (!err && (fputc('\n', f) == EOF || fflush(f)))
+		err = errno ? -errno : -EIO;
+	if (fclose(f) && !err)
+		err = errno ? -errno : -EIO;
+	if (err == -ENOMEM)
+		*failed_step = "render the document";
+	return err;
+}
+
+/*
+ * The file being written: unnamed (O_TMPFILE) where the file system has
+ * them, so that being killed while writing leaves nothing behind; else a
+ * hidden ".name.XXXXXX" beside path, unlinked on failure.
+ */
+struct tmp_file {
+	const char *path, *base, *dir;
+	char *dup;	/* dir points into it */
+	char *tmp;	/* the temporary's name; NULL while it has none */
+	int fd;
+};
+
+static int tmp_open(struct tmp_file *tf, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	tf->path = path;
+	tf->base = slash ? slash + 1 : path;
+	tf->dup = strdup(path);
+	if (!tf->dup)
+		return -ENOMEM;
+	tf->dir = dirname(tf->dup);
+	tf->fd = open(tf->dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	if (tf->fd >= 0)
+		goto opened;
+	/* No O_TMPFILE: in the kernel (EISDIR) or the file system. */
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return -errno;
+	if (asprintf(&tf->tmp, "%s/.%s.XXXXXX", tf->dir, tf->base) < 0) {
+		tf->tmp = NULL;
+		return -ENOMEM;
+	}
+	tf->fd = mkostemp(tf->tmp, O_CLOEXEC);
+	if (tf->fd < 0)
+		return -errno;
+opened:
+	/* Readable like any file we create, whatever the umask. */
+	fchmod(tf->fd, 0644);
+	return 0;
+}
+
+/* Link the unnamed file under a fresh hidden name (as mkstemp would pick). */
+static int tmp_link_hidden(struct tmp_file *tf, const char *proc)
+{
+	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char rnd[6];
+	char *x;
+	int i, tries, err = -EEXIST;
+
+	if (asprintf(&tf->tmp, "%s/.%s.XXXXXX", tf->dir, tf->base) < 0) {
+		tf->tmp = NULL;
+		return -ENOMEM;
+	}
+	x = tf->tmp + strlen(tf->tmp) - 6;
+	for (tries = 0; tries < 100 && err == -EEXIST; tries++) {
+		if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
+			err = -errno;
+			break;
+		}
+		for (i = 0; i < 6; i++)
+			x[i] = chars[rnd[i] % (sizeof(chars) - 1)];
+		err = linkat(AT_FDCWD, proc, AT_FDCWD, tf->tmp, AT_SYMLINK_FOLLOW) ? -errno : 0;
+	}
+	if (err) {
+		free(tf->tmp);
+		tf->tmp = NULL;
+	}
+	return err;
+}
+
+/* The finished file under path.  linkat() never replaces a file: an unnamed
+ * one goes straight to path when that is free, else through a hidden name
+ * and rename(). */
+static int tmp_publish(struct tmp_file *tf)
+{
+	char proc[32];
+	int err;
+
+	if (!tf->tmp) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", tf->fd);
+		if (!linkat(AT_FDCWD, proc, AT_FDCWD, tf->path, AT_SYMLINK_FOLLOW))
+			return 0;
+		if (errno != EEXIST)
+			return -errno;
+		err = tmp_link_hidden(tf, proc);
+		if (err)
+			return err;
+	}
+	if (rename(tf->tmp, tf->path))
+		return -errno;
+	free(tf->tmp);
+	tf->tmp = NULL;
+	return 0;
+}
+
+static void tmp_discard(struct tmp_file *tf)
+{
+	if (tf->fd >= 0)
+		close(tf->fd);
+	if (tf->tmp)
+		unlink(tf->tmp);
+	free(tf->tmp);
+	free(tf->dup);
+}
+
 int dhat_json__write(const char *path, struct acct *a, const struct dt_doc *doc,
 		     dt_describe_fn describe, void *ctx, const char **failed_step)
 {
-	char *tmp = NULL, *dup = strdup(path);
-	const char *base;
-	FILE *f = NULL;
-	int fd = -1, err = 0;
+	struct tmp_file tf = { .fd = -1 };
+	int err;
 
 	*failed_step = "create a temporary file";
-	if (!dup) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	base = strrchr(path, '/');
-	base = base ? base + 1 : path;
-	if (asprintf(&tmp, "%s/.%s.XXXXXX", dirname(dup), base) < 0) {
-		tmp = NULL;
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		err = -errno;
-		goto cleanup;
-	}
-	fchmod(fd, 0644);
-	f = fdopen(fd, "w");
-	if (!f) {
-		err = -errno;
-		goto cleanup;
-	}
-	fd = -1;
-	*failed_step = "write";
-	errno = 0;
-	err = render(f, a, doc, describe, ctx);
-	if (!err && (fputc('\n', f) == EOF || fflush(f) || fsync(fileno(f))))
-		err = errno ? -errno : -EIO;
-	if (err) {
-		if (err == -ENOMEM)
-			*failed_step = "render the document";
-		goto cleanup;
-	}
-	err = fclose(f) ? -errno : 0;
-	f = NULL;
+	err = tmp_open(&tf, path);
 	if (err)
 		goto cleanup;
-	*failed_step = "rename the temporary file";
-	if (rename(tmp, path)) {
+	err = dhat_json__write_fd(tf.fd, a, doc, describe, ctx, failed_step);
+	if (!err && fsync(tf.fd))
 		err = -errno;
+	if (err)
+		goto cleanup;
+	/* Abandoned once complete but not yet named: still nothing to show. */
+	if (doc->abandon && *doc->abandon) {
+		err = -ECANCELED;
 		goto cleanup;
 	}
-	free(tmp);
-	tmp = NULL;
+	*failed_step = tf.tmp ? "rename the temporary file" : "link the written file";
+	err = tmp_publish(&tf);
 cleanup:
-	if (f)
-		fclose(f);
-	if (fd >= 0)
-		close(fd);
-	if (tmp)
-		unlink(tmp);
-	free(tmp);
-	free(dup);
+	tmp_discard(&tf);
 	return err;
 }

@@ -3,6 +3,7 @@
 #ifndef DT_DHAT_JSON_H
 #define DT_DHAT_JSON_H
 
+#include <signal.h>
 #include <stdint.h>
 #include "accounting.h"
 
@@ -31,16 +32,25 @@ struct dt_doc {
 	 * written (the object is the document's last), may be NULL. */
 	dt_stats_fn stats;
 	void *stats_ctx;
+	/* Set (by a signal handler): stop writing and fail with -ECANCELED,
+	 * leaving no file.  May be NULL. */
+	const volatile sig_atomic_t *abandon;
 };
 
 /* The whole DHAT v2 document as a string (malloc'd), NULL on ENOMEM.
  * Every distinct ip is described once per document. */
 char *dhat_json__render(struct acct *a, const struct dt_doc *doc, dt_describe_fn describe,
 			void *ctx);
-/* Render and write to path through a temporary file and rename(), so a
- * failure (full disk, ...) never leaves a partial file under path.  0 or
- * -errno; *failed_step says what failed. */
+/* Render and write to path through a temporary file, named only once it is
+ * complete and synced (rename() or linkat()), so a failure (full disk,
+ * SIGKILL, ...) never leaves a partial file under path; where the file
+ * system has O_TMPFILE, never a temporary either.  0 or -errno; *failed_step
+ * says what failed. */
 int dhat_json__write(const char *path, struct acct *a, const struct dt_doc *doc,
 		     dt_describe_fn describe, void *ctx, const char **failed_step);
+/* The same document as it is rendered on fd (standard output, a pipe), which
+ * stays open: a failure leaves what was written. */
+int dhat_json__write_fd(int fd, struct acct *a, const struct dt_doc *doc,
+			dt_describe_fn describe, void *ctx, const char **failed_step);
 
 #endif

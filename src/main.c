@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Copyright (c) 2026 The dhat-trace developers */
 #include <errno.h>
-#include <signal.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/wait.h>
 #include <bpf/libbpf.h>
 #include <linux/types.h>
@@ -16,6 +17,7 @@
 #include "child.h"
 #include "cli.h"
 #include "dhat_json.h"
+#include "interrupt.h"
 #include "log.h"
 #include "loop.h"
 #include "probes.h"
@@ -143,10 +145,28 @@ static struct dhat_bpf *load_bpf(const struct dt_config *cfg, pid_t pid, struct 
 	return skel;
 }
 
-/* 0 or -errno, *step saying what failed. */
-static int write_output(const struct dt_config *cfg, const struct target *t, struct acct *a,
-			struct symbolizer *sym, struct reporter *rep, uint64_t t_end,
-			const char **step)
+/*
+ * -o -: the document goes to standard output and nothing else does, so it
+ * can be piped: from here on fd 1 is stderr (for a launched command and any
+ * stray print too).  The fd the document goes to, or -errno (reported).
+ */
+static int take_stdout(void)
+{
+	int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3), err;
+
+	if (fd >= 0 && dup2(STDERR_FILENO, STDOUT_FILENO) >= 0)
+		return fd;
+	err = -errno;
+	elog("cannot write to standard output: %s\n", strerror(-err));
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+/* To out_fd if >= 0, else to cfg->output; 0 or -errno, *step saying what failed. */
+static int write_output(const struct dt_config *cfg, int out_fd, const struct target *t,
+			struct acct *a, struct symbolizer *sym, struct reporter *rep,
+			uint64_t t_end, const char **step)
 {
 	struct dt_doc doc = {
 		.cmd = t->cmdline,
@@ -155,8 +175,11 @@ static int write_output(const struct dt_config *cfg, const struct target *t, str
 		.note = t->launched ? NULL : reporter__loss_note(rep),
 		.stats = reporter__stats,
 		.stats_ctx = rep,
+		.abandon = interrupt__abandoned(),
 	};
 
+	if (out_fd >= 0)
+		return dhat_json__write_fd(out_fd, a, &doc, symbolizer__describe, sym, step);
 	return dhat_json__write(cfg->output, a, &doc, symbolizer__describe, sym, step);
 }
 
@@ -184,9 +207,9 @@ int main(int argc, char **argv)
 	struct tview *tv = NULL;
 	struct mapwatch *watch = NULL;
 	enum loop_end end;
-	int status = 0, ret = DT_EXIT_ERROR, err;
-	bool watching = false;
-	const char *step;
+	int status = 0, ret = DT_EXIT_ERROR, err, out_fd = -1;
+	bool watching = false, to_stdout;
+	const char *step, *shown;
 	uint64_t t0, t_end;
 
 	cli__parse(argc, argv, &cfg);
@@ -195,8 +218,16 @@ int main(int argc, char **argv)
 	unsetenv("DEBUGINFOD_URLS");
 	libbpf_set_print(libbpf_print);
 
-	if ((!cfg.probe_only && target__check_output(cfg.output)) || target__check_privileges())
+	to_stdout = !cfg.probe_only && strcmp(cfg.output, "-") == 0;
+	shown = to_stdout ? "standard output" : cfg.output;
+	if ((!cfg.probe_only && !to_stdout && target__check_output(cfg.output)) ||
+	    target__check_privileges())
 		return DT_EXIT_ERROR;
+	if (to_stdout) {
+		out_fd = take_stdout();
+		if (out_fd < 0)
+			return DT_EXIT_ERROR;
+	}
 	if (cfg.probe_only)
 		cfg.unwind = DT_UNWIND_FP;	/* no programs will walk a stack */
 	if (cfg.pid ? target__open_pid(&t, cfg.pid) : target__spawn(&t, cfg.argv))
@@ -261,9 +292,9 @@ int main(int argc, char **argv)
 		.uw = uw, .uw_refresh = &skel->bss->uw_refresh,
 	}, &status);
 	t_end = mono_ns();
-	/* A second Ctrl-C now ends us for real. */
-	signal(SIGINT, SIG_DFL);
-	sigprocmask(SIG_UNBLOCK, &(sigset_t){ { 1UL << (SIGINT - 1) } }, NULL);
+	/* --probe-only has no output to lose: the signals stay blocked until exit. */
+	if (!cfg.probe_only)
+		interrupt__arm(shown);
 	if (end == LOOP_ERROR)
 		goto cleanup;
 	/* The target runs untouched from here on. */
@@ -286,13 +317,21 @@ int main(int argc, char **argv)
 	}
 	reporter__output_begin(rep);
 	/* Writing symbolizes what the summary counts; a failure is the last line. */
-	err = write_output(&cfg, &t, a, sym, rep, t_end - t0, &step);
-	reporter__summary(rep);
-	if (err) {
-		elog("cannot write %s: %s failed: %s\n", cfg.output, step, strerror(-err));
+	err = write_output(&cfg, out_fd, &t, a, sym, rep, t_end - t0, &step);
+	if (err == -ECANCELED) {
+		if (to_stdout)
+			elog("interrupted: the document on standard output is incomplete\n");
+		else
+			elog("interrupted: %s abandoned, nothing written\n", cfg.output);
+		ret = 128 + *interrupt__abandoned();
 		goto cleanup;
 	}
-	elog("wrote %s\n", cfg.output);
+	reporter__summary(rep);
+	if (err) {
+		elog("cannot write %s: %s failed: %s\n", shown, step, strerror(-err));
+		goto cleanup;
+	}
+	elog("wrote %s\n", shown);
 	ret = t.launched && end == LOOP_TARGET_EXIT ? exit_code_of(status) : DT_EXIT_OK;
 cleanup:
 	if (t.launched && t.gate_fd >= 0)
@@ -307,5 +346,7 @@ cleanup:
 	unwinder__free(uw);
 	tview__free(tv);
 	target__cleanup(&t);
+	if (out_fd >= 0)
+		close(out_fd);
 	return ret;
 }

@@ -254,7 +254,7 @@ void reporter__summary(struct reporter *r)
 	     fmt_thousands(t->max_bk, b, 32));
 	elog("At t-end:  %s bytes in %s blocks\n", fmt_thousands(t->curr_b, a, 32),
 	     fmt_thousands(t->curr_bk, b, 32));
-	elog("lost events: %llu; frees of blocks allocated before attach: %llu (ignored); "
+	elog("lost events: %llu; frees of blocks never seen allocated: %llu (ignored); "
 	     "reallocs of such blocks: %llu; allocations without a stack: %llu; "
 	     "frames without symbol: %llu of %llu\n",
 	     (unsigned long long)lost_events(r), (unsigned long long)l->unknown_frees,
@@ -346,8 +346,8 @@ const char *reporter__loss_note(struct reporter *r)
 	const struct dt_loss *l = acct__loss(r->a);
 
 	snprintf(r->note, sizeof(r->note),
-		 "dhat-trace: attached; lost events %llu; frees of blocks allocated before attach "
-		 "%llu (ignored); allocations without stack %llu",
+		 "dhat-trace: attached; lost events %llu; frees of blocks never seen allocated %llu "
+		 "(ignored); allocations without stack %llu",
 		 (unsigned long long)lost_events(r), (unsigned long long)l->unknown_frees,
 		 (unsigned long long)stackless(r));
 	return r->note;

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Copyright (c) 2026 The dhat-trace developers */
 /* The DHAT document: required fields (dhat-format.md §5), frame table,
- * escaping, exact integers, and the write-then-rename contract. */
+ * escaping, exact integers, and the write-then-name contract. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -41,6 +45,20 @@ static void feed(struct acct *a)
 	acct__handle(a, &r2, sizeof(r2));
 }
 
+/* Names in dir, but . and .. */
+static uint64_t entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	uint64_t n = 0;
+
+	while (d && (e = readdir(d)))
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	if (d)
+		closedir(d);
+	return n;
+}
+
 static const char *const stat_names[] = { "lost_events" };
 static const uint64_t stat_values[] = { 42 };
 
@@ -70,6 +88,8 @@ int main(void)
 	cJSON *root, *pps, *ftbl, *pp, *fs;
 	const char *step;
 	struct stat st;
+	volatile sig_atomic_t abandon;
+	int fd;
 	size_t i;
 
 	feed(a);
@@ -116,6 +136,27 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/out.json", dir);
 	ok(dhat_json__write(path, a, &doc, fake_describe, NULL, &step) == 0, "write succeeds");
 	ok(stat(path, &st) == 0 && st.st_size > 100, "file written");
+	ok((st.st_mode & 0777) == 0644, "mode 0644 (%o)", st.st_mode & 0777);
+	ok(dhat_json__write(path, a, &doc, fake_describe, NULL, &step) == 0,
+	   "write over an existing file succeeds");
+	is_u64(entries(dir), 1, "and leaves no temporary beside it");
+	unlink(path);
+	abandon = 1;
+	doc.abandon = &abandon;
+	ok(dhat_json__write(path, a, &doc, fake_describe, NULL, &step) == -ECANCELED,
+	   "an abandoned write fails with ECANCELED");
+	is_u64(entries(dir), 0, "and leaves nothing in the directory");
+	doc.abandon = NULL;
+	snprintf(path, sizeof(path), "%s/fd.json", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ok(fd >= 0 && dhat_json__write_fd(fd, a, &doc, fake_describe, NULL, &step) == 0,
+	   "write to an fd succeeds");
+	again = dhat_json__render(a, &doc, fake_describe, NULL);
+	ok(again && stat(path, &st) == 0 && (size_t)st.st_size == strlen(again) + 1,
+	   "the fd gets the document and a newline");
+	ok(fcntl(fd, F_GETFD) >= 0, "and stays open");
+	free(again);
+	close(fd);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/missing/out.json", dir);
 	ok(dhat_json__write(path, a, &doc, fake_describe, NULL, &step) < 0,
