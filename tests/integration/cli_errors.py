@@ -93,7 +93,15 @@ with tempfile.TemporaryDirectory() as tmp:
         hold = subprocess.Popen([HOLD, str(victim.pid), libc, "malloc"], stdout=subprocess.PIPE,
                                 text=True)
         held = hold.stdout.readline().strip() == "held"
-        c.check(held, "conflicting uprobe held on libc's malloc")
+        klog = subprocess.run(["dmesg"], capture_output=True, text=True).stdout
+        if not held and "failed to unregister, leaking uprobe" in klog:
+            # The kernel keeps a uprobe it failed to unregister (6.18 does when
+            # a tracer is killed while it detaches) until reboot: a conflict
+            # with a reference counter cannot be set up on this boot.
+            print("# skipped: the conflicting uprobe: a leaked uprobe already sits on "
+                  "libc's malloc (kernel log: \"failed to unregister, leaking uprobe\")")
+        else:
+            c.check(held, "conflicting uprobe held on libc's malloc")
         if held:
             r = run(["-p", str(target.pid)], 1,
                     "the kernel refused a uprobe on malloc in " + libc + ": another tracer "
