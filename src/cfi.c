@@ -267,20 +267,15 @@ static int build_rows(Elf *elf, struct cfi_table *t)
 	return err;
 }
 
-int cfi__build(const char *path, struct cfi_table *t)
+int cfi__build_fd(int fd, struct cfi_table *t)
 {
 	struct stat st;
 	Elf *elf = NULL;
-	int fd, err;
+	int err;
 
 	memset(t, 0, sizeof(*t));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fstat(fd, &st))
 		return -errno;
-	if (fstat(fd, &st)) {
-		err = -errno;
-		goto cleanup;
-	}
 	t->ino = st.st_ino;
 	t->size = (uint64_t)st.st_size;
 	elf_version(EV_CURRENT);
@@ -299,6 +294,18 @@ int cfi__build(const char *path, struct cfi_table *t)
 	}
 cleanup:
 	elf_end(elf);
+	return err;
+}
+
+int cfi__build(const char *path, struct cfi_table *t)
+{
+	int fd, err;
+
+	memset(t, 0, sizeof(*t));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = cfi__build_fd(fd, t);
 	close(fd);
 	return err;
 }
