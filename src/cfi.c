@@ -196,7 +196,8 @@ static int find_hdr(Elf *elf, struct hdr_table *h)
 	for (i = 0; i < nph; i++) {
 		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_GNU_EH_FRAME)
 			continue;
-		if (ph.p_offset + ph.p_filesz > size || ph.p_filesz < 12)
+		/* Two checks: the sum of the header's fields can wrap. */
+		if (ph.p_offset > size || ph.p_filesz > size - ph.p_offset || ph.p_filesz < 12)
 			return -ENODATA;
 		p = file + ph.p_offset;
 		if (p[0] != 1 || p[2] != DW_EH_PE_udata4 ||
