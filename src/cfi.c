@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,14 @@
 #define REG_RBP 6
 #define REG_RSP 7
 #define REG_RA 16
+
+/*
+ * libdw sizes a frame by the highest register number its rules name, up to
+ * 2^28: a 2 GiB frame, zeroed at every look-up in a crafted object.  x86-64
+ * has fewer than 130 DWARF registers, so a frame past this comes from such
+ * an object, which is given up after that one look-up, not at each FDE.
+ */
+#define MAX_FRAME_BYTES (64 * 1024)
 
 struct builder {
 	struct cfi_table *t;
@@ -158,6 +167,11 @@ static int walk_from(struct builder *b, Dwarf_CFI *cfi, uint64_t addr, uint64_t 
 	int err;
 
 	while (dwarf_cfi_addrframe(cfi, addr, &f) == 0) {
+		/* The frame is malloc'd (libdw.h says so): its size is known. */
+		if (malloc_usable_size(f) > MAX_FRAME_BYTES) {
+			free(f);
+			return -ENODATA;
+		}
 		if (dwarf_frame_info(f, &start, &stop, &signal) < 0) {
 			free(f);
 			break;
