@@ -306,6 +306,7 @@ int cfi__build_fd(int fd, struct cfi_table *t)
 		free(t->rows);
 		t->rows = NULL;
 		t->nrows = 0;
+		t->unsupported = 0;
 	}
 cleanup:
 	elf_end(elf);
