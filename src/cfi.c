@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,14 @@
 #define REG_RBP 6
 #define REG_RSP 7
 #define REG_RA 16
+
+/*
+ * libdw sizes a frame by the highest register number its rules name, up to
+ * 2^28: a 2 GiB frame, zeroed at every look-up in a crafted object.  x86-64
+ * has fewer than 130 DWARF registers, so a frame past this comes from such
+ * an object, which is given up after that one look-up, not at each FDE.
+ */
+#define MAX_FRAME_BYTES (64 * 1024)
 
 struct builder {
 	struct cfi_table *t;
@@ -158,6 +167,11 @@ static int walk_from(struct builder *b, Dwarf_CFI *cfi, uint64_t addr, uint64_t 
 	int err;
 
 	while (dwarf_cfi_addrframe(cfi, addr, &f) == 0) {
+		/* The frame is malloc'd (libdw.h says so): its size is known. */
+		if (malloc_usable_size(f) > MAX_FRAME_BYTES) {
+			free(f);
+			return -ENODATA;
+		}
 		if (dwarf_frame_info(f, &start, &stop, &signal) < 0) {
 			free(f);
 			break;
@@ -196,7 +210,8 @@ static int find_hdr(Elf *elf, struct hdr_table *h)
 	for (i = 0; i < nph; i++) {
 		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_GNU_EH_FRAME)
 			continue;
-		if (ph.p_offset + ph.p_filesz > size || ph.p_filesz < 12)
+		/* Two checks: the sum of the header's fields can wrap. */
+		if (ph.p_offset > size || ph.p_filesz > size - ph.p_offset || ph.p_filesz < 12)
 			return -ENODATA;
 		p = file + ph.p_offset;
 		if (p[0] != 1 || p[2] != DW_EH_PE_udata4 ||
@@ -267,20 +282,15 @@ static int build_rows(Elf *elf, struct cfi_table *t)
 	return err;
 }
 
-int cfi__build(const char *path, struct cfi_table *t)
+int cfi__build_fd(int fd, struct cfi_table *t)
 {
 	struct stat st;
 	Elf *elf = NULL;
-	int fd, err;
+	int err;
 
 	memset(t, 0, sizeof(*t));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fstat(fd, &st))
 		return -errno;
-	if (fstat(fd, &st)) {
-		err = -errno;
-		goto cleanup;
-	}
 	t->ino = st.st_ino;
 	t->size = (uint64_t)st.st_size;
 	elf_version(EV_CURRENT);
@@ -296,9 +306,22 @@ int cfi__build(const char *path, struct cfi_table *t)
 		free(t->rows);
 		t->rows = NULL;
 		t->nrows = 0;
+		t->unsupported = 0;
 	}
 cleanup:
 	elf_end(elf);
+	return err;
+}
+
+int cfi__build(const char *path, struct cfi_table *t)
+{
+	int fd, err;
+
+	memset(t, 0, sizeof(*t));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = cfi__build_fd(fd, t);
 	close(fd);
 	return err;
 }

@@ -28,6 +28,8 @@ struct cfi_table {
  * object with an executable segment, other -errno on I/O errors.
  */
 int cfi__build(const char *path, struct cfi_table *t);
+/* The same for an open file (the fuzzer feeds it a memfd); fd stays open. */
+int cfi__build_fd(int fd, struct cfi_table *t);
 void cfi__table_free(struct cfi_table *t);
 
 #endif

@@ -20,6 +20,16 @@ PREATTACH = {
 
 c = Checks()
 with tempfile.TemporaryDirectory() as tmp:
+    # meson's fixtures_classic runs this file again with DHAT_TRACE_UPROBE_MULTI=0
+    # (passed on to every dhat-trace below): it must really take the classic
+    # per-probe links, as on kernels without uprobe-multi.  Otherwise the
+    # kernel decides; the log says what it chose.
+    r = launch(DT, os.path.join(tmp, "links.json"), [fixture(BUILD, "basic")], "-v")
+    attached = [ln for ln in r.stderr.splitlines() if ": attached " in ln]
+    print("# " + "\n# ".join(attached or ["no 'attached' line in -v output"]))
+    if os.environ.get("DHAT_TRACE_UPROBE_MULTI") == "0":
+        c.check(r.returncode == 0 and len(attached) == 1 and "classic uprobe links" in attached[0],
+                "DHAT_TRACE_UPROBE_MULTI=0: classic uprobe links attached", r.stderr)
     # The -nofp builds (-O2 -fomit-frame-pointer) must attribute exactly as
     # the frame-pointer builds do.
     for name, source, want in (("basic", "basic.c", BASIC), ("threads", "threads.c", THREADS),
