@@ -190,15 +190,17 @@ const char *elfsym__interp(struct elfsym *e)
 	if (e->interp || elf_getphdrnum(e->elf, &n))
 		return e->interp;
 	for (i = 0; i < n; i++) {
-		if (gelf_getphdr(e->elf, (int)i, &ph) && ph.p_type == PT_INTERP) {
-			/* The file's word, not a size to allocate: the kernel
-			 * refuses a longer one, and p_filesz + 1 can wrap to 0. */
-			if (ph.p_filesz > PATH_MAX)
-				continue;
-			e->interp = calloc(1, ph.p_filesz + 1);
-			if (e->interp && pread(e->fd, e->interp, ph.p_filesz, (off_t)ph.p_offset) < 0)
-				e->interp[0] = '\0';
-		}
+		if (!gelf_getphdr(e->elf, (int)i, &ph) || ph.p_type != PT_INTERP)
+			continue;
+		/* The first one, as the kernel takes it.  Its size is the
+		 * file's word, not a size to allocate: the kernel refuses one
+		 * past PATH_MAX, and p_filesz + 1 can wrap to 0. */
+		if (ph.p_filesz > PATH_MAX)
+			break;
+		e->interp = calloc(1, ph.p_filesz + 1);
+		if (e->interp && pread(e->fd, e->interp, ph.p_filesz, (off_t)ph.p_offset) < 0)
+			e->interp[0] = '\0';
+		break;
 	}
 	return e->interp;
 }
