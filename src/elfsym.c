@@ -300,7 +300,7 @@ static int find_lib(const char *root, struct list *dirs, const char *name, char 
 static void add_needed(const char *root, const char *object, struct list *order,
 		       const struct list *sys)
 {
-	char full[4096], origin[4096], found[4096];
+	char full[4096], origin[4096], found[4096], *slash;
 	struct list dirs = {}, names = {};
 	Elf_Scn *scn = NULL;
 	struct elfsym *e;
@@ -311,8 +311,14 @@ static void add_needed(const char *root, const char *object, struct list *order,
 	e = elfsym__open(full);
 	if (!e)
 		return;
+	/* A name without a directory (a script's "#!prog") is in the
+	 * working directory. */
 	snprintf(origin, sizeof(origin), "%s", object);
-	*strrchr(origin, '/') = '\0';
+	slash = strrchr(origin, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		snprintf(origin, sizeof(origin), ".");
 	add_path_list(&dirs, getenv("LD_LIBRARY_PATH"), origin);
 	while ((scn = elf_nextscn(e->elf, scn))) {
 		Elf_Data *data;
