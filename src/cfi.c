@@ -158,15 +158,41 @@ invalid:
 	return r;
 }
 
-/* Rows for one FDE, and for any FDE that follows without a gap. */
-static int walk_from(struct builder *b, Dwarf_CFI *cfi, uint64_t addr, uint64_t *end)
+/*
+ * libdw finds the row for an address by running the FDE's rules from the
+ * FDE's start, so the rows of one FDE cost time quadratic in their number:
+ * a crafted 80 KB .eh_frame with one 40,000-row FDE took 7 s, a few MB of
+ * them would take hours.  Real FDEs have a few hundred at most (574 in
+ * libLLVM-14); past this many, the rest of the FDE is unsupported (for
+ * the last FDE, whose end the index does not say, a gap: the stack ends
+ * there all the same).
+ */
+#define MAX_FDE_ROWS 1024
+
+/*
+ * Rows from the FDE at addr up to limit, where the next FDE in the index
+ * starts (UINT64_MAX if none or out of order: then on through any FDE that
+ * follows without a gap).
+ */
+static int walk_from(struct builder *b, Dwarf_CFI *cfi, uint64_t addr, uint64_t limit,
+		     uint64_t *end)
 {
 	Dwarf_Addr start, stop;
 	Dwarf_Frame *f;
+	size_t n = 0;
 	bool signal;
 	int err;
 
-	while (dwarf_cfi_addrframe(cfi, addr, &f) == 0) {
+	while (addr < limit && dwarf_cfi_addrframe(cfi, addr, &f) == 0) {
+		if (++n > MAX_FDE_ROWS) {
+			free(f);
+			err = push(b, addr, (struct dt_uw_row){ .kind = DT_UW_INVALID });
+			if (err)
+				return err;
+			if (limit != UINT64_MAX)
+				addr = limit;
+			break;
+		}
 		/* The frame is malloc'd (libdw.h says so): its size is known. */
 		if (malloc_usable_size(f) > MAX_FRAME_BYTES) {
 			free(f);
@@ -228,6 +254,15 @@ static int find_hdr(Elf *elf, struct hdr_table *h)
 	return -ENODATA;
 }
 
+/* Where the index's i-th FDE starts. */
+static uint64_t hdr_fde(const struct hdr_table *h, size_t i)
+{
+	int32_t v;
+
+	memcpy(&v, h->p + i * 8, 4);
+	return h->base + (int64_t)v;
+}
+
 static int exec_delta(Elf *elf, int64_t *delta)
 {
 	size_t nph, i;
@@ -249,9 +284,8 @@ static int build_rows(Elf *elf, struct cfi_table *t)
 	struct builder b = { .t = t };
 	struct hdr_table h;
 	Dwarf_CFI *cfi;
-	uint64_t covered = 0, fde;
+	uint64_t covered = 0, fde, next;
 	size_t i;
-	int32_t v;
 	int err;
 
 	err = find_hdr(elf, &h);
@@ -261,8 +295,10 @@ static int build_rows(Elf *elf, struct cfi_table *t)
 	if (!cfi)
 		return -ENODATA;
 	for (i = 0; i < h.count; i++) {
-		memcpy(&v, h.p + i * 8, 4);
-		fde = h.base + (int64_t)v;
+		fde = hdr_fde(&h, i);
+		next = i + 1 < h.count ? hdr_fde(&h, i + 1) : UINT64_MAX;
+		if (next <= fde)
+			next = UINT64_MAX;
 		if (i && fde < covered)
 			continue;	/* reached already by walking on from an FDE before */
 		if (i && fde > covered) {
@@ -270,7 +306,7 @@ static int build_rows(Elf *elf, struct cfi_table *t)
 			if (err)
 				break;
 		}
-		err = walk_from(&b, cfi, fde, &covered);
+		err = walk_from(&b, cfi, fde, next, &covered);
 		if (err)
 			break;
 	}

@@ -190,15 +190,17 @@ const char *elfsym__interp(struct elfsym *e)
 	if (e->interp || elf_getphdrnum(e->elf, &n))
 		return e->interp;
 	for (i = 0; i < n; i++) {
-		if (gelf_getphdr(e->elf, (int)i, &ph) && ph.p_type == PT_INTERP) {
-			/* The file's word, not a size to allocate: the kernel
-			 * refuses a longer one, and p_filesz + 1 can wrap to 0. */
-			if (ph.p_filesz > PATH_MAX)
-				continue;
-			e->interp = calloc(1, ph.p_filesz + 1);
-			if (e->interp && pread(e->fd, e->interp, ph.p_filesz, (off_t)ph.p_offset) < 0)
-				e->interp[0] = '\0';
-		}
+		if (!gelf_getphdr(e->elf, (int)i, &ph) || ph.p_type != PT_INTERP)
+			continue;
+		/* The first one, as the kernel takes it.  Its size is the
+		 * file's word, not a size to allocate: the kernel refuses one
+		 * past PATH_MAX, and p_filesz + 1 can wrap to 0. */
+		if (ph.p_filesz > PATH_MAX)
+			break;
+		e->interp = calloc(1, ph.p_filesz + 1);
+		if (e->interp && pread(e->fd, e->interp, ph.p_filesz, (off_t)ph.p_offset) < 0)
+			e->interp[0] = '\0';
+		break;
 	}
 	return e->interp;
 }
@@ -298,7 +300,7 @@ static int find_lib(const char *root, struct list *dirs, const char *name, char 
 static void add_needed(const char *root, const char *object, struct list *order,
 		       const struct list *sys)
 {
-	char full[4096], origin[4096], found[4096];
+	char full[4096], origin[4096], found[4096], *slash;
 	struct list dirs = {}, names = {};
 	Elf_Scn *scn = NULL;
 	struct elfsym *e;
@@ -309,8 +311,14 @@ static void add_needed(const char *root, const char *object, struct list *order,
 	e = elfsym__open(full);
 	if (!e)
 		return;
+	/* A name without a directory (a script's "#!prog") is in the
+	 * working directory. */
 	snprintf(origin, sizeof(origin), "%s", object);
-	*strrchr(origin, '/') = '\0';
+	slash = strrchr(origin, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		snprintf(origin, sizeof(origin), ".");
 	add_path_list(&dirs, getenv("LD_LIBRARY_PATH"), origin);
 	while ((scn = elf_nextscn(e->elf, scn))) {
 		Elf_Data *data;

@@ -21,7 +21,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char root[] = "/tmp/fuzz_elfsym.XXXXXX";
-static char exe[sizeof(root) + 8];
+static char exe[sizeof(root) + 8], dir[sizeof(root) + 1];
 
 static void remove_root(void)
 {
@@ -34,6 +34,7 @@ static void setup(void)
 	if (!mkdtemp(root))
 		abort();
 	snprintf(exe, sizeof(exe), "%s/exe", root);
+	snprintf(dir, sizeof(dir), "%s/", root);
 	atexit(remove_root);
 	/* The search order reads them: the same result for every run. */
 	unsetenv("LD_PRELOAD");
@@ -82,6 +83,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		elfsym__close(e);
 	}
 	n = elfsym__load_order(root, "/exe", &order);
+	for (i = 0; i < n; i++)
+		free(order[i]);
+	free(order);
+	/* And named without a directory, as a script's "#!exe" names it. */
+	n = elfsym__load_order(dir, "exe", &order);
 	for (i = 0; i < n; i++)
 		free(order[i]);
 	free(order);
