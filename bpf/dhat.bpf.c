@@ -503,12 +503,47 @@ int sys_enter_seen(struct bpf_raw_tracepoint_args *ctx)
 	return a[3] & DT_MREMAP_FIXED ? note_unmap(a[4], a[2]) : 0;
 }
 
-/* exec replaces every mapping without an unmap call. */
+/* exec replaces every mapping without an unmap call, and the program: user
+ * space ends the capture of the old one there. */
 SEC("raw_tp/sched_process_exec")
 int exec_seen(void *ctx)
 {
-	if ((bpf_get_current_pid_tgid() >> 32) == target_tgid)
-		log_unmap(0, ~0ULL);
+	struct dt_rec_exec *e;
+
+	if ((bpf_get_current_pid_tgid() >> 32) != target_tgid)
+		return 0;
+	log_unmap(0, ~0ULL);
+	if (!tracing_on)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(DT_CNT_RB_DROP_ALLOC);
+		return 0;
+	}
+	e->kind = DT_REC_EXEC;
+	e->pad = 0;
+	e->ts = bpf_ktime_get_ns();
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+struct task_struct___f {
+	int pid, tgid;
+} __attribute__((preserve_access_index));
+
+/* Children are not followed; say how many there were. */
+SEC("raw_tp/sched_process_fork")
+int fork_seen(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct___f *child = (void *)ctx->args[1];
+	int pid = 0, tgid = 1;
+
+	if ((bpf_get_current_pid_tgid() >> 32) != target_tgid || !tracing_on)
+		return 0;
+	BPF_CORE_READ_INTO(&pid, child, pid);
+	BPF_CORE_READ_INTO(&tgid, child, tgid);
+	if (pid == tgid)
+		count(DT_CNT_FORKS);
 	return 0;
 }
 

@@ -16,6 +16,7 @@ enum dt_rec_kind {
 	DT_REC_FREE = 2,	/* struct dt_rec_free */
 	DT_REC_REALLOC = 3,	/* struct dt_rec_realloc */
 	DT_REC_STACK = 4,	/* struct dt_rec_stack, variable length */
+	DT_REC_EXEC = 5,	/* struct dt_rec_exec */
 };
 
 /* Which user call produced a record (for -v and statistics only). */
@@ -99,6 +100,14 @@ struct dt_unmap {
 	__u32 pad;
 };
 
+/* The target replaced its program: every record after this one is the new
+ * program's. */
+struct dt_rec_exec {
+	__u32 kind;
+	__u32 pad;
+	__u64 ts;
+};
+
 /* Loss counters kept in the BPF program's .bss, read by user space. */
 enum dt_counter {
 	DT_CNT_RB_DROP_ALLOC,	/* ring buffer full: allocation record lost */
@@ -115,6 +124,7 @@ enum dt_counter {
 	DT_CNT_UW_DEPTH,	/* ended at --max-frames */
 	DT_CNT_UW_BAD_RULE,	/* ended at a rule we cannot follow, or a CFA going down */
 	DT_CNT_UW_FP_FRAMES,	/* frames taken by frame pointer (mapping without table) */
+	DT_CNT_FORKS,		/* child processes the target forked (not traced) */
 	DT_CNT_NR,
 };
 

@@ -38,6 +38,8 @@ struct acct {
 	unsigned int next_zombie;
 	dt_translate_fn translate;
 	void *translate_ctx;
+	uint32_t execs_to_skip;
+	uint64_t exec_ts;	/* the program was replaced then: the capture ends there */
 };
 
 struct acct *acct__new(uint64_t t0)
@@ -233,8 +235,21 @@ int acct__handle(struct acct *a, const void *data, size_t size)
 	if (size < sizeof(kind))
 		goto bad;
 	memcpy(&kind, data, sizeof(kind));
+	/* Another program's records from the exec on: not this capture's. */
+	if (a->exec_ts) {
+		a->loss.after_exec++;
+		return 0;
+	}
 	a->events++;
 	switch (kind) {
+	case DT_REC_EXEC:
+		if (size < sizeof(struct dt_rec_exec))
+			goto bad;
+		if (a->execs_to_skip)
+			a->execs_to_skip--;
+		else
+			a->exec_ts = ((const struct dt_rec_exec *)data)->ts;
+		break;
 	case DT_REC_ALLOC:
 		if (size < sizeof(struct dt_rec_alloc))
 			goto bad;
@@ -281,6 +296,8 @@ uint64_t acct__finish(struct acct *a, uint64_t t_end)
 	return t_end;
 }
 
+void acct__skip_execs(struct acct *a, uint32_t n) { a->execs_to_skip = n; }
+uint64_t acct__exec_ts(const struct acct *a) { return a->exec_ts; }
 uint64_t acct__t0(const struct acct *a) { return a->t0; }
 uint64_t acct__events(const struct acct *a) { return a->events; }
 const struct dt_loss *acct__loss(const struct acct *a) { return &a->loss; }

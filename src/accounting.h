@@ -20,6 +20,7 @@ struct dt_loss {
 	uint64_t unknown_stacks;   /* allocation whose stack record never arrived */
 	uint64_t bad_records;	   /* malformed ring-buffer records */
 	uint64_t untracked;	   /* live block the table had no memory for */
+	uint64_t after_exec;	   /* records of the program the target exec'd: not kept */
 };
 
 struct acct;
@@ -41,6 +42,11 @@ int acct__handle(struct acct *a, const void *data, size_t size);
  * later: lifetimes of live blocks, final t-gmax snapshot.  Returns the end used. */
 uint64_t acct__finish(struct acct *a, uint64_t t_end);
 
+/* A launched command's own exec(s) of the program start its capture. */
+void acct__skip_execs(struct acct *a, uint32_t n);
+/* When the target exec'd another program (tracer clock), 0 if it has not:
+ * the capture of its program ends there and later records are dropped. */
+uint64_t acct__exec_ts(const struct acct *a);
 uint64_t acct__t0(const struct acct *a);
 uint64_t acct__events(const struct acct *a);
 const struct dt_loss *acct__loss(const struct acct *a);

@@ -129,6 +129,10 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 			end = LOOP_TARGET_EXIT;
 			goto cleanup;
 		}
+		if (acct__exec_ts(o->acct)) {
+			end = LOOP_TARGET_EXEC;
+			goto cleanup;
+		}
 		now = mono_ns();
 		if (pidfd < 0 && !o->target->launched && !target__alive(o->target->pid)) {
 			end = LOOP_TARGET_EXIT;

@@ -11,13 +11,14 @@
 
 struct ring_buffer;
 
-enum loop_end { LOOP_DURATION, LOOP_SIGNAL, LOOP_TARGET_EXIT, LOOP_ERROR };
+enum loop_end { LOOP_DURATION, LOOP_SIGNAL, LOOP_TARGET_EXIT, LOOP_TARGET_EXEC, LOOP_ERROR };
 
 struct loop_opts {
 	struct ring_buffer *rb;
 	struct target *target;
 	struct tview *tv;	/* re-read when code was unmapped */
 	struct reporter *reporter;
+	struct acct *acct;	/* its capture ends when the target execs */
 	uint64_t t0, duration_ns, interval_ns;
 	bool watch_child;	/* the launched child is seized (child.h) */
 	struct unwinder *uw;	/* NULL: frame pointers only */

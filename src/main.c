@@ -275,6 +275,9 @@ int main(int argc, char **argv)
 		reporter__set_unwinder(rep, uw);
 	reporter__set_view(rep, tv);
 	acct__set_translate(a, tview__translate, tv);
+	/* The held child's exec of the command is where its capture starts. */
+	if (t.launched)
+		acct__skip_execs(a, 1);
 	skel->bss->tracing_on = 1;
 	elog("tracing PID %d (%s)%s%s\n", t.pid, probes__summary(probes),
 	     cfg.probe_only ? "; --probe-only: nothing is recorded" : "",
@@ -286,7 +289,7 @@ int main(int argc, char **argv)
 	}
 
 	end = loop__run(&(struct loop_opts){
-		.rb = rb, .target = &t, .tv = tv, .reporter = rep,
+		.rb = rb, .target = &t, .tv = tv, .reporter = rep, .acct = a,
 		.t0 = t0, .duration_ns = cfg.duration_ns,
 		.interval_ns = cfg.verbosity < 0 ? 0 : cfg.interval_ns, .watch_child = watching,
 		.uw = uw, .uw_refresh = &skel->bss->uw_refresh,
@@ -307,6 +310,12 @@ int main(int argc, char **argv)
 		child__release(t.pid);
 	while (ring_buffer__consume(rb) > 0)
 		;
+	if (end == LOOP_TARGET_EXEC) {
+		/* One file holds one program: the new one is not traced. */
+		t_end = acct__exec_ts(a);
+		elog("PID %d replaced its program (exec): the capture of %s ends there; the new "
+		     "program runs on untraced\n", t.pid, t.cmdline);
+	}
 	t_end = acct__finish(a, t_end);
 	if (end == LOOP_TARGET_EXIT)
 		vlog("PID %d exited\n", t.pid);

@@ -13,13 +13,14 @@
 #include "util.h"
 
 struct mapwatch {
-	struct bpf_link *links[2];
+	struct bpf_link *links[3];
 	int n;
 };
 
 struct mapwatch *mapwatch__attach(struct dhat_bpf *skel)
 {
-	struct bpf_program *progs[] = { skel->progs.sys_enter_seen, skel->progs.exec_seen };
+	struct bpf_program *progs[] = { skel->progs.sys_enter_seen, skel->progs.exec_seen,
+					skel->progs.fork_seen };
 	struct mapwatch *w = calloc(1, sizeof(*w));
 	size_t i;
 

@@ -269,6 +269,9 @@ void reporter__summary(struct reporter *r)
 		     (unsigned long long)l->displaced, (unsigned long long)l->bad_records,
 		     (unsigned long long)stacks__collisions(acct__stacks(r->a)),
 		     (unsigned long long)l->untracked);
+	if (r->bpf[DT_CNT_FORKS])
+		wlog("%llu child processes forked during the capture were not traced (dhat-trace "
+		     "follows the one process)\n", (unsigned long long)r->bpf[DT_CNT_FORKS]);
 	if (r->tv)
 		view_summary(r, ss);
 	if (r->uw)
@@ -300,6 +303,8 @@ int reporter__stats(void *ctx, const char **names, uint64_t *values)
 	STAT("stack_collisions", stacks__collisions(acct__stacks(r->a)));
 	STAT("bad_records", l->bad_records);
 	STAT("untracked_blocks", l->untracked);
+	STAT("forks_not_traced", r->bpf[DT_CNT_FORKS]);
+	STAT("records_after_exec", l->after_exec);
 	STAT("frames", ss->frames);
 	STAT("frames_without_module", ss->no_module);
 	STAT("frames_without_symbol", ss->no_symbol);
