@@ -112,6 +112,33 @@ static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *d
 struct dt_uw_learned uw_learned[DT_UW_LEARNED];
 __u32 uw_learned_n;
 
+/*
+ * Whether code at addr may have been unmapped between epochs since and now:
+ * the unmap log says, for the last few unmaps.  Most unmaps are of other
+ * ranges (a thread's stack, a large block), and should not cost the whole
+ * table until user space reads the mappings again.
+ */
+#define UW_LOG_LOOK 8
+
+static __always_inline bool unmapped_since(__u32 since, __u32 now, __u64 addr)
+{
+	__u32 i, e;
+
+	if (now - since > UW_LOG_LOOK)
+		return true;
+	for (i = 1; i <= UW_LOG_LOOK; i++) {
+		struct dt_unmap *l;
+
+		if (i > now - since)
+			break;
+		e = since + i;
+		l = &unmap_log[e & (DT_UNMAP_LOG - 1)];
+		if (l->epoch != e || (addr >= l->start && addr < l->end))
+			return true;
+	}
+	return false;
+}
+
 static __always_inline bool lookup_learned(__u64 addr, __u32 epoch, struct dt_uw_obj *o,
 					   __u64 *rel)
 {
@@ -122,7 +149,8 @@ static __always_inline bool lookup_learned(__u64 addr, __u32 epoch, struct dt_uw
 
 		if (i >= n)
 			break;
-		if (l->valid && l->epoch == epoch && addr >= l->start && addr < l->end) {
+		if (l->valid && addr >= l->start && addr < l->end &&
+		    (l->epoch == epoch || !unmapped_since(l->epoch, epoch, addr))) {
 			o->first_row = l->first_row;
 			o->nrows = l->nrows;
 			*rel = addr - l->bias;
@@ -191,7 +219,7 @@ static __always_inline bool lookup_map(__u64 addr, __u32 epoch, struct dt_uw_obj
 	if (!t)
 		return false;
 	hi = t->n;
-	if (hi > DT_UW_MAX_MAPS || t->epoch != epoch)
+	if (hi > DT_UW_MAX_MAPS)
 		return false;
 	for (i = 0; i < 11 && lo < hi; i++) {
 		mid = (lo + (hi - lo) / 2) & (DT_UW_MAX_MAPS - 1);
@@ -203,7 +231,7 @@ static __always_inline bool lookup_map(__u64 addr, __u32 epoch, struct dt_uw_obj
 	if (!lo)
 		return false;
 	m = &t->m[(lo - 1) & (DT_UW_MAX_MAPS - 1)];
-	if (addr >= m->end)
+	if (addr >= m->end || (t->epoch != epoch && unmapped_since(t->epoch, epoch, addr)))
 		return false;
 	o->first_row = m->first_row;
 	o->nrows = m->nrows;

@@ -22,6 +22,7 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include "cfi.h"
+#include "util.h"
 
 #define REG_RBP 6
 #define REG_RSP 7
@@ -279,24 +280,182 @@ static int exec_delta(Elf *elf, int64_t *delta)
 	return -ENOEXEC;
 }
 
+/* A pointer in .eh_frame's encoding (DW_EH_PE_*) at p, at vaddr; false if
+ * the encoding is one FDE starts never use. */
+static bool read_encoded(const uint8_t *p, const uint8_t *end, uint8_t enc, uint64_t vaddr,
+			 uint64_t *out)
+{
+	int64_t v;
+	size_t len;
+
+	switch (enc & 0x0f) {
+	case DW_EH_PE_absptr: case DW_EH_PE_udata8: case DW_EH_PE_sdata8: len = 8; break;
+	case DW_EH_PE_udata4: case DW_EH_PE_sdata4: len = 4; break;
+	case DW_EH_PE_udata2: case DW_EH_PE_sdata2: len = 2; break;
+	default: return false;
+	}
+	if ((size_t)(end - p) < len || (enc & DW_EH_PE_indirect))
+		return false;
+	if (len == 8) {
+		memcpy(&v, p, 8);
+	} else if (len == 4) {
+		int32_t s4; uint32_t u4;
+
+		memcpy(&s4, p, 4);
+		memcpy(&u4, p, 4);
+		v = (enc & 0x08) ? s4 : (int64_t)u4;
+	} else {
+		int16_t s2; uint16_t u2;
+
+		memcpy(&s2, p, 2);
+		memcpy(&u2, p, 2);
+		v = (enc & 0x08) ? s2 : (int64_t)u2;
+	}
+	switch (enc & 0x70) {
+	case DW_EH_PE_absptr: *out = (uint64_t)v; return true;
+	case DW_EH_PE_pcrel: *out = vaddr + (uint64_t)v; return true;
+	default: return false;
+	}
+}
+
+/* The FDE pointer encoding of a CIE ('R' in its "z" augmentation). */
+static uint8_t cie_encoding(const Dwarf_CIE *c)
+{
+	const uint8_t *d = c->augmentation_data, *end = d ? d + c->augmentation_data_size : d;
+	const char *a = c->augmentation;
+
+	if (!a || a[0] != 'z' || !d)
+		return DW_EH_PE_absptr;
+	for (a++; *a && d < end; a++) {
+		if (*a == 'R')
+			return *d;
+		if (*a == 'L')
+			d++;
+		else if (*a == 'P') {
+			uint8_t penc = *d++;
+
+			d += (penc & 0x0f) == DW_EH_PE_udata2 || (penc & 0x0f) == DW_EH_PE_sdata2 ? 2 :
+			     (penc & 0x0f) == DW_EH_PE_udata4 || (penc & 0x0f) == DW_EH_PE_sdata4 ? 4 : 8;
+		} else if (*a != 'S' && *a != 'B') {
+			break;
+		}
+	}
+	return DW_EH_PE_absptr;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Where each FDE starts, sorted.  From .eh_frame_hdr's table when there is
+ * one; static executables have none (ld writes it only for dynamic ones),
+ * so then from .eh_frame itself.
+ */
+static int fde_starts(Elf *elf, uint64_t **out, size_t *n)
+{
+	struct { Dwarf_Off off; uint8_t enc; } *cies = NULL;
+	size_t ncies = 0, capcies = 0, cap = 0, shstrndx, i;
+	uint64_t *v = NULL;
+	struct hdr_table h;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	Elf_Data *data = NULL;
+	const char *ident;
+	Dwarf_Off off = 0, next;
+	Dwarf_CFI_Entry e;
+
+	*n = 0;
+	if (find_hdr(elf, &h) == 0) {
+		v = malloc((h.count ? h.count : 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		for (i = 0; i < h.count; i++)
+			v[i] = hdr_fde(&h, i);
+		*out = v;
+		*n = h.count;
+		return 0;
+	}
+	ident = elf_getident(elf, NULL);
+	if (!ident || elf_getshdrstrndx(elf, &shstrndx))
+		return -ENODATA;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS)
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (name && strcmp(name, ".eh_frame") == 0) {
+			data = elf_getdata(scn, NULL);
+			break;
+		}
+	}
+	if (!data || !data->d_buf)
+		return -ENODATA;
+	while (dwarf_next_cfi((const unsigned char *)ident, data, true, off, &next, &e) == 0) {
+		if (dwarf_cfi_cie_p(&e)) {
+			if (array_reserve(&cies, &capcies, ncies + 1, sizeof(*cies)))
+				goto nomem;
+			cies[ncies].off = off;
+			cies[ncies++].enc = cie_encoding(&e.cie);
+		} else {
+			const uint8_t *p = e.fde.start;
+			uint8_t enc = DW_EH_PE_absptr;
+			uint64_t start;
+
+			for (i = ncies; i--;)
+				if (cies[i].off == e.fde.CIE_pointer) {
+					enc = cies[i].enc;
+					break;
+				}
+			if (read_encoded(p, e.fde.end, enc,
+					 sh.sh_addr + (uint64_t)(p - (const uint8_t *)data->d_buf),
+					 &start) && start) {
+				if (array_reserve(&v, &cap, *n + 1, sizeof(*v)))
+					goto nomem;
+				v[(*n)++] = start;
+			}
+		}
+		if (next <= off)
+			break;
+		off = next;
+	}
+	free(cies);
+	if (!*n) {
+		free(v);
+		return -ENODATA;
+	}
+	qsort(v, *n, sizeof(*v), cmp_u64);
+	*out = v;
+	return 0;
+nomem:
+	free(cies);
+	free(v);
+	return -ENOMEM;
+}
+
 static int build_rows(Elf *elf, struct cfi_table *t)
 {
 	struct builder b = { .t = t };
-	struct hdr_table h;
 	Dwarf_CFI *cfi;
-	uint64_t covered = 0, fde, next;
-	size_t i;
+	uint64_t covered = 0, fde, next, *starts = NULL;
+	size_t i, count;
 	int err;
 
-	err = find_hdr(elf, &h);
+	err = fde_starts(elf, &starts, &count);
 	if (err)
 		return err;
 	cfi = dwarf_getcfi_elf(elf);
-	if (!cfi)
+	if (!cfi) {
+		free(starts);
 		return -ENODATA;
-	for (i = 0; i < h.count; i++) {
-		fde = hdr_fde(&h, i);
-		next = i + 1 < h.count ? hdr_fde(&h, i + 1) : UINT64_MAX;
+	}
+	for (i = 0; i < count; i++) {
+		fde = starts[i];
+		next = i + 1 < count ? starts[i + 1] : UINT64_MAX;
 		if (next <= fde)
 			next = UINT64_MAX;
 		if (i && fde < covered)
@@ -313,6 +472,7 @@ static int build_rows(Elf *elf, struct cfi_table *t)
 	if (!err && t->nrows)
 		err = push(&b, covered, (struct dt_uw_row){ .kind = DT_UW_GAP });
 	dwarf_cfi_end(cfi);
+	free(starts);
 	for (i = 0; i < t->nrows; i++)
 		t->unsupported += t->rows[i].kind == DT_UW_INVALID;
 	return err;

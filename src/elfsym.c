@@ -116,16 +116,59 @@ static int for_each_function(struct elfsym *e, int (*fn)(const GElf_Sym *, const
 	return 0;
 }
 
+/* A statically linked executable (non-PIE or static-pie): no interpreter,
+ * and either ET_EXEC or flagged PIE.  Shared libraries and ld.so are neither. */
+static bool is_static_exe(Elf *elf)
+{
+	size_t i, n;
+	GElf_Ehdr eh;
+	GElf_Phdr ph;
+	bool dyn = false;
+
+	if (!gelf_getehdr(elf, &eh) || elf_getphdrnum(elf, &n))
+		return false;
+	for (i = 0; i < n; i++) {
+		if (!gelf_getphdr(elf, (int)i, &ph))
+			continue;
+		if (ph.p_type == PT_INTERP)
+			return false;
+		dyn |= ph.p_type == PT_DYNAMIC;
+	}
+	if (eh.e_type == ET_EXEC)
+		return true;
+	if (eh.e_type != ET_DYN || !dyn)
+		return false;
+	{
+		Elf_Scn *scn = NULL;
+		GElf_Shdr sh;
+
+		while ((scn = elf_nextscn(elf, scn))) {
+			Elf_Data *d;
+			GElf_Dyn dy;
+
+			if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !sh.sh_entsize)
+				continue;
+			d = elf_getdata(scn, NULL);
+			for (i = 0; d && i < sh.sh_size / sh.sh_entsize; i++)
+				if (gelf_getdyn(d, (int)i, &dy) && dy.d_tag == DT_FLAGS_1 &&
+				    (dy.d_un.d_val & DF_1_PIE))
+					return true;
+		}
+	}
+	return false;
+}
+
 struct find_ctx {
 	const char *name;
 	GElf_Sym sym;
+	bool locals;
 };
 
 static int match_name(const GElf_Sym *s, const char *name, void *ctx)
 {
 	struct find_ctx *f = ctx;
 
-	if (GELF_ST_BIND(s->st_info) == STB_LOCAL || strcmp(name, f->name))
+	if ((!f->locals && GELF_ST_BIND(s->st_info) == STB_LOCAL) || strcmp(name, f->name))
 		return 0;
 	f->sym = *s;
 	return 1;
@@ -148,8 +191,15 @@ int elfsym__function(struct elfsym *e, const char *sym, struct elfsym_fn *out)
 	char *image;
 	int err;
 
-	if (!for_each_function(e, match_name, &f))
-		return -ENOENT;
+	if (!for_each_function(e, match_name, &f)) {
+		if (!is_static_exe(e->elf))
+			return -ENOENT;
+		/* glibc's static-pie binds malloc and free locally: there they
+		 * are still the allocator every call goes to. */
+		f.locals = true;
+		if (!for_each_function(e, match_name, &f))
+			return -ENOENT;
+	}
 	err = vaddr_to_off(e->elf, f.sym.st_value, &out->file_off);
 	if (err)
 		return err;

@@ -62,6 +62,7 @@ struct tview {
 	uint32_t applied;	/* log read up to this epoch */
 	uint32_t synced;	/* epoch of the last complete sync */
 	uint64_t last_sync_ns;
+	uint64_t missed[256];	/* addresses in no mapping even after a sync */
 	struct tview_stats st;
 };
 
@@ -515,11 +516,19 @@ void tview__translate(void *ctx, uint32_t epoch, const uint64_t *ips, uint32_t n
 		uint64_t ip = ips[i] & ((1ULL << TV_LOC_SHIFT) - 1);
 		const struct tv_map *m = find_at(tv, epoch, ip);
 
-		/* Mapped since the last look, or not mapped at all: look once. */
-		if (!m && !synced && mono_ns() - tv->last_sync_ns > 2 * NSEC_PER_MSEC) {
-			synced = true;
-			tview__sync(tv);
-			m = find_at(tv, epoch, ip);
+		/* Mapped since the last look, or not mapped at all: look again,
+		 * unless this very address was looked for in vain just now (a
+		 * garbage frame repeats in every stack through it). */
+		if (!m && !synced) {
+			uint64_t *miss = &tv->missed[(ip * 0x9E3779B97F4A7C15ULL) >> 56];
+
+			if (*miss != ip || mono_ns() - tv->last_sync_ns > 2 * NSEC_PER_MSEC) {
+				synced = true;
+				tview__sync(tv);
+				m = find_at(tv, epoch, ip);
+				if (!m)
+					*miss = ip;
+			}
 		}
 		if (m) {
 			/* A module whose file could not be read still keeps its

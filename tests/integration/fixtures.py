@@ -4,6 +4,7 @@
 """Fixture programs traced for real, launched and attached by PID: exact per-site
 totals, t-gmax and t-end (the tables at the top of each fixture)."""
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -155,13 +156,24 @@ with tempfile.TemporaryDirectory() as tmp:
     c.check(sites(out, "inline.c").get("inner_alloc", {}).get("tb") == 120,
             "inline fixture: 3 x 40 bytes at the inlined site")
 
-    # Forced loss: a 4 KiB ring cannot hold a burst between two drains.
+    # Forced loss: a 4 KiB ring cannot hold a burst the tracer does not drain
+    # (stopped while the target runs): every lost record is counted.
     out = os.path.join(tmp, "burst.json")
-    r = launch(DT, out, [fixture(BUILD, "burst")], "--ring-size", "4K")
-    lost = load(out)["dhatTrace"]["lost_events"] if r.returncode == 0 else 0
-    c.check(lost > 0 and f"lost events: {lost};" in r.stderr
+    target = subprocess.Popen([fixture(BUILD, "burst"), "--wait"], stdout=subprocess.PIPE)
+    target.stdout.readline()
+    tracer = subprocess.Popen([DT, "-p", str(target.pid), "-o", out, "--ring-size", "4K"],
+                              stderr=subprocess.PIPE, text=True)
+    first = tracer.stderr.readline()
+    tracer.send_signal(signal.SIGSTOP)
+    target.send_signal(signal.SIGUSR1)
+    target.wait(timeout=120)
+    tracer.send_signal(signal.SIGCONT)
+    err = first + tracer.stderr.read()
+    tracer.wait(timeout=120)
+    lost = load(out)["dhatTrace"]["lost_events"] if tracer.returncode == 0 else 0
+    c.check(lost > 0 and f"lost events: {lost};" in err
             and sites(out, "burst.c")["site_burst"]["tbk"] + lost >= 20000,
-            "lost events counted and reported with a tiny ring", f"lost={lost} {r.stderr}")
+            "lost events counted and reported with a tiny ring", f"lost={lost} {err}")
     r = launch(DT, out, [fixture(BUILD, "burst")])
     c.check(r.returncode == 0 and load(out)["dhatTrace"]["lost_events"] == 0
             and sites(out, "burst.c")["site_burst"]["tbk"] == 20000,
