@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "elfsym.h"
 
@@ -406,6 +407,64 @@ static void add_needed(const char *root, const char *object, struct list *order,
 	elfsym__close(e);
 }
 
+/*
+ * The dynamic linker's own answer: "ld.so --list EXE" (what ldd runs) maps
+ * the objects the way it will for the real start, in load order, with every
+ * rule of its search (DT_RPATH before LD_LIBRARY_PATH, DT_RUNPATH after,
+ * $ORIGIN, ld.so.cache, glibc-hwcaps subdirectories, LD_PRELOAD) and runs
+ * none of the program's code.  Objects already named are not added again.
+ */
+static int ask_loader(const char *interp, const char *exe, struct list *order)
+{
+	char line[4096];
+	int fds[2], status, n = 0;
+	pid_t pid;
+	FILE *f;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return -errno;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (dup2(fds[1], 1) < 0 || null < 0 || dup2(null, 2) < 0)
+			_exit(127);
+		execl(interp, interp, "--list", exe, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	f = fdopen(fds[0], "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "=> "), *end;
+		int i;
+
+		p = p ? p + 3 : line + strspn(line, " \t");
+		if (*p != '/')
+			continue;	/* "not found", the vDSO */
+		end = strstr(p, " (");
+		if (end)
+			*end = '\0';
+		p[strcspn(p, "\n")] = '\0';
+		for (i = 0; i < order->n && strcmp(order->v[i], p); i++)
+			;
+		if (i == order->n && list_add(order, p) == 0)
+			n++;
+	}
+	if (f)
+		fclose(f);
+	else
+		close(fds[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+		return -ENOEXEC;
+	return n;
+}
+
 int elfsym__load_order(const char *root, const char *exe, char ***out)
 {
 	static const char *const defaults[] = {
@@ -416,10 +475,21 @@ int elfsym__load_order(const char *root, const char *exe, char ***out)
 	size_t i;
 	int k;
 
+	list_add(&order, exe);
+	if (!*root) {
+		struct elfsym *e = elfsym__open(exe);
+		const char *interp = e ? elfsym__interp(e) : NULL;
+		int n = interp && *interp ? ask_loader(interp, exe, &order) : -ENOEXEC;
+
+		elfsym__close(e);
+		if (n > 0) {
+			*out = order.v;
+			return order.n;
+		}
+	}
 	add_system_dirs(&sys, root, "/etc/ld.so.conf", 0);
 	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
 		list_add(&sys, defaults[i]);
-	list_add(&order, exe);
 	add_path_list(&pre, getenv("LD_PRELOAD"), "");
 	for (k = 0; k < pre.n; k++) {
 		char found[4096];
@@ -439,24 +509,77 @@ int elfsym__load_order(const char *root, const char *exe, char ***out)
 	return order.n;
 }
 
-int elfsym__program_of(const char *exe, char *buf, size_t len)
+static const char *basename_of(const char *p)
 {
-	char line[PATH_MAX] = "", *interp;
-	FILE *f = fopen(exe, "re");
-	int err = 0;
+	const char *b = strrchr(p, '/');
 
-	if (!f)
-		return -errno;
-	if (fgets(line, sizeof(line), f) && line[0] == '#' && line[1] == '!') {
+	return b ? b + 1 : p;
+}
+
+/* The program an env line runs: its first word that is not an option or
+ * an assignment, searched on PATH as env does.  NULL if none. */
+static const char *env_program(char *args, char *buf, size_t len)
+{
+	const char *dirs = getenv("PATH");
+	char *w, *save = NULL, *copy, *d, *dsave = NULL;
+
+	for (w = strtok_r(args, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
+		if (*w != '-' && !strchr(w, '='))
+			break;
+	if (!w)
+		return NULL;
+	if (strchr(w, '/'))
+		return snprintf(buf, len, "%s", w) < (int)len ? buf : NULL;
+	copy = strdup(dirs ? dirs : "/usr/local/bin:/usr/bin:/bin");
+	for (d = strtok_r(copy, ":", &dsave); d; d = strtok_r(NULL, ":", &dsave)) {
+		snprintf(buf, len, "%s/%s", *d ? d : ".", w);
+		if (access(buf, X_OK) == 0) {
+			free(copy);
+			return buf;
+		}
+	}
+	free(copy);
+	return NULL;
+}
+
+int elfsym__program_of(const char *exe, char *buf, size_t len, int *execs)
+{
+	char line[PATH_MAX], path[2][PATH_MAX], found[PATH_MAX], *interp;
+	int depth, err = -ELOOP;
+
+	if (execs)
+		*execs = 1;
+	/* The kernel follows up to four interpreters; so do we. */
+	for (depth = 0; depth < 5; depth++) {
+		FILE *f = fopen(exe, "re");
+
+		if (!f)
+			return -errno;
+		line[0] = '\0';
+		if (!fgets(line, sizeof(line), f))
+			line[0] = '\0';
+		fclose(f);
+		if (memcmp(line, "\177ELF", 4) == 0) {
+			err = (size_t)snprintf(buf, len, "%s", exe) >= len ? -ENAMETOOLONG : 0;
+			break;
+		}
+		if (line[0] != '#' || line[1] != '!') {
+			err = -ENOEXEC;
+			break;
+		}
 		/* A script: the allocator is its interpreter's. */
 		interp = line + 2 + strspn(line + 2, " \t");
 		interp[strcspn(interp, " \t\n")] = '\0';
-		exe = interp;
-	} else if (memcmp(line, "\177ELF", 4) != 0) {
-		err = -ENOEXEC;
+		snprintf(path[depth & 1], sizeof(path[0]), "%s", interp);
+		exe = path[depth & 1];
+		/* "#!/usr/bin/env [-S] prog": the program is prog, found on PATH. */
+		if (strcmp(basename_of(interp), "env") == 0 &&
+		    env_program(interp + strlen(interp) + 1, found, sizeof(found))) {
+			snprintf(path[depth & 1], sizeof(path[0]), "%s", found);
+			exe = path[depth & 1];
+			if (execs)
+				(*execs)++;	/* env execs the program itself */
+		}
 	}
-	fclose(f);
-	if (!err && (size_t)snprintf(buf, len, "%s", exe) >= len)
-		err = -ENAMETOOLONG;
 	return err;
 }

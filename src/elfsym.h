@@ -30,8 +30,10 @@ bool elfsym__function_starts_in(struct elfsym *e, uint64_t lo, uint64_t hi);
 const char *elfsym__interp(struct elfsym *e);
 
 /* The ELF program that runs for exe: exe itself, or a script's #!
- * interpreter.  -ENOEXEC if exe is neither. */
-int elfsym__program_of(const char *exe, char *buf, size_t len);
+ * interpreter (through "#!/usr/bin/env prog" to prog, found on PATH).
+ * -ENOEXEC if exe is neither.  *execs (if not NULL): how many execve calls
+ * it takes to get there (1, plus one per env). */
+int elfsym__program_of(const char *exe, char *buf, size_t len, int *execs);
 
 /*
  * The objects the dynamic linker will load for the executable at path, in

@@ -19,6 +19,7 @@
 #include "util.h"
 
 #define TICK_MS 10
+#define RSS_NS (100 * NSEC_PER_MSEC)
 
 #define UW_REFRESH_NS (20 * NSEC_PER_MSEC)
 
@@ -55,6 +56,12 @@ static void at_child_exit(void *ctx)
 	/* Last moment the mappings exist: take all records first. */
 	ring_buffer__consume(f->o->rb);
 	maybe_refresh(f, true);
+	if (f->o->rss_last) {
+		uint64_t rss = target__rss(f->o->target);
+
+		if (rss)
+			*f->o->rss_last = rss;
+	}
 }
 
 enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
@@ -62,7 +69,7 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 	struct refresher f = { .o = o };
 	enum loop_end end = LOOP_ERROR;
 	struct epoll_event ev = { .events = EPOLLIN };
-	uint64_t now, next_report = o->t0 + o->interval_ns;
+	uint64_t now, next_report = o->t0 + o->interval_ns, rss_read = 0;
 	int epfd = -1, sfd = -1, pidfd = -1;
 	sigset_t mask;
 
@@ -140,6 +147,14 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 		}
 		maybe_refresh(&f, false);
 		maybe_add_tables(&f, now);
+		/* An attached target's memory is gone once it exits: keep the last. */
+		if (o->rss_last && now - rss_read >= RSS_NS) {
+			uint64_t rss = target__rss(o->target);
+
+			if (rss)
+				*o->rss_last = rss;
+			rss_read = now;
+		}
 		if (o->duration_ns && now - o->t0 >= o->duration_ns) {
 			end = LOOP_DURATION;
 			goto cleanup;

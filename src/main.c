@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Copyright (c) 2026 The dhat-trace developers */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "child.h"
 #include "cli.h"
 #include "dhat_json.h"
+#include "elfsym.h"
 #include "interrupt.h"
 #include "log.h"
 #include "loop.h"
@@ -210,7 +212,7 @@ int main(int argc, char **argv)
 	int status = 0, ret = DT_EXIT_ERROR, err, out_fd = -1;
 	bool watching = false, to_stdout;
 	const char *step, *shown;
-	uint64_t t0, t_end;
+	uint64_t t0, t_end, rss_start = 0, rss_end = 0;
 
 	cli__parse(argc, argv, &cfg);
 	dt_verbosity = cfg.verbosity;
@@ -275,10 +277,18 @@ int main(int argc, char **argv)
 		reporter__set_unwinder(rep, uw);
 	reporter__set_view(rep, tv);
 	acct__set_translate(a, tview__translate, tv);
-	/* The held child's exec of the command is where its capture starts. */
-	if (t.launched)
-		acct__skip_execs(a, 1);
+	/* The held child's exec of the command (and env's of a "#!/usr/bin/env
+	 * prog" script's program) is where its capture starts. */
+	if (t.launched) {
+		char prog[PATH_MAX];
+		int execs = 1;
+
+		elfsym__program_of(t.exe, prog, sizeof(prog), &execs);
+		acct__skip_execs(a, (uint32_t)execs);
+	}
 	skel->bss->tracing_on = 1;
+	/* A launched program starts from nothing. */
+	rss_start = t.launched ? 1 : target__rss(&t);
 	elog("tracing PID %d (%s)%s%s\n", t.pid, probes__summary(probes),
 	     cfg.probe_only ? "; --probe-only: nothing is recorded" : "",
 	     cfg.duration_ns ? "" : "; Ctrl-C to stop");
@@ -292,9 +302,10 @@ int main(int argc, char **argv)
 		.rb = rb, .target = &t, .tv = tv, .reporter = rep, .acct = a,
 		.t0 = t0, .duration_ns = cfg.duration_ns,
 		.interval_ns = cfg.verbosity < 0 ? 0 : cfg.interval_ns, .watch_child = watching,
-		.uw = uw, .uw_refresh = &skel->bss->uw_refresh,
+		.uw = uw, .uw_refresh = &skel->bss->uw_refresh, .rss_last = &rss_end,
 	}, &status);
 	t_end = mono_ns();
+	reporter__set_rss(rep, rss_start, end == LOOP_TARGET_EXIT ? rss_end : target__rss(&t));
 	/* --probe-only has no output to lose: the signals stay blocked until exit. */
 	if (!cfg.probe_only)
 		interrupt__arm(shown);

@@ -146,7 +146,7 @@ static int resolve_launch(struct resolver *r, const char *exe)
 	char **order, prog[PATH_MAX];
 	int i, n, err;
 
-	err = elfsym__program_of(exe, prog, sizeof(prog));
+	err = elfsym__program_of(exe, prog, sizeof(prog), NULL);
 	if (err)
 		return err;
 	n = elfsym__load_order("", prog, &order);

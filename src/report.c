@@ -19,6 +19,7 @@ struct reporter {
 	const volatile uint64_t *bpf;
 	const struct unwinder *uw;
 	const struct tview *tv;
+	uint64_t rss_start, rss_end;
 	unsigned int top;
 	uint64_t last_t, last_tb, last_tbk;
 	uint64_t periodic_ns_max;	/* CPU time of the dearest periodic report */
@@ -54,6 +55,33 @@ void reporter__set_unwinder(struct reporter *r, const struct unwinder *uw)
 void reporter__set_view(struct reporter *r, const struct tview *tv)
 {
 	r->tv = tv;
+}
+
+void reporter__set_rss(struct reporter *r, uint64_t start, uint64_t end)
+{
+	r->rss_start = start;
+	r->rss_end = end;
+}
+
+/*
+ * Memory the probes cannot see (Go's heap in a cgo program, a JIT's arena,
+ * mmap called directly): the process grew far more than its live blocks.
+ */
+#define RSS_UNSEEN_MIN (32ULL << 20)
+
+static void unseen_summary(const struct reporter *r)
+{
+	uint64_t grew, live = pps__totals(acct__pps(r->a))->curr_b;
+
+	if (!r->rss_start || !r->rss_end || r->rss_end <= r->rss_start)
+		return;
+	grew = r->rss_end - r->rss_start;
+	if (grew < RSS_UNSEEN_MIN || grew < 4 * live)
+		return;
+	wlog("the target's resident memory grew by %.1f MiB during the capture, but only %.1f "
+	     "MiB of blocks from the probed allocator are live: most of its memory comes from "
+	     "elsewhere (a runtime's own heap such as Go's, a JIT, or mmap called directly), "
+	     "which dhat-trace does not see\n", (double)grew / (1 << 20), (double)live / (1 << 20));
 }
 
 /* Frames named ??? for a reason the target view knows: say each reason. */
@@ -269,6 +297,7 @@ void reporter__summary(struct reporter *r)
 		     (unsigned long long)l->displaced, (unsigned long long)l->bad_records,
 		     (unsigned long long)stacks__collisions(acct__stacks(r->a)),
 		     (unsigned long long)l->untracked);
+	unseen_summary(r);
 	if (r->bpf[DT_CNT_FORKS])
 		wlog("%llu child processes forked during the capture were not traced (dhat-trace "
 		     "follows the one process)\n", (unsigned long long)r->bpf[DT_CNT_FORKS]);
@@ -304,6 +333,8 @@ int reporter__stats(void *ctx, const char **names, uint64_t *values)
 	STAT("bad_records", l->bad_records);
 	STAT("untracked_blocks", l->untracked);
 	STAT("forks_not_traced", r->bpf[DT_CNT_FORKS]);
+	STAT("rss_start_bytes", r->rss_start);
+	STAT("rss_end_bytes", r->rss_end);
 	STAT("records_after_exec", l->after_exec);
 	STAT("frames", ss->frames);
 	STAT("frames_without_module", ss->no_module);

@@ -19,6 +19,9 @@ void reporter__set_unwinder(struct reporter *r, const struct unwinder *uw);
 struct tview;
 /* Its counters (objects, unmaps, unplaced frames) go into the summary and stats. */
 void reporter__set_view(struct reporter *r, const struct tview *tv);
+/* The target's resident memory when the capture started and ended (0: not
+ * known): growth the probed allocator does not explain is said. */
+void reporter__set_rss(struct reporter *r, uint64_t start, uint64_t end);
 /* The periodic peak report, now: ns on the tracer clock. */
 void reporter__periodic(struct reporter *r, uint64_t now);
 /* Writing the output starts: its cost (output_write_us) counts from here. */

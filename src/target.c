@@ -447,3 +447,21 @@ void target__cleanup(struct target *t)
 	free(t->exe);
 	free(t->cmdline);
 }
+
+uint64_t target__rss(struct target *t)
+{
+	char path[64];
+	unsigned long size, resident;
+	FILE *f;
+	int n;
+
+	if (target__pick_proc_dir(t))
+		return 0;
+	snprintf(path, sizeof(path), "%s/statm", t->proc_dir);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fscanf(f, "%lu %lu", &size, &resident);
+	fclose(f);
+	return n == 2 ? (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+}

@@ -4,6 +4,7 @@
 #define DT_TARGET_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* The traced process: one that runs already, or a command we launch. */
@@ -43,5 +44,7 @@ int target__pick_proc_dir(struct target *t);
 pid_t target__mm_tid(pid_t pid);
 /* Whether some thread of process pid still runs (its main thread may not). */
 bool target__alive(pid_t pid);
+/* Its resident memory (bytes), 0 if it cannot be read (gone). */
+uint64_t target__rss(struct target *t);
 
 #endif

@@ -199,7 +199,7 @@ int unwinder__add_program(struct unwinder *u, const char *exe)
 	struct elfsym *e;
 	int i, n, err;
 
-	err = elfsym__program_of(exe, prog, sizeof(prog));
+	err = elfsym__program_of(exe, prog, sizeof(prog), NULL);
 	if (err)
 		return err;
 	n = elfsym__load_order("", prog, &order);

@@ -73,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fd < 0 || write(fd, data, size) != (ssize_t)size || close(fd))
 		abort();
 
-	elfsym__program_of(exe, prog, sizeof(prog));
+	elfsym__program_of(exe, prog, sizeof(prog), NULL);
 	e = elfsym__open(exe);
 	if (e) {
 		functions(e, data, size);
