@@ -213,6 +213,8 @@ int main(int argc, char **argv)
 	bool watching = false, to_stdout;
 	const char *step, *shown;
 	uint64_t t0, t_end, rss_start = 0, rss_end = 0;
+	char ns_note[64] = "";
+	pid_t ns_pid;
 
 	cli__parse(argc, argv, &cfg);
 	dt_verbosity = cfg.verbosity;
@@ -289,7 +291,10 @@ int main(int argc, char **argv)
 	skel->bss->tracing_on = 1;
 	/* A launched program starts from nothing. */
 	rss_start = t.launched ? 1 : target__rss(&t);
-	elog("tracing PID %d (%s)%s%s\n", t.pid, probes__summary(probes),
+	ns_pid = t.launched ? 0 : target__ns_pid(&t);
+	if (ns_pid && ns_pid != t.pid)
+		snprintf(ns_note, sizeof(ns_note), "PID %d in its own PID namespace; ", ns_pid);
+	elog("tracing PID %d (%s%s)%s%s\n", t.pid, ns_note, probes__summary(probes),
 	     cfg.probe_only ? "; --probe-only: nothing is recorded" : "",
 	     cfg.duration_ns ? "" : "; Ctrl-C to stop");
 	if (t.launched) {

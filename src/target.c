@@ -465,3 +465,27 @@ uint64_t target__rss(struct target *t)
 	fclose(f);
 	return n == 2 ? (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
 }
+
+pid_t target__ns_pid(struct target *t)
+{
+	char path[64], line[256];
+	pid_t ns = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", t->pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *p, *last = NULL;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		/* "NSpid:\t<host>\t...\t<innermost>": the last is the process's own view. */
+		for (p = strtok(line + 6, " \t\n"); p; p = strtok(NULL, " \t\n"))
+			last = p;
+		ns = last ? (pid_t)strtol(last, NULL, 10) : 0;
+		break;
+	}
+	if (f)
+		fclose(f);
+	return ns;
+}

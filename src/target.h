@@ -44,6 +44,8 @@ int target__pick_proc_dir(struct target *t);
 pid_t target__mm_tid(pid_t pid);
 /* Whether some thread of process pid still runs (its main thread may not). */
 bool target__alive(pid_t pid);
+/* Its PID in its own (innermost) PID namespace; 0 if unknown. */
+pid_t target__ns_pid(struct target *t);
 /* Its resident memory (bytes), 0 if it cannot be read (gone). */
 uint64_t target__rss(struct target *t);
 

@@ -43,7 +43,8 @@ with tempfile.TemporaryDirectory(prefix="dtc-", dir="/tmp") as tmp:
                 and run.target_rc == 0,
                 f"{label}: target in its own PID namespace (host PID {run.pid}, "
                 f"inside {run.nspid[-1]}), exit 0", f"{run.pidns} {run.nspid} exit {run.target_rc}")
-        c.check(f"tracing PID {run.pid} " in run.err, f"{label}: traced by its host PID",
+        c.check(f"tracing PID {run.pid} (PID {run.nspid[-1]} in its own PID namespace; "
+                in run.err, f"{label}: traced by its host PID, both PIDs said",
                 run.err.strip()[-400:])
         check_container_run(c, label, run, out, ref, LEAK)
 
