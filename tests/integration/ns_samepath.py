@@ -42,9 +42,25 @@ with tempfile.TemporaryDirectory(prefix="dtc-", dir="/tmp") as tmp:
         ("pivot_root, path not on the host", pivot_argv(copied, [only, "--wait"])),
         ("bwrap, path not on the host", bwrap_argv([only, "--wait"], binds=[(CTR, only)])),
     )
-    for i, (label, argv) in enumerate(modes):
-        out = os.path.join(tmp, f"{i}.json")
-        run = attach_inside(DT, out, argv, "app")
+    # The tracer with only the README's four capabilities, as user nobody: no
+    # /proc/PID/map_files, so every file is opened by its path inside the
+    # target's root and must prove to be the mapped inode.
+    os.chmod(tmp, 0o755)
+    unpriv = os.path.join(tmp, "unpriv")
+    os.mkdir(unpriv, 0o777)
+    os.chmod(unpriv, 0o777)
+    shutil.copy(DT, os.path.join(unpriv, "dhat-trace"))
+    wrapper = os.path.join(unpriv, "dt-nobody")
+    caps = "+bpf,+perfmon,+sys_ptrace,+dac_read_search"
+    with open(wrapper, "w") as f:
+        f.write(f"#!/bin/sh\nexec setpriv --reuid=65534 --regid=65534 --clear-groups "
+                f"--inh-caps={caps} --ambient-caps={caps} -- {unpriv}/dhat-trace \"$@\"\n")
+    os.chmod(wrapper, 0o755)
+    modes += tuple((label + ", tracer as nobody with four capabilities", argv, wrapper)
+                   for label, argv in modes[:3:2])
+    for i, (label, argv, *dt) in enumerate(modes):
+        out = os.path.join(unpriv if dt else tmp, f"{i}.json")
+        run = attach_inside(dt[0] if dt else DT, out, argv, "app")
         # The set-up itself: another mount namespace, the program's root elsewhere.
         c.check(run.mnt != os.readlink("/proc/self/ns/mnt") and run.target_rc == 0,
                 f"{label}: target in its own mount namespace, exit 0",
