@@ -65,11 +65,25 @@ def start_tracer(pid, out, *extra):
     return t, line
 
 
-def our_programs():
-    out = subprocess.run(["bpftool", "prog", "show"], capture_output=True, text=True).stdout
-    # multi_enter: every entry probe's program with uprobe-multi links (6.6+)
-    return [l for l in out.splitlines()
-            if any(f"name {n} " in l + " " for n in ("malloc_enter", "free_enter", "multi_enter"))]
+def tracer_programs(pid):
+    """IDs of the BPF programs a tracer holds (its fds' fdinfo): other tracers
+    on the machine do not count."""
+    ids = set()
+    fds = f"/proc/{pid}/fdinfo"
+    for fd in os.listdir(fds) if os.path.isdir(fds) else ():
+        try:
+            with open(os.path.join(fds, fd)) as f:
+                for line in f:
+                    if line.startswith("prog_id:"):
+                        ids.add(int(line.split()[1]))
+        except OSError:
+            pass
+    return ids
+
+
+def loaded(ids):
+    return [i for i in ids if subprocess.run(["bpftool", "prog", "show", "id", str(i)],
+                                             capture_output=True).returncode == 0]
 
 
 def valid_output(path):
@@ -84,8 +98,6 @@ def valid_output(path):
 with tempfile.TemporaryDirectory() as tmp:
     target, progress = start_target(tmp)
     try:
-        check(not our_programs(), "no dhat-trace programs loaded before the test")
-
         out = os.path.join(tmp, "d.json")
         t, line = start_tracer(target.pid, out, "-d", "700ms")
         check(line.startswith("dhat-trace: tracing PID"), "tracing line printed", line)
@@ -118,12 +130,13 @@ with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "kill.json")
         t, line = start_tracer(target.pid, out)
         time.sleep(0.3)
-        check(len(our_programs()) > 0, "programs loaded while tracing")
+        ids = tracer_programs(t.pid)
+        check(len(loaded(ids)) > 0, "programs loaded while tracing", str(ids))
         t.kill()
         t.wait(timeout=10)
         time.sleep(0.3)
-        check(not our_programs(), "no program or probe left after SIGKILL of the tracer",
-              str(our_programs()))
+        check(not loaded(ids), "no program or probe left after SIGKILL of the tracer",
+              str(loaded(ids)))
         check(not os.path.exists(out), "SIGKILL leaves no output file")
         leftovers = [f for f in os.listdir(tmp) if f.startswith(".kill.json")]
         check(not leftovers, "SIGKILL leaves no temporary file", str(leftovers))
