@@ -33,6 +33,10 @@
 
 #define MAX_PHDRS 16
 #define SYNC_TRIES 4
+/* A long capture of a program that creates and ends threads unmaps their
+ * stacks all the time: the history kept is bounded, and what is older than
+ * it is treated as unknown (frames ???, never a wrong name). */
+#define MAX_UNMAPS 65536
 
 struct module {
 	struct tv_module pub;
@@ -55,8 +59,9 @@ struct tview {
 	size_t nhist, caphist;
 	struct tv_map *live;	/* live mappings of the last sync, by address */
 	size_t nlive, caplive;
-	struct unmap *unmaps;	/* every unmap applied, by epoch */
+	struct unmap *unmaps;	/* the unmaps applied, by epoch: the last MAX_UNMAPS */
 	size_t nunmaps, capunmaps;
+	uint32_t horizon;	/* unmaps before this epoch are forgotten (0: none) */
 	const volatile uint32_t *epoch;
 	const volatile struct dt_unmap *log;
 	uint32_t applied;	/* log read up to this epoch */
@@ -129,6 +134,7 @@ void tview__bind(struct tview *tv, const volatile uint32_t *epoch,
 	tv->applied = tv->synced = *epoch;
 	tv->nhist = tv->nlive = 0;
 	tv->nunmaps = 0;
+	tv->horizon = 0;
 }
 
 static uint32_t now_epoch(const struct tview *tv)
@@ -170,6 +176,21 @@ static void kill_range(struct tview *tv, uint64_t start, uint64_t end, uint32_t 
 	}
 }
 
+/* Drop the older half of the unmap history, and the mappings that died
+ * before what remains. */
+static void forget_old(struct tview *tv)
+{
+	size_t half = tv->nunmaps / 2, i, j;
+
+	tv->horizon = tv->unmaps[half].epoch;
+	memmove(tv->unmaps, tv->unmaps + half, (tv->nunmaps - half) * sizeof(*tv->unmaps));
+	tv->nunmaps -= half;
+	for (i = j = 0; i < tv->nhist; i++)
+		if (tv->hist[i].dead == UINT32_MAX || (int32_t)(tv->hist[i].dead - tv->horizon) > 0)
+			tv->hist[j++] = tv->hist[i];
+	tv->nhist = j;
+}
+
 /* Read the unmap log up to the BPF side's epoch; false if an entry is not
  * written yet (its unmap is still at the syscall's entry). */
 static bool apply_log(struct tview *tv, uint32_t upto)
@@ -188,6 +209,8 @@ static bool apply_log(struct tview *tv, uint32_t upto)
 			tv->st.log_overflows++;
 			u = (struct unmap){ 0, UINT64_MAX, k };
 		}
+		if (tv->nunmaps == MAX_UNMAPS)
+			forget_old(tv);
 		if (array_reserve(&tv->unmaps, &tv->capunmaps, tv->nunmaps + 1,
 				  sizeof(*tv->unmaps)) == 0)
 			tv->unmaps[tv->nunmaps++] = u;
@@ -207,7 +230,7 @@ static uint32_t born_epoch(const struct tview *tv, uint64_t start, uint64_t end)
 	while (i--)
 		if (overlaps(tv->unmaps[i].start, tv->unmaps[i].end, start, end))
 			return tv->unmaps[i].epoch;
-	return 0;
+	return tv->horizon;
 }
 
 static int read_phdrs(struct module *m)
