@@ -379,47 +379,6 @@ int BPF_KPROBE(free_enter, __u64 ptr)
 }
 
 /*
- * With uprobe-multi links (Linux 6.6+) one link carries every entry probe of
- * an object, so one program serves them all, told apart by the attach cookie
- * user space gives each offset: the function's DT_FN_*.  The per-function
- * programs above remain for the classic links, which older kernels need
- * (bpf_get_attach_cookie() itself needs 5.15).
- */
-SEC("uprobe")
-int BPF_KPROBE(multi_enter, __u64 a0, __u64 a1, __u64 a2)
-{
-	__u32 fn = (__u32)bpf_get_attach_cookie(ctx);
-	__u64 size = a0, arg = 0;
-
-	switch (fn) {
-	case DT_FN_FREE:
-		return record_free(a0);
-	case DT_FN_CALLOC:
-		size = a0 * a1;
-		break;
-	case DT_FN_REALLOC:
-		size = a1;
-		arg = a0;
-		break;
-	case DT_FN_REALLOCARRAY:
-		size = a1 * a2;
-		arg = a0;
-		break;
-	case DT_FN_POSIX_MEMALIGN:
-		size = a2;
-		arg = a0;
-		break;
-	case DT_FN_ALIGNED_ALLOC:
-	case DT_FN_MEMALIGN:
-		size = a1;
-		break;
-	default:	/* malloc, valloc, pvalloc, every operator new: size first */
-		break;
-	}
-	return enter(ctx, fn, size, arg);
-}
-
-/*
  * The target's address space changes.  Only an unmap can give an address
  * another meaning (a new mapping lands where nothing was), so unmaps of
  * anything but one anonymous mapping (a large malloc block: by far the most
@@ -466,10 +425,111 @@ static __always_inline int note_unmap(__u64 start, __u64 len)
 	return 0;
 }
 
+#define DT_MAP_FIXED 0x10
+#define DT_MREMAP_FIXED 2
+
+/*
+ * The same, seen by uprobes on the target's own libc wrappers and on ld.so's
+ * _dl_debug_state (which dlopen and dlclose call around their own mmap and
+ * munmap, made without libc): only the target pays, and only for these calls.
+ * _dl_debug_state says nothing of the range, so all code counts as changed.
+ */
+static __always_inline int map_change(struct pt_regs *ctx, __u32 fn)
+{
+	__u64 a0 = PT_REGS_PARM1(ctx), a1 = PT_REGS_PARM2(ctx), a2 = PT_REGS_PARM3(ctx);
+	__u64 a3 = PT_REGS_PARM4(ctx), a4 = PT_REGS_PARM5(ctx);
+
+	switch (fn) {
+	case DT_FN_MUNMAP:
+		return note_unmap(a0, a1);
+	case DT_FN_MMAP:
+		return a3 & DT_MAP_FIXED ? note_unmap(a0, a1) : 0;
+	case DT_FN_MREMAP:
+		note_unmap(a0, a1);
+		return a3 & DT_MREMAP_FIXED ? note_unmap(a4, a2) : 0;
+	default:
+		if ((bpf_get_current_pid_tgid() >> 32) == target_tgid)
+			log_unmap(0, ~0ULL);
+		return 0;
+	}
+}
+
+SEC("uprobe")
+int munmap_enter(struct pt_regs *ctx)
+{
+	return map_change(ctx, DT_FN_MUNMAP);
+}
+
+SEC("uprobe")
+int mmap_enter(struct pt_regs *ctx)
+{
+	return map_change(ctx, DT_FN_MMAP);
+}
+
+SEC("uprobe")
+int mremap_enter(struct pt_regs *ctx)
+{
+	return map_change(ctx, DT_FN_MREMAP);
+}
+
+SEC("uprobe")
+int dl_debug_state_enter(struct pt_regs *ctx)
+{
+	return map_change(ctx, DT_FN_DL_DEBUG_STATE);
+}
+
+/*
+ * With uprobe-multi links (Linux 6.6+) one link carries every entry probe of
+ * an object, so one program serves them all, told apart by the attach cookie
+ * user space gives each offset: the function's DT_FN_*.  The per-function
+ * programs above remain for the classic links, which older kernels need
+ * (bpf_get_attach_cookie() itself needs 5.15).
+ */
+SEC("uprobe")
+int BPF_KPROBE(multi_enter, __u64 a0, __u64 a1, __u64 a2)
+{
+	__u32 fn = (__u32)bpf_get_attach_cookie(ctx);
+	__u64 size = a0, arg = 0;
+
+	switch (fn) {
+	case DT_FN_FREE:
+		return record_free(a0);
+	case DT_FN_MUNMAP:
+	case DT_FN_MMAP:
+	case DT_FN_MREMAP:
+	case DT_FN_DL_DEBUG_STATE:
+		return map_change(ctx, fn);
+	case DT_FN_CALLOC:
+		size = a0 * a1;
+		break;
+	case DT_FN_REALLOC:
+		size = a1;
+		arg = a0;
+		break;
+	case DT_FN_REALLOCARRAY:
+		size = a1 * a2;
+		arg = a0;
+		break;
+	case DT_FN_POSIX_MEMALIGN:
+		size = a2;
+		arg = a0;
+		break;
+	case DT_FN_ALIGNED_ALLOC:
+	case DT_FN_MEMALIGN:
+		size = a1;
+		break;
+	default:	/* malloc, valloc, pvalloc, every operator new: size first */
+		break;
+	}
+	return enter(ctx, fn, size, arg);
+}
+
 /*
  * The raw sys_enter tracepoint: it needs neither tracefs nor kprobes (which
  * some kernels are built without; fentry on syscalls was refused on 6.18
- * here), at the price of a PID check on every system call of the machine.
+ * here), at the price of a PID check on every system call of the machine
+ * (~85 ns each on this VM: docs/performance.md).  Used only where the
+ * uprobes above cannot be placed (no libc munmap or no _dl_debug_state).
  */
 struct pt_regs___sys {
 	unsigned long di, si, dx, r10, r8;
@@ -478,8 +538,6 @@ struct pt_regs___sys {
 #define DT_NR_MMAP 9
 #define DT_NR_MUNMAP 11
 #define DT_NR_MREMAP 25
-#define DT_MAP_FIXED 0x10
-#define DT_MREMAP_FIXED 2
 
 SEC("raw_tp/sys_enter")
 int sys_enter_seen(struct bpf_raw_tracepoint_args *ctx)

@@ -33,6 +33,11 @@ enum dt_fn {
 	DT_FN_NEW,
 	DT_FN_FREE,
 	DT_FN_DELETE,
+	/* Not allocators: the target's code may change (see struct dt_unmap). */
+	DT_FN_MUNMAP,
+	DT_FN_MMAP,
+	DT_FN_MREMAP,
+	DT_FN_DL_DEBUG_STATE,	/* ld.so's hook around every dlopen and dlclose */
 	DT_FN_NR,
 };
 

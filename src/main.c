@@ -252,20 +252,30 @@ int main(int argc, char **argv)
 	skel = load_bpf(&cfg, t.pid, uw, &popts);
 	if (!skel)
 		goto cleanup;
-	/* From here on every unmap is seen, so what a sync reads now holds
-	 * until the log says otherwise. */
 	watch = mapwatch__attach(skel);
 	if (!watch)
 		goto cleanup;
 	tview__bind(tv, &skel->bss->map_epoch, skel->bss->unmap_log);
+	if (!t.launched)
+		tview__sync(tv);
+	probes = probes__attach(skel, &t, tv, &popts);
+	if (!probes)
+		goto cleanup;
+	if (!probes__watch_maps(probes) && !popts.probe_only) {
+		vlog("no munmap or _dl_debug_state to probe: code unmaps watched on every system "
+		     "call\n");
+		if (mapwatch__watch_syscalls(watch))
+			goto cleanup;
+	}
+	/* Unmaps are seen from here on: whatever happened before, while the
+	 * watch was being placed, is treated as a change of all code, and the
+	 * mappings read now hold until the log says otherwise. */
+	mapwatch__all_changed(watch);
 	if (!t.launched) {
 		tview__sync(tv);
 		if (uw)
 			unwinder__refresh(uw);
 	}
-	probes = probes__attach(skel, &t, tv, &popts);
-	if (!probes)
-		goto cleanup;
 	t0 = mono_ns();
 	a = acct__new(t0);
 	sym = symbolizer__new(tv);

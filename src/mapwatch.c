@@ -13,34 +13,67 @@
 #include "util.h"
 
 struct mapwatch {
+	struct dhat_bpf *skel;
 	struct bpf_link *links[3];
 	int n;
+	bool syscalls;
 };
+
+/* Raw tracepoints: they need neither tracefs nor kprobes. */
+static int attach(struct mapwatch *w, struct bpf_program *prog)
+{
+	w->links[w->n] = bpf_program__attach(prog);
+	if (!w->links[w->n]) {
+		int err = -errno;
+
+		elog("cannot watch the target's mappings (%s): %s\n", bpf_program__name(prog),
+		     strerror(-err));
+		return err;
+	}
+	w->n++;
+	return 0;
+}
 
 struct mapwatch *mapwatch__attach(struct dhat_bpf *skel)
 {
-	struct bpf_program *progs[] = { skel->progs.sys_enter_seen, skel->progs.exec_seen,
-					skel->progs.fork_seen };
 	struct mapwatch *w = calloc(1, sizeof(*w));
-	size_t i;
+	const char *env = getenv("DHAT_TRACE_MAPWATCH");
 
 	if (!w)
 		return NULL;
-	for (i = 0; i < ARRAY_SIZE(progs); i++) {
-		/* Raw tracepoints: they need neither tracefs nor kprobes. */
-		w->links[w->n] = bpf_program__attach(progs[i]);
-		if (!w->links[w->n]) {
-			int err = errno;
-
-			elog("cannot watch the target's mappings (%s): %s\n",
-			     bpf_program__name(progs[i]), strerror(err));
-			mapwatch__detach(w);
-			errno = err;
-			return NULL;
-		}
-		w->n++;
+	w->skel = skel;
+	if (attach(w, skel->progs.exec_seen) || attach(w, skel->progs.fork_seen))
+		goto fail;
+	if (env && strcmp(env, "syscalls") == 0) {
+		vlog("code unmaps watched on every system call (DHAT_TRACE_MAPWATCH=syscalls)\n");
+		if (mapwatch__watch_syscalls(w))
+			goto fail;
 	}
 	return w;
+fail:
+	mapwatch__detach(w);
+	errno = EINVAL;
+	return NULL;
+}
+
+int mapwatch__watch_syscalls(struct mapwatch *w)
+{
+	if (w->syscalls)
+		return 0;
+	w->syscalls = true;
+	return attach(w, w->skel->progs.sys_enter_seen);
+}
+
+/* As the BPF side logs an unmap (bpf/dhat.bpf.c log_unmap), for all code. */
+void mapwatch__all_changed(struct mapwatch *w)
+{
+	struct dhat_bpf__bss *bss = w->skel->bss;
+	__u32 e = __atomic_add_fetch(&bss->map_epoch, 1, __ATOMIC_SEQ_CST);
+	struct dt_unmap *l = &bss->unmap_log[e & (DT_UNMAP_LOG - 1)];
+
+	l->start = 0;
+	l->end = ~0ULL;
+	__atomic_store_n(&l->epoch, e, __ATOMIC_RELEASE);
 }
 
 void mapwatch__detach(struct mapwatch *w)

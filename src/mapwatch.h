@@ -7,11 +7,20 @@ struct dhat_bpf;
 struct mapwatch;
 
 /*
- * The programs that see the target's code go away (munmap, mremap,
- * mmap MAP_FIXED, exec: bpf/dhat.bpf.c) and its forks, attached before the
- * first read of its mappings that a stack will be placed with.  NULL (reported) on failure.
+ * Seeing the target's code go away (bpf/dhat.bpf.c, struct dt_unmap): its
+ * exec and forks by raw tracepoints here; its unmaps by uprobes on its own
+ * munmap, mmap, mremap and ld.so's _dl_debug_state, placed with the
+ * allocator's (probes.c), or, where those cannot be placed, by the raw
+ * sys_enter tracepoint, which every process on the machine then pays for.
+ * DHAT_TRACE_MAPWATCH=syscalls forces the latter (and tests it).
+ * NULL (reported) on failure.
  */
 struct mapwatch *mapwatch__attach(struct dhat_bpf *skel);
+/* Watch every system call's entry for the target's unmaps. */
+int mapwatch__watch_syscalls(struct mapwatch *w);
+/* Start a new map epoch in which all code counts as changed: for what
+ * happened before the watch was complete. */
+void mapwatch__all_changed(struct mapwatch *w);
 void mapwatch__detach(struct mapwatch *w);
 
 #endif

@@ -21,7 +21,8 @@
 #include "umulti.h"
 #include "util.h"
 
-enum probe_kind { PK_ALLOC, PK_FREE };
+/* PK_MAP: not an allocator; a change of the target's code (mapwatch.h). */
+enum probe_kind { PK_ALLOC, PK_FREE, PK_MAP };
 
 struct probe_def {
 	const char *sym;
@@ -59,13 +60,30 @@ static const struct probe_def defs[] = {
 	{ "_ZnamSt11align_val_t", PK_ALLOC, PROG(new_enter), DT_FN_NEW, false, 2 },
 	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), DT_FN_NEW, false, 3 },
 	{ "_ZnamSt11align_val_tRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), DT_FN_NEW, false, 3 },
+	/* Where code can go away: libc's wrappers, and ld.so's hook around
+	 * dlopen/dlclose (which unmap without libc).  Without munmap and
+	 * _dl_debug_state both, mapwatch.c watches every system call instead. */
+	{ "munmap", PK_MAP, PROG(munmap_enter), DT_FN_MUNMAP, false, 2 },
+	{ "mmap", PK_MAP, PROG(mmap_enter), DT_FN_MMAP, false, 4 },
+	{ "mremap", PK_MAP, PROG(mremap_enter), DT_FN_MREMAP, false, 5 },
+	{ "_dl_debug_state", PK_MAP, PROG(dl_debug_state_enter), DT_FN_DL_DEBUG_STATE, false, 0 },
 };
 
 #define MAX_OBJECTS 512
+
+static size_t find_def(__u32 fn)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(defs) - 1 && defs[i].fn != fn; i++)
+		;
+	return i;
+}
 #define NR_DEFS ARRAY_SIZE(defs)
 #define MAX_LINKS (2 * NR_DEFS)
 
 struct probes {
+	bool watches_maps;			/* munmap and _dl_debug_state probed */
 	struct bpf_link *links[MAX_LINKS];	/* classic: one per probe */
 	int nr_links;
 	int link_fds[MAX_LINKS];		/* uprobe-multi: two per object */
@@ -407,6 +425,11 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 		goto cleanup;
 	}
 	for (i = 0; i < NR_DEFS; i++) {
+		/* --probe-only measures the allocator's probes alone. */
+		if (defs[i].kind == PK_MAP && opts->probe_only) {
+			objs[i] = NULL;
+			continue;
+		}
 		objs[i] = lookup(&r, defs[i].sym, &fns[i]);
 		if (!objs[i] && defs[i].required) {
 			elog("no %s found in %s or the libraries it loads (a static, stripped "
@@ -440,6 +463,7 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 		add_to_list(objects, sizeof(objects), objs[i]->path);
 		nr++;
 	}
+	p->watches_maps = objs[find_def(DT_FN_MUNMAP)] && objs[find_def(DT_FN_DL_DEBUG_STATE)];
 	vlog("attached %d functions with %d %s\n", nr, p->nr_links + p->nr_fds,
 	     opts->multi ? "uprobe-multi links (one per object for the entries, one for the "
 			   "returns)" : "classic uprobe links (one per probe)");
@@ -506,4 +530,9 @@ void probes__prepare(struct dhat_bpf *skel, const struct probe_opts *opts)
 const char *probes__summary(const struct probes *p)
 {
 	return p->summary;
+}
+
+bool probes__watch_maps(const struct probes *p)
+{
+	return p->watches_maps;
 }

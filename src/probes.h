@@ -28,6 +28,9 @@ struct tview;
 struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 			      const struct tview *tv, const struct probe_opts *opts);
 void probes__detach(struct probes *p);
+/* Whether code changes are seen by the target's own munmap and ld.so's
+ * _dl_debug_state (else mapwatch.c must watch every system call). */
+bool probes__watch_maps(const struct probes *p);
 /* "14 probes in libc.so.6, libstdc++.so.6" */
 const char *probes__summary(const struct probes *p);
 

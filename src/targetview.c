@@ -55,8 +55,11 @@ struct tview {
 	int rootfd;
 	struct module *mods;	/* index 0..TV_FIRST_MODULE-1 unused */
 	uint32_t nmods, capmods;
-	struct tv_map *hist;	/* every mapping seen since bind, by birth */
+	struct tv_map *hist;	/* mappings alive as far as the log says */
 	size_t nhist, caphist;
+	struct tv_map *dead;	/* mappings unmapped since bind, in order of death */
+	size_t ndead, capdead;
+	uint32_t last_all;	/* epoch of the newest unmap of all code */
 	struct tv_map *live;	/* live mappings of the last sync, by address */
 	size_t nlive, caplive;
 	struct unmap *unmaps;	/* the unmaps applied, by epoch: the last MAX_UNMAPS */
@@ -121,6 +124,7 @@ void tview__free(struct tview *tv)
 		close(tv->rootfd);
 	free(tv->mods);
 	free(tv->hist);
+	free(tv->dead);
 	free(tv->live);
 	free(tv->unmaps);
 	free(tv);
@@ -132,7 +136,8 @@ void tview__bind(struct tview *tv, const volatile uint32_t *epoch,
 	tv->epoch = epoch;
 	tv->log = log;
 	tv->applied = tv->synced = *epoch;
-	tv->nhist = tv->nlive = 0;
+	tv->nhist = tv->nlive = tv->ndead = 0;
+	tv->last_all = 0;
 	tv->nunmaps = 0;
 	tv->horizon = 0;
 }
@@ -164,9 +169,15 @@ static void kill_range(struct tview *tv, uint64_t start, uint64_t end, uint32_t 
 	for (i = 0; i < tv->nhist; i++) {
 		struct tv_map *m = &tv->hist[i];
 
-		if (m->dead == UINT32_MAX && overlaps(m->start, m->end, start, end))
-			m->dead = epoch;
+		if (!overlaps(m->start, m->end, start, end))
+			continue;
+		m->dead = epoch;
+		if (array_reserve(&tv->dead, &tv->capdead, tv->ndead + 1, sizeof(*tv->dead)) == 0)
+			tv->dead[tv->ndead++] = *m;
+		tv->hist[i--] = tv->hist[--tv->nhist];
 	}
+	if (start == 0 && end == UINT64_MAX)
+		tv->last_all = epoch;
 	/* The live list's copies too: it is searched first. */
 	for (i = 0; i < tv->nlive; i++) {
 		struct tv_map *m = &tv->live[i];
@@ -185,10 +196,10 @@ static void forget_old(struct tview *tv)
 	tv->horizon = tv->unmaps[half].epoch;
 	memmove(tv->unmaps, tv->unmaps + half, (tv->nunmaps - half) * sizeof(*tv->unmaps));
 	tv->nunmaps -= half;
-	for (i = j = 0; i < tv->nhist; i++)
-		if (tv->hist[i].dead == UINT32_MAX || (int32_t)(tv->hist[i].dead - tv->horizon) > 0)
-			tv->hist[j++] = tv->hist[i];
-	tv->nhist = j;
+	for (i = j = 0; i < tv->ndead; i++)
+		if ((int32_t)(tv->dead[i].dead - tv->horizon) > 0)
+			tv->dead[j++] = tv->dead[i];
+	tv->ndead = j;
 }
 
 /* Read the unmap log up to the BPF side's epoch; false if an entry is not
@@ -227,10 +238,11 @@ static uint32_t born_epoch(const struct tview *tv, uint64_t start, uint64_t end)
 {
 	size_t i = tv->nunmaps;
 
-	while (i--)
+	/* Nothing before the last unmap of all code matters. */
+	while (i-- && (int32_t)(tv->unmaps[i].epoch - tv->last_all) > 0)
 		if (overlaps(tv->unmaps[i].start, tv->unmaps[i].end, start, end))
 			return tv->unmaps[i].epoch;
-	return tv->horizon;
+	return (int32_t)(tv->last_all - tv->horizon) > 0 ? tv->last_all : tv->horizon;
 }
 
 static int read_phdrs(struct module *m)
@@ -408,7 +420,7 @@ static int read_maps(struct tview *tv)
 		for (i = tv->nhist; i--;) {
 			struct tv_map *h = &tv->hist[i];
 
-			if (h->dead == UINT32_MAX && h->start == start && h->end == end &&
+			if (h->start == start && h->end == end &&
 			    h->pgoff == pgoff && tv->mods[h->mod].pub.ino == ino &&
 			    tv->mods[h->mod].pub.dev == makedev(maj, min)) {
 				m = h;
@@ -444,12 +456,14 @@ int tview__sync(struct tview *tv)
 	pick_proc_dir(tv);	/* the thread it read through may have exited */
 	for (tries = 0; tries < SYNC_TRIES; tries++) {
 		uint32_t e = now_epoch(tv), e2;
-		size_t mark = tv->nhist, i;
+		size_t mark, i;
 
 		if (tv->epoch && !apply_log(tv, e)) {
 			tv->st.sync_retries++;
 			continue;
 		}
+		/* After the log: applying it moves the dead out of hist. */
+		mark = tv->nhist;
 		err = read_maps(tv);
 		if (err == -ENOENT || err == -ESRCH)
 			return err;
@@ -496,8 +510,14 @@ static const struct tv_map *find_at(const struct tview *tv, uint32_t epoch, uint
 	for (i = tv->nhist; i--;) {
 		const struct tv_map *m = &tv->hist[i];
 
-		if (ip >= m->start && ip < m->end && m->born <= epoch &&
-		    (m->dead == UINT32_MAX || epoch < m->dead))
+		if (ip >= m->start && ip < m->end && m->born <= epoch)
+			return m;
+	}
+	/* Newest deaths first; those dead by this epoch are not for it. */
+	for (i = tv->ndead; i-- && (int32_t)(tv->dead[i].dead - epoch) > 0;) {
+		const struct tv_map *m = &tv->dead[i];
+
+		if (ip >= m->start && ip < m->end && m->born <= epoch)
 			return m;
 	}
 	return NULL;
