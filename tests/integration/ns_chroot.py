@@ -9,13 +9,12 @@ code, also where the same path outside the root holds another program.
 `dhat-trace -- chroot ROOT PROG` is run too and only reported: the launched
 command is chroot, whose libc (the host's) is not the one the program maps."""
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 
 from dtlib import Checks, fixture, load, sites
-from nslib import attach_inside, check_container_run, copied_root, reference
+from nslib import attach_inside, check_container_run, copied_root, samepath_setup
 
 DT, BUILD = sys.argv[1], sys.argv[2]
 CTR, HOST = fixture(BUILD, "ctr"), fixture(BUILD, "host")
@@ -23,14 +22,7 @@ LEAK = {"ctr_leak_site": (3702, 3, 3702, 3, 3702, 3)}
 
 c = Checks()
 with tempfile.TemporaryDirectory(prefix="dtc-", dir="/tmp") as tmp:
-    app = os.path.join(tmp, "opt", "app")        # the host's file here is host.c's
-    only = os.path.join(tmp, "only", "app")      # the host has nothing here
-    os.makedirs(os.path.dirname(app))
-    shutil.copy2(HOST, app)
-    os.makedirs(os.path.join(tmp, "ref"))
-    shutil.copy2(CTR, os.path.join(tmp, "ref", "app"))
-    ref = reference(DT, os.path.join(tmp, "ref", "app"), os.path.join(tmp, "ref.json"),
-                    "ctr_leak_site")
+    app, only, ref = samepath_setup(DT, tmp, CTR, HOST)
     root = copied_root(os.path.join(tmp, "root"), {app: CTR, only: CTR})
 
     for i, (label, path) in enumerate((("chroot, same path on the host", app),

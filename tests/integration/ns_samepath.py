@@ -14,7 +14,7 @@ import tempfile
 
 from dtlib import Checks, fixture
 from nslib import (attach_inside, bwrap_argv, check_container_run, copied_root, need_namespaces,
-                   pivot_argv, reference, usr_root)
+                   pivot_argv, samepath_setup, usr_root)
 
 DT, BUILD = sys.argv[1], sys.argv[2]
 CTR, HOST = fixture(BUILD, "ctr"), fixture(BUILD, "host")
@@ -23,14 +23,7 @@ LEAK = {"ctr_leak_site": (3702, 3, 3702, 3, 3702, 3)}
 need_namespaces("mnt")
 c = Checks()
 with tempfile.TemporaryDirectory(prefix="dtc-", dir="/tmp") as tmp:
-    app = os.path.join(tmp, "opt", "app")        # the host's file here is host.c's
-    only = os.path.join(tmp, "only", "app")      # the host has nothing here
-    os.makedirs(os.path.dirname(app))
-    shutil.copy2(HOST, app)
-    os.makedirs(os.path.join(tmp, "ref"))
-    shutil.copy2(CTR, os.path.join(tmp, "ref", "app"))
-    ref = reference(DT, os.path.join(tmp, "ref", "app"), os.path.join(tmp, "ref.json"),
-                    "ctr_leak_site")
+    app, only, ref = samepath_setup(DT, tmp, CTR, HOST)
     copied = copied_root(os.path.join(tmp, "copied"), {app: CTR, only: CTR})
     usr = usr_root(os.path.join(tmp, "usr"), {app: CTR, only: CTR})
 

@@ -222,3 +222,18 @@ def reference(dt, prog, out, leak_fn):
         raise RuntimeError(f"reference run of {prog}: leak stack incomplete: {stack}")
     return {"keys": {key(f) for f in d["ftbl"][1:]}, "leak_stack": stack}
 
+
+
+def samepath_setup(dt, tmp, ctr, host):
+    """A host file where the container's program will sit, a path the host
+    does not have, and the program's reference run outside any container:
+    (app, only, ref)."""
+    app = os.path.join(tmp, "opt", "app")        # the host's file here is host.c's
+    only = os.path.join(tmp, "only", "app")      # the host has nothing here
+    os.makedirs(os.path.dirname(app))
+    shutil.copy2(host, app)
+    os.makedirs(os.path.join(tmp, "ref"))
+    shutil.copy2(ctr, os.path.join(tmp, "ref", "app"))
+    ref = reference(dt, os.path.join(tmp, "ref", "app"), os.path.join(tmp, "ref.json"),
+                    "ctr_leak_site")
+    return app, only, ref
