@@ -205,14 +205,15 @@ static int on_stack(struct acct *a, const struct dt_rec_stack *r, size_t size)
 {
 	uint64_t locs[DT_MAX_FRAMES];
 	const uint64_t *frames = (const uint64_t *)r->ips;
+	uint32_t nr = r->nr_frames;
 
 	if (r->nr_frames > DT_MAX_FRAMES || size < DT_REC_STACK_HDR + (size_t)r->nr_frames * 8)
 		return -EINVAL;
 	if (a->translate) {
-		a->translate(a->translate_ctx, r->epoch, frames, r->nr_frames, locs);
+		nr = a->translate(a->translate_ctx, r->epoch, frames, nr, locs);
 		frames = locs;
 	}
-	return stacks__add(a->stacks, r->stack_id, frames, r->nr_frames) < 0 ? -ENOMEM : 0;
+	return stacks__add(a->stacks, r->stack_id, frames, nr) < 0 ? -ENOMEM : 0;
 }
 
 void acct__set_translate(struct acct *a, dt_translate_fn fn, void *ctx)

@@ -30,11 +30,12 @@ struct acct *acct__new(uint64_t t0);
 void acct__free(struct acct *a);
 /*
  * Stacks arrive as return addresses taken in a map epoch; fn turns them into
- * the frames kept (targetview.h's locations).  Without one, the addresses
- * are kept as they are (replay, unit tests).
+ * the frames kept (targetview.h's locations) and returns how many to keep
+ * (a frame that cannot be a code address ends the stack).  Without one, the
+ * addresses are kept as they are (replay, unit tests).
  */
-typedef void (*dt_translate_fn)(void *ctx, uint32_t epoch, const uint64_t *ips, uint32_t nr,
-				uint64_t *out);
+typedef uint32_t (*dt_translate_fn)(void *ctx, uint32_t epoch, const uint64_t *ips, uint32_t nr,
+				    uint64_t *out);
 void acct__set_translate(struct acct *a, dt_translate_fn fn, void *ctx);
 /* Consume one raw ring-buffer record (include/dhat_abi.h); -EINVAL if malformed. */
 int acct__handle(struct acct *a, const void *data, size_t size);

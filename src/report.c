@@ -89,6 +89,10 @@ static void view_summary(const struct reporter *r, const struct symbolizer_stats
 {
 	const struct tview_stats *v = tview__stats(r->tv);
 
+	if (v->frames_not_code)
+		wlog("%llu stacks ended at an address no code can have (a frame-pointer walk "
+		     "through code built without frame pointers): cut there\n",
+		     (unsigned long long)v->frames_not_code);
 	if (!ss->gone && !ss->unreadable && !v->modules_unopened && !v->log_overflows)
 		return;
 	wlog("frames named ???: %llu in code unmapped before it could be read, %llu in objects "
@@ -350,6 +354,7 @@ int reporter__stats(void *ctx, const char **names, uint64_t *values)
 		STAT("code_unmaps", v->unmaps);
 		STAT("unmap_log_overflows", v->log_overflows);
 		STAT("mapping_reads", v->syncs);
+		STAT("stacks_cut_at_non_code", v->frames_not_code);
 	}
 	STAT("events", acct__events(r->a));
 	STAT("block_table_bytes", blocks__peak_bytes(acct__blocks(r->a)));

@@ -62,6 +62,8 @@ struct tview {
 	uint32_t last_all;	/* epoch of the newest unmap of all code */
 	struct tv_map *live;	/* live mappings of the last sync, by address */
 	size_t nlive, caplive;
+	struct tv_map *anon;	/* executable mappings without a file (JIT, vDSO), last read */
+	size_t nanon, capanon;
 	struct unmap *unmaps;	/* the unmaps applied, by epoch: the last MAX_UNMAPS */
 	size_t nunmaps, capunmaps;
 	uint32_t horizon;	/* unmaps before this epoch are forgotten (0: none) */
@@ -126,6 +128,7 @@ void tview__free(struct tview *tv)
 	free(tv->hist);
 	free(tv->dead);
 	free(tv->live);
+	free(tv->anon);
 	free(tv->unmaps);
 	free(tv);
 }
@@ -404,7 +407,7 @@ static int read_maps(struct tview *tv)
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	tv->nlive = 0;
+	tv->nlive = tv->nanon = 0;
 	while (fgets(line, sizeof(line), f)) {
 		struct tv_map *m = NULL;
 		uint32_t mod;
@@ -413,8 +416,15 @@ static int read_maps(struct tview *tv)
 
 		n = 0;
 		if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu %n", &start, &end, perms, &pgoff, &maj,
-			   &min, &ino, &n) < 7 || perms[2] != 'x' || !n || line[n] != '/')
+			   &min, &ino, &n) < 7 || perms[2] != 'x')
 			continue;
+		if (!n || line[n] != '/') {
+			/* Code without a file: its frames are real, if nameless. */
+			if (array_reserve(&tv->anon, &tv->capanon, tv->nanon + 1,
+					  sizeof(*tv->anon)) == 0)
+				tv->anon[tv->nanon++] = (struct tv_map){ .start = start, .end = end };
+			continue;
+		}
 		p = line + n;
 		p[strcspn(p, "\n")] = '\0';
 		for (i = tv->nhist; i--;) {
@@ -523,6 +533,16 @@ static const struct tv_map *find_at(const struct tview *tv, uint32_t epoch, uint
 	return NULL;
 }
 
+static bool in_anon_code(const struct tview *tv, uint64_t ip)
+{
+	size_t i;
+
+	for (i = 0; i < tv->nanon; i++)
+		if (ip >= tv->anon[i].start && ip < tv->anon[i].end)
+			return true;
+	return false;
+}
+
 static bool gone_since(const struct tview *tv, uint32_t epoch, uint64_t ip)
 {
 	size_t i = tv->nunmaps;
@@ -536,8 +556,13 @@ static bool gone_since(const struct tview *tv, uint32_t epoch, uint64_t ip)
 	return false;
 }
 
-void tview__translate(void *ctx, uint32_t epoch, const uint64_t *ips, uint32_t nr,
-		      uint64_t *locs)
+/* Lowest and one past the highest address user code can have (x86-64,
+ * 4-level and 5-level page tables alike below 2^47 for ordinary mappings). */
+#define USER_MIN 4096ULL
+#define USER_END (1ULL << 47)
+
+uint32_t tview__translate(void *ctx, uint32_t epoch, const uint64_t *ips, uint32_t nr,
+			  uint64_t *locs)
 {
 	struct tview *tv = ctx;
 	bool synced = false;
@@ -553,11 +578,21 @@ void tview__translate(void *ctx, uint32_t epoch, const uint64_t *ips, uint32_t n
 		for (i = 0; i < nr; i++)
 			locs[i] = ((uint64_t)TV_LOC_GONE << TV_LOC_SHIFT) | TV_LOC_ADDR(ips[i]);
 		tv->st.frames_gone += nr;
-		return;
+		return nr;
 	}
 	for (i = 0; i < nr; i++) {
-		uint64_t ip = ips[i] & ((1ULL << TV_LOC_SHIFT) - 1);
-		const struct tv_map *m = find_at(tv, epoch, ip);
+		uint64_t ip = ips[i];
+		const struct tv_map *m;
+
+		if (ip < USER_MIN || ip >= USER_END) {
+			/* Not a code address: what follows it is no stack either. */
+			tv->st.frames_not_code++;
+			if (i)
+				return i;
+			locs[0] = ((uint64_t)TV_LOC_NO_MAPPING << TV_LOC_SHIFT) | TV_LOC_ADDR(ip);
+			return 1;
+		}
+		m = find_at(tv, epoch, ip);
 
 		/* Mapped since the last look, or not mapped at all: look again,
 		 * unless this very address was looked for in vain just now (a
@@ -584,11 +619,17 @@ void tview__translate(void *ctx, uint32_t epoch, const uint64_t *ips, uint32_t n
 		if (gone_since(tv, epoch, ip)) {
 			tv->st.frames_gone++;
 			locs[i] = ((uint64_t)TV_LOC_GONE << TV_LOC_SHIFT) | ip;
+		} else if (i && tv->epoch && !in_anon_code(tv, ip)) {
+			/* In no code at all, even after a look: a frame-pointer walk
+			 * read something that is no return address; so is the rest. */
+			tv->st.frames_not_code++;
+			return i;
 		} else {
 			tv->st.frames_no_mapping++;
 			locs[i] = ((uint64_t)TV_LOC_NO_MAPPING << TV_LOC_SHIFT) | ip;
 		}
 	}
+	return nr;
 }
 
 size_t tview__live(const struct tview *tv, const struct tv_map **maps)

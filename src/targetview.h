@@ -57,6 +57,7 @@ struct tview_stats {
 	uint64_t unmaps, log_overflows;
 	uint64_t modules, modules_unopened;
 	uint64_t frames_no_mapping, frames_gone;
+	uint64_t frames_not_code;	/* stacks cut at an address no code can have */
 	bool map_files;		/* /proc/PID/map_files could be opened */
 	bool same_mntns;
 };
@@ -72,10 +73,12 @@ int tview__sync(struct tview *tv);
 /* Whether code was unmapped (or mapped, as far as seen) since the last sync. */
 bool tview__stale(const struct tview *tv);
 uint32_t tview__epoch(const struct tview *tv);
-/* Locations of a stack taken in epoch (see above).  ctx: the struct tview;
- * a dt_translate_fn (accounting.h). */
-void tview__translate(void *ctx, uint32_t epoch, const uint64_t *ips, uint32_t nr,
-		      uint64_t *locs);
+/* Locations of a stack taken in epoch (see above); returns how many frames
+ * to keep: one that cannot be a user code address (a frame-pointer walk
+ * that read garbage) ends the stack, counted.  ctx: the struct tview; a
+ * dt_translate_fn (accounting.h). */
+uint32_t tview__translate(void *ctx, uint32_t epoch, const uint64_t *ips, uint32_t nr,
+			  uint64_t *locs);
 /* The live mappings of the last sync, by address. */
 size_t tview__live(const struct tview *tv, const struct tv_map **maps);
 const struct tv_module *tview__module(const struct tview *tv, uint32_t mod);

@@ -42,4 +42,16 @@ with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, name + "-attach.json")
         rc, err = attach(DT, out, [prog], "-d", "60s")
         check(c, f"attach {name}", rc, err, out, prog)
+    # Frame pointers through libc built without them read garbage: the
+    # stack must end there, counted, never with a frame that is no code.
+    out = os.path.join(tmp, "fp.json")
+    r = launch(DT, out, [fixture(BUILD, "basic-static")], "--unwind=fp")
+    if c.check(r.returncode == 0, "fp: exit 0", r.stderr[-400:]):
+        d = json.load(open(out))
+        expect_sites(c, sites(out, "basic.c"), BASIC, "fp")
+        bad = [f for f in d["ftbl"][1:] if "???" in f]
+        c.check(not bad, "fp: no frame that is not code", str(bad[:5]))
+        c.check(d["dhatTrace"]["stacks_cut_at_non_code"] > 0 and "no code can have" in r.stderr,
+                "fp: the stacks cut at garbage are counted and said",
+                str(d["dhatTrace"]["stacks_cut_at_non_code"]))
 sys.exit(c.finish())
