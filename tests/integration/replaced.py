@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Copyright (c) 2026 The dhat-trace developers
 """A library deleted from its path while mapped, another library put at that
-path, then the process attached: as root (through /proc/PID/map_files) its
-frames get the deleted library's own names; as nobody with the four
+path, then the process attached; and a library with no path at all (a memfd):
+as root (through /proc/PID/map_files) their frames get the library's own
+names; as nobody with the four
 capabilities (no map_files) they are ??? and counted (and the stack ends
 there: no unwind table without the file), and in both cases no frame names
 the file now at that path."""
@@ -20,16 +21,18 @@ DT, BUILD = sys.argv[1], sys.argv[2]
 CAPS = "+bpf,+perfmon,+sys_ptrace,+dac_read_search"
 
 
-def run(c, label, tmp, prefix):
+def run(c, label, tmp, prefix, prog="dlgone"):
     lib = os.path.join(tmp, "libgone.so")
     shutil.copy(fixture(BUILD, "libdlalloc.so"), lib)
-    target = subprocess.Popen([fixture(BUILD, "dlgone"), lib, "--wait"], stdout=subprocess.PIPE)
+    target = subprocess.Popen([fixture(BUILD, prog), lib, "--wait"], stdout=subprocess.PIPE)
     out = os.path.join(tmp, label + ".json")
     try:
         if target.stdout.readline() != b"ready\n":
             c.check(False, f"{label}: fixture ready")
             return None
         # Another library where the mapped one was: same name, other code.
+        if os.path.exists(lib):
+            os.unlink(lib)
         shutil.copy(fixture(BUILD, "libb.so"), lib)
         tracer = subprocess.Popen([*prefix, DT, "-p", str(target.pid), "-o", out],
                                   stderr=subprocess.PIPE, text=True)
@@ -62,6 +65,11 @@ def run(c, label, tmp, prefix):
 c = Checks()
 with tempfile.TemporaryDirectory() as tmp:
     os.chmod(tmp, 0o777)
+    r = run(c, "memfd root", tmp, [], "dlmemfd")
+    if r:
+        c.check(any(": lib_inner (dlalloc.c:" in f for f in r[1]) and
+                any(": site_memfd (dlmemfd.c:" in f for f in r[1]),
+                "memfd root: the library's own names and its caller", str(r[1][:4]))
     r = run(c, "root", tmp, [])
     if r:
         c.check(any(": lib_inner (dlalloc.c:" in f for f in r[1]),
