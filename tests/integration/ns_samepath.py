@@ -26,6 +26,9 @@ with tempfile.TemporaryDirectory(prefix="dtc-", dir="/tmp") as tmp:
     app, only, ref = samepath_setup(DT, tmp, CTR, HOST)
     copied = copied_root(os.path.join(tmp, "copied"), {app: CTR, only: CTR})
     usr = usr_root(os.path.join(tmp, "usr"), {app: CTR, only: CTR})
+    merged, upper, work = (os.path.join(tmp, "ovl", d) for d in ("merged", "upper", "work"))
+    for d in (merged, upper, work):
+        os.makedirs(d)
 
     modes = (
         ("pivot_root, copied libc", pivot_argv(copied, [app, "--wait"])),
@@ -33,6 +36,8 @@ with tempfile.TemporaryDirectory(prefix="dtc-", dir="/tmp") as tmp:
         ("bwrap, copied libc", bwrap_argv([app, "--wait"], root=copied)),
         ("bwrap, host /usr", bwrap_argv([app, "--wait"], binds=[(CTR, app)])),
         ("pivot_root, path not on the host", pivot_argv(copied, [only, "--wait"])),
+        ("pivot_root onto overlayfs, copied libc",
+         pivot_argv(merged, [app, "--wait"], overlay=(copied, upper, work))),
         ("bwrap, path not on the host", bwrap_argv([only, "--wait"], binds=[(CTR, only)])),
     )
     # The tracer with only the README's four capabilities, as user nobody: no
@@ -50,7 +55,7 @@ with tempfile.TemporaryDirectory(prefix="dtc-", dir="/tmp") as tmp:
                 f"--inh-caps={caps} --ambient-caps={caps} -- {unpriv}/dhat-trace \"$@\"\n")
     os.chmod(wrapper, 0o755)
     modes += tuple((label + ", tracer as nobody with four capabilities", argv, wrapper)
-                   for label, argv in modes[:3:2])
+                   for label, argv in modes if "copied libc" in label)
     for i, (label, argv, *dt) in enumerate(modes):
         out = os.path.join(unpriv if dt else tmp, f"{i}.json")
         run = attach_inside(dt[0] if dt else DT, out, argv, "app")

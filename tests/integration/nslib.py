@@ -67,11 +67,15 @@ def usr_root(root, programs):
     return root
 
 
-def pivot_argv(root, argv, bind_usr=False, pid_ns=False):
+def pivot_argv(root, argv, bind_usr=False, pid_ns=False, overlay=None):
     """A private mount namespace whose root is `root` (pivot_root, old root
     unmounted), as runc does, and with pid_ns a PID namespace too; the program
-    is exec'ed there."""
-    script = ('set -e; mount --bind "$0" "$0"; '
+    is exec'ed there.  overlay=(lower, upper, work): root (an empty directory)
+    becomes an overlayfs of lower, as Docker's and Podman's roots are."""
+    first = ('mount --bind "$0" "$0"; ' if not overlay else
+             'mount -t overlay overlay -o lowerdir={},upperdir={},workdir={} "$0"; '
+             .format(*overlay))
+    script = ('set -e; ' + first
               + ('mount --bind -o ro /usr "$0/usr"; ' if bind_usr else '')
               + 'mount -t proc proc "$0/proc"; cd "$0"; pivot_root . .old; cd /; '
               'umount -l /.old; exec "$@"')
