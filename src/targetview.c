@@ -73,6 +73,7 @@ struct tview {
 	uint32_t synced;	/* epoch of the last complete sync */
 	uint64_t last_sync_ns;
 	uint64_t missed[256];	/* addresses in no mapping even after a sync */
+	uint32_t missed_epoch[256];	/* ... a complete one of this epoch (else ~0) */
 	struct tview_stats st;
 };
 
@@ -565,7 +566,7 @@ uint32_t tview__translate(void *ctx, uint32_t epoch, const uint64_t *ips, uint32
 			  uint64_t *locs)
 {
 	struct tview *tv = ctx;
-	bool synced = false;
+	bool synced = false, exact = false;
 	uint32_t i;
 	int tries;
 
@@ -598,14 +599,20 @@ uint32_t tview__translate(void *ctx, uint32_t epoch, const uint64_t *ips, uint32
 		 * unless this very address was looked for in vain just now (a
 		 * garbage frame repeats in every stack through it). */
 		if (!m && !synced) {
-			uint64_t *miss = &tv->missed[(ip * 0x9E3779B97F4A7C15ULL) >> 56];
+			size_t k = (ip * 0x9E3779B97F4A7C15ULL) >> 56;
 
-			if (*miss != ip || mono_ns() - tv->last_sync_ns > 2 * NSEC_PER_MSEC) {
+			if (tv->missed[k] != ip || mono_ns() - tv->last_sync_ns > 2 * NSEC_PER_MSEC) {
 				synced = true;
-				tview__sync(tv);
+				/* Only a complete read of this very epoch can say an
+				 * address is in no code at all. */
+				exact = tview__sync(tv) == 0 && tv->synced == epoch;
 				m = find_at(tv, epoch, ip);
-				if (!m)
-					*miss = ip;
+				if (!m) {
+					tv->missed[k] = ip;
+					tv->missed_epoch[k] = exact ? epoch : UINT32_MAX;
+				}
+			} else {
+				exact = tv->missed_epoch[k] == epoch;
 			}
 		}
 		if (m) {
@@ -619,7 +626,7 @@ uint32_t tview__translate(void *ctx, uint32_t epoch, const uint64_t *ips, uint32
 		if (gone_since(tv, epoch, ip)) {
 			tv->st.frames_gone++;
 			locs[i] = ((uint64_t)TV_LOC_GONE << TV_LOC_SHIFT) | ip;
-		} else if (i && tv->epoch && !in_anon_code(tv, ip)) {
+		} else if (i && exact && !in_anon_code(tv, ip)) {
 			/* In no code at all, even after a look: a frame-pointer walk
 			 * read something that is no return address; so is the rest. */
 			tv->st.frames_not_code++;
