@@ -355,6 +355,8 @@ int reporter__stats(void *ctx, const char **names, uint64_t *values)
 		STAT("unmap_log_overflows", v->log_overflows);
 		STAT("mapping_reads", v->syncs);
 		STAT("stacks_cut_at_non_code", v->frames_not_code);
+		STAT("unmap_log_waits", v->log_waits);
+		STAT("unmap_log_timeouts", v->log_timeouts);
 	}
 	STAT("events", acct__events(r->a));
 	STAT("block_table_bytes", blocks__peak_bytes(acct__blocks(r->a)));

@@ -37,6 +37,7 @@
  * stacks all the time: the history kept is bounded, and what is older than
  * it is treated as unknown (frames ???, never a wrong name). */
 #define MAX_UNMAPS 65536
+#define LOG_WAIT_NS (50 * NSEC_PER_MSEC)
 
 struct module {
 	struct tv_module pub;
@@ -471,6 +472,7 @@ int tview__sync(struct tview *tv)
 
 		if (tv->epoch && !apply_log(tv, e)) {
 			tv->st.sync_retries++;
+			sched_yield();	/* an entry is being written right now */
 			continue;
 		}
 		/* After the log: applying it moves the dead out of hist. */
@@ -568,14 +570,20 @@ uint32_t tview__translate(void *ctx, uint32_t epoch, const uint64_t *ips, uint32
 	struct tview *tv = ctx;
 	bool synced = false, exact = false;
 	uint32_t i;
-	int tries;
 
 	/* Every unmap before the stack was taken must be known first, or a
-	 * library unmapped since the last sync would still look mapped. */
-	for (tries = 0; tv->epoch && (int32_t)(epoch - tv->applied) > 0 && tries < 100; tries++)
-		if (!apply_log(tv, epoch))
-			sched_yield();	/* its entry is being written right now */
+	 * library unmapped since the last sync would still look mapped.  An
+	 * entry not written yet belongs to a probe still running (it may be
+	 * preempted on a busy machine): wait for it, a bounded while. */
+	if (tv->epoch && (int32_t)(epoch - tv->applied) > 0 && !apply_log(tv, epoch)) {
+		uint64_t t0 = mono_ns();
+
+		tv->st.log_waits++;
+		while (!apply_log(tv, epoch) && mono_ns() - t0 < LOG_WAIT_NS)
+			sched_yield();
+	}
 	if (tv->epoch && (int32_t)(epoch - tv->applied) > 0) {
+		tv->st.log_timeouts++;
 		for (i = 0; i < nr; i++)
 			locs[i] = ((uint64_t)TV_LOC_GONE << TV_LOC_SHIFT) | TV_LOC_ADDR(ips[i]);
 		tv->st.frames_gone += nr;

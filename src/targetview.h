@@ -55,6 +55,7 @@ struct tv_map {
 struct tview_stats {
 	uint64_t syncs, sync_retries;
 	uint64_t unmaps, log_overflows;
+	uint64_t log_waits, log_timeouts;	/* log entries still being written */
 	uint64_t modules, modules_unopened;
 	uint64_t frames_no_mapping, frames_gone;
 	uint64_t frames_not_code;	/* stacks cut at an address no code can have */
