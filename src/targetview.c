@@ -215,10 +215,18 @@ static bool apply_log(struct tview *tv, uint32_t upto)
 		uint32_t k = tv->applied + 1;
 		const volatile struct dt_unmap *l = &tv->log[k & (DT_UNMAP_LOG - 1)];
 		uint32_t e = __atomic_load_n(&l->epoch, __ATOMIC_ACQUIRE);
-		struct unmap u = { l->start, l->end, k };
+		struct unmap u = { 0, UINT64_MAX, k };
 
 		if ((int32_t)(e - k) < 0)
 			return false;
+		if (e == k) {
+			u.start = l->start;
+			u.end = l->end;
+			/* The range after its epoch, and the epoch again: a newer
+			 * unmap may have taken the slot meanwhile. */
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			e = __atomic_load_n(&l->epoch, __ATOMIC_RELAXED);
+		}
 		if (e != k) {
 			/* Overwritten before we read it: which code went is
 			 * unknown, so nothing mapped before stays trusted. */
