@@ -467,6 +467,55 @@ static int read_maps(struct tview *tv)
 	return 0;
 }
 
+/* Whether the log says code in [start, end) may have been unmapped in
+ * epochs (from, to]; an entry not readable (being written, or overwritten)
+ * counts as yes. */
+static bool unmapped_between(const struct tview *tv, uint32_t from, uint32_t to,
+			     uint64_t start, uint64_t end)
+{
+	uint32_t k;
+
+	if ((uint32_t)(to - from) > DT_UNMAP_LOG)
+		return true;
+	for (k = from + 1; (int32_t)(k - to) <= 0; k++) {
+		const volatile struct dt_unmap *l = &tv->log[k & (DT_UNMAP_LOG - 1)];
+		uint64_t s, e;
+
+		if (__atomic_load_n(&l->epoch, __ATOMIC_ACQUIRE) != k)
+			return true;
+		s = l->start;
+		e = l->end;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&l->epoch, __ATOMIC_RELAXED) != k || overlaps(s, e, start, end))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A mapping first seen by a read that raced an unmap was trusted only from
+ * after it; once every unmap up to a complete read is applied, its real
+ * birth is known (just after the last unmap of its range: any later one
+ * would have ended it), and stacks taken in between get its names.
+ */
+static void settle_births(struct tview *tv)
+{
+	size_t i, j;
+
+	for (i = 0; i < tv->nhist; i++) {
+		struct tv_map *h = &tv->hist[i];
+
+		if (!h->provisional)
+			continue;
+		h->born = born_epoch(tv, h->start, h->end);
+		h->provisional = false;
+		for (j = 0; j < tv->nlive; j++)
+			if (tv->live[j].start == h->start && tv->live[j].end == h->end &&
+			    tv->live[j].mod == h->mod && tv->live[j].dead == UINT32_MAX)
+				tv->live[j].born = h->born;
+	}
+}
+
 int tview__sync(struct tview *tv)
 {
 	int tries, err = -EAGAIN;
@@ -491,21 +540,25 @@ int tview__sync(struct tview *tv)
 		e2 = now_epoch(tv);
 		if (!err && e2 == e) {
 			tv->synced = e;
+			settle_births(tv);
 			mark_exe(tv);
 			return 0;
 		}
-		/* Code was unmapped while we read: a new line may show what came
-		 * after it, so it is trusted only from then on. */
-		for (i = mark; i < tv->nhist; i++)
-			if ((int32_t)(tv->hist[i].born - e2) < 0)
-				tv->hist[i].born = e2;
-		for (i = 0; i < tv->nlive; i++) {
-			struct tv_map *l = &tv->live[i];
+		/* Code was unmapped while we read: a new line that the unmap
+		 * touched may show what came after it, so it is trusted only from
+		 * then on (until a complete read settles it). */
+		for (i = mark; i < tv->nhist; i++) {
+			struct tv_map *h = &tv->hist[i];
 			size_t j;
 
-			for (j = mark; j < tv->nhist; j++)
-				if (tv->hist[j].start == l->start && tv->hist[j].mod == l->mod)
-					l->born = tv->hist[j].born;
+			if (!unmapped_between(tv, e, e2, h->start, h->end))
+				continue;
+			if ((int32_t)(h->born - e2) < 0)
+				h->born = e2;
+			h->provisional = true;
+			for (j = 0; j < tv->nlive; j++)
+				if (tv->live[j].start == h->start && tv->live[j].mod == h->mod)
+					tv->live[j].born = h->born;
 		}
 		tv->st.sync_retries++;
 	}
@@ -623,9 +676,10 @@ uint32_t tview__translate(void *ctx, uint32_t epoch, const uint64_t *ips, uint32
 				 * address is in no code at all. */
 				exact = tview__sync(tv) == 0 && tv->synced == epoch;
 				m = find_at(tv, epoch, ip);
-				if (!m) {
+				/* Remembered only after a read that could be trusted. */
+				if (!m && exact) {
 					tv->missed[k] = ip;
-					tv->missed_epoch[k] = exact ? epoch : UINT32_MAX;
+					tv->missed_epoch[k] = epoch;
 				}
 			} else {
 				exact = tv->missed_epoch[k] == epoch;

@@ -50,6 +50,7 @@ struct tv_map {
 	uint32_t mod;
 	uint32_t born, dead;	/* epochs: valid in [born, dead) */
 	int64_t delta;		/* ELF vaddr minus file offset in this segment */
+	bool provisional;	/* born set late by a read that raced an unmap */
 };
 
 struct tview_stats {
