@@ -5,7 +5,7 @@
 capture, a second one abandons it and leaves nothing behind, SIGKILL leaves
 nothing either; SIGHUP ends a capture like SIGINT.
 
-The target (manysites) makes 200,000 sites whose file takes about 0.5 s to
+The target (manysites) makes 400,000 sites whose file takes about 0.5 s to
 write; the test waits until dhat-trace has reaped it (the capture is over) and
 signals at once, so the signals land while the file is being written."""
 import json
@@ -22,6 +22,7 @@ from dtlib import Checks, fixture
 
 DT, BUILD = sys.argv[1], sys.argv[2]
 MANY = fixture(BUILD, "manysites")
+SITES = 400000      # distinct stacks: enough that writing takes >= 0.3 s
 STATUS = 3          # the target's exit status, to tell it from dhat-trace's own 0
 NOTE = "is being written to "
 c = Checks()
@@ -125,7 +126,7 @@ def one_sigint(t, d):
     except (OSError, ValueError) as e:
         c.check(False, "one SIGINT: the file is valid JSON", repr(e))
         return
-    c.check(len(doc["pps"]) == 200000, "one SIGINT: the file is complete (200,000 sites)",
+    c.check(len(doc["pps"]) == SITES, f"one SIGINT: the file is complete ({SITES} sites)",
             str(len(doc["pps"])))
     us = doc["dhatTrace"]["output_write_us"]
     c.check(us >= 300000, "writing took at least 0.3 s (the test means something)",
@@ -174,15 +175,15 @@ def sighup_capture(t, d):
             n = sum(pp["tbk"] for pp in json.load(f)["pps"])
     except (OSError, ValueError, KeyError) as e:
         n = repr(e)
-    c.check(isinstance(n, int) and 0 < n < 200000, "SIGHUP: the file holds the capture so far",
+    c.check(isinstance(n, int) and 0 < n < SITES, "SIGHUP: the file holds the capture so far",
             str(n))
 
 
 with tempfile.TemporaryDirectory() as tmp:
-    run(tmp, "int1", one_sigint, "200000", str(STATUS))
-    run(tmp, "int2", two_signals(signal.SIGINT, signal.SIGINT, 130), "200000", str(STATUS))
+    run(tmp, "int1", one_sigint, str(SITES), str(STATUS))
+    run(tmp, "int2", two_signals(signal.SIGINT, signal.SIGINT, 130), str(SITES), str(STATUS))
     run(tmp, "hupterm", two_signals(signal.SIGHUP, signal.SIGTERM, 128 + signal.SIGTERM),
-        "200000", str(STATUS))
-    run(tmp, "kill", sigkill, "200000", str(STATUS))
-    run(tmp, "hup", sighup_capture, "200000", str(STATUS))
+        str(SITES), str(STATUS))
+    run(tmp, "kill", sigkill, str(SITES), str(STATUS))
+    run(tmp, "hup", sighup_capture, str(SITES), str(STATUS))
 sys.exit(c.finish())
