@@ -5,7 +5,7 @@
 capture, a second one abandons it and leaves nothing behind, SIGKILL leaves
 nothing either; SIGHUP ends a capture like SIGINT.
 
-The target (manysites) makes 400,000 sites whose file takes about 0.5 s to
+The target (manysites) makes 500,000 sites whose file takes about 0.5 s to
 write; the test waits until dhat-trace has reaped it (the capture is over) and
 signals at once, so the signals land while the file is being written."""
 import json
@@ -22,7 +22,7 @@ from dtlib import Checks, fixture
 
 DT, BUILD = sys.argv[1], sys.argv[2]
 MANY = fixture(BUILD, "manysites")
-SITES = 400000      # distinct stacks: enough that writing takes >= 0.3 s
+SITES = 500000      # distinct stacks: enough that writing takes >= 0.3 s
 STATUS = 3          # the target's exit status, to tell it from dhat-trace's own 0
 NOTE = "is being written to "
 c = Checks()
