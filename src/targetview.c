@@ -56,13 +56,14 @@ struct tview {
 	int rootfd;
 	struct module *mods;	/* index 0..TV_FIRST_MODULE-1 unused */
 	uint32_t nmods, capmods;
-	struct tv_map *hist;	/* mappings alive as far as the log says */
+	struct tv_map *hist;	/* mapped now: the last read, less what the log
+				 * killed since; by address */
 	size_t nhist, caphist;
+	struct tv_map *next;	/* the read going on */
+	size_t nnext, capnext;
 	struct tv_map *dead;	/* mappings unmapped since bind, in order of death */
 	size_t ndead, capdead;
 	uint32_t last_all;	/* epoch of the newest unmap of all code */
-	struct tv_map *live;	/* live mappings of the last sync, by address */
-	size_t nlive, caplive;
 	struct tv_map *anon;	/* executable mappings without a file (JIT, vDSO), last read */
 	size_t nanon, capanon;
 	struct unmap *unmaps;	/* the unmaps applied, by epoch: the last MAX_UNMAPS */
@@ -129,7 +130,7 @@ void tview__free(struct tview *tv)
 	free(tv->mods);
 	free(tv->hist);
 	free(tv->dead);
-	free(tv->live);
+	free(tv->next);
 	free(tv->anon);
 	free(tv->unmaps);
 	free(tv);
@@ -141,7 +142,7 @@ void tview__bind(struct tview *tv, const volatile uint32_t *epoch,
 	tv->epoch = epoch;
 	tv->log = log;
 	tv->applied = tv->synced = *epoch;
-	tv->nhist = tv->nlive = tv->ndead = 0;
+	tv->nhist = tv->ndead = 0;
 	tv->last_all = 0;
 	tv->nunmaps = 0;
 	tv->horizon = 0;
@@ -167,29 +168,27 @@ static bool overlaps(uint64_t s1, uint64_t e1, uint64_t s2, uint64_t e2)
 	return s1 < e2 && s2 < e1;
 }
 
+static void bury(struct tview *tv, struct tv_map *m, uint32_t epoch)
+{
+	m->dead = epoch;
+	if (array_reserve(&tv->dead, &tv->capdead, tv->ndead + 1, sizeof(*tv->dead)) == 0)
+		tv->dead[tv->ndead++] = *m;
+}
+
+/* Mappings in [start, end) are gone from epoch on; hist keeps its order. */
 static void kill_range(struct tview *tv, uint64_t start, uint64_t end, uint32_t epoch)
 {
-	size_t i;
+	size_t i, j;
 
-	for (i = 0; i < tv->nhist; i++) {
-		struct tv_map *m = &tv->hist[i];
-
-		if (!overlaps(m->start, m->end, start, end))
-			continue;
-		m->dead = epoch;
-		if (array_reserve(&tv->dead, &tv->capdead, tv->ndead + 1, sizeof(*tv->dead)) == 0)
-			tv->dead[tv->ndead++] = *m;
-		tv->hist[i--] = tv->hist[--tv->nhist];
+	for (i = j = 0; i < tv->nhist; i++) {
+		if (overlaps(tv->hist[i].start, tv->hist[i].end, start, end))
+			bury(tv, &tv->hist[i], epoch);
+		else
+			tv->hist[j++] = tv->hist[i];
 	}
+	tv->nhist = j;
 	if (start == 0 && end == UINT64_MAX)
 		tv->last_all = epoch;
-	/* The live list's copies too: it is searched first. */
-	for (i = 0; i < tv->nlive; i++) {
-		struct tv_map *m = &tv->live[i];
-
-		if (m->dead == UINT32_MAX && overlaps(m->start, m->end, start, end))
-			m->dead = epoch;
-	}
 }
 
 /* Drop the older half of the unmap history, and the mappings that died
@@ -404,12 +403,18 @@ static void mark_exe(struct tview *tv)
 					 tv->mods[i].pub.dev == st.st_dev;
 }
 
-/* One read of maps into live, and into hist what is new. */
-static int read_maps(struct tview *tv)
+/*
+ * One read of maps: what it shows becomes hist (known mappings keep their
+ * birth; new ones are marked fresh).  A mapping that is gone without an
+ * unmap in the log (not one the probes see) is buried at epoch.
+ */
+static int read_maps(struct tview *tv, uint32_t epoch)
 {
 	char path[128], line[PATH_MAX + 128], perms[8];
 	unsigned long start, end, pgoff, ino;
 	unsigned int maj, min;
+	struct tv_map *swap;
+	size_t i, cap;
 	FILE *f;
 	int n;
 
@@ -417,11 +422,12 @@ static int read_maps(struct tview *tv)
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	tv->nlive = tv->nanon = 0;
+	tv->nnext = tv->nanon = 0;
+	for (i = 0; i < tv->nhist; i++)
+		tv->hist[i].fresh = true;	/* here: "not seen by this read" */
 	while (fgets(line, sizeof(line), f)) {
-		struct tv_map *m = NULL;
+		struct tv_map m, *h = NULL;
 		uint32_t mod;
-		size_t i;
 		char *p;
 
 		n = 0;
@@ -437,33 +443,39 @@ static int read_maps(struct tview *tv)
 		}
 		p = line + n;
 		p[strcspn(p, "\n")] = '\0';
-		for (i = tv->nhist; i--;) {
-			struct tv_map *h = &tv->hist[i];
-
-			if (h->start == start && h->end == end &&
-			    h->pgoff == pgoff && tv->mods[h->mod].pub.ino == ino &&
-			    tv->mods[h->mod].pub.dev == makedev(maj, min)) {
-				m = h;
-				break;
-			}
-		}
-		if (!m) {
+		for (i = 0; i < tv->nhist && !h; i++)
+			if (tv->hist[i].start == start && tv->hist[i].end == end &&
+			    tv->hist[i].pgoff == pgoff && tv->mods[tv->hist[i].mod].pub.ino == ino &&
+			    tv->mods[tv->hist[i].mod].pub.dev == makedev(maj, min))
+				h = &tv->hist[i];
+		if (h) {
+			h->fresh = false;
+			m = *h;
+		} else {
 			mod = find_module(tv, makedev(maj, min), ino);
 			if (!mod)
 				mod = add_module(tv, makedev(maj, min), ino, p, start, end, pgoff);
-			if (!mod ||
-			    array_reserve(&tv->hist, &tv->caphist, tv->nhist + 1, sizeof(*tv->hist)))
+			if (!mod)
 				continue;
-			m = &tv->hist[tv->nhist++];
-			*m = (struct tv_map){ .start = start, .end = end, .pgoff = pgoff, .mod = mod,
-					      .born = born_epoch(tv, start, end),
-					      .dead = UINT32_MAX,
-					      .delta = segment_delta(&tv->mods[mod], pgoff) };
+			m = (struct tv_map){ .start = start, .end = end, .pgoff = pgoff, .mod = mod,
+					     .born = born_epoch(tv, start, end), .dead = UINT32_MAX,
+					     .delta = segment_delta(&tv->mods[mod], pgoff),
+					     .fresh = true };
 		}
-		if (array_reserve(&tv->live, &tv->caplive, tv->nlive + 1, sizeof(*tv->live)) == 0)
-			tv->live[tv->nlive++] = *m;
+		if (array_reserve(&tv->next, &tv->capnext, tv->nnext + 1, sizeof(*tv->next)) == 0)
+			tv->next[tv->nnext++] = m;
 	}
 	fclose(f);
+	for (i = 0; i < tv->nhist; i++)
+		if (tv->hist[i].fresh)
+			bury(tv, &tv->hist[i], epoch);
+	swap = tv->hist;
+	cap = tv->caphist;
+	tv->hist = tv->next;
+	tv->caphist = tv->capnext;
+	tv->nhist = tv->nnext;
+	tv->next = swap;
+	tv->capnext = cap;
 	return 0;
 }
 
@@ -500,19 +512,14 @@ static bool unmapped_between(const struct tview *tv, uint32_t from, uint32_t to,
  */
 static void settle_births(struct tview *tv)
 {
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < tv->nhist; i++) {
 		struct tv_map *h = &tv->hist[i];
 
-		if (!h->provisional)
-			continue;
-		h->born = born_epoch(tv, h->start, h->end);
+		if (h->provisional)
+			h->born = born_epoch(tv, h->start, h->end);
 		h->provisional = false;
-		for (j = 0; j < tv->nlive; j++)
-			if (tv->live[j].start == h->start && tv->live[j].end == h->end &&
-			    tv->live[j].mod == h->mod && tv->live[j].dead == UINT32_MAX)
-				tv->live[j].born = h->born;
 	}
 }
 
@@ -525,16 +532,14 @@ int tview__sync(struct tview *tv)
 	pick_proc_dir(tv);	/* the thread it read through may have exited */
 	for (tries = 0; tries < SYNC_TRIES; tries++) {
 		uint32_t e = now_epoch(tv), e2;
-		size_t mark, i;
+		size_t i;
 
 		if (tv->epoch && !apply_log(tv, e)) {
 			tv->st.sync_retries++;
 			sched_yield();	/* an entry is being written right now */
 			continue;
 		}
-		/* After the log: applying it moves the dead out of hist. */
-		mark = tv->nhist;
-		err = read_maps(tv);
+		err = read_maps(tv, e);
 		if (err == -ENOENT || err == -ESRCH)
 			return err;
 		e2 = now_epoch(tv);
@@ -547,18 +552,14 @@ int tview__sync(struct tview *tv)
 		/* Code was unmapped while we read: a new line that the unmap
 		 * touched may show what came after it, so it is trusted only from
 		 * then on (until a complete read settles it). */
-		for (i = mark; i < tv->nhist; i++) {
+		for (i = 0; i < tv->nhist; i++) {
 			struct tv_map *h = &tv->hist[i];
-			size_t j;
 
-			if (!unmapped_between(tv, e, e2, h->start, h->end))
+			if (!h->fresh || !unmapped_between(tv, e, e2, h->start, h->end))
 				continue;
 			if ((int32_t)(h->born - e2) < 0)
 				h->born = e2;
 			h->provisional = true;
-			for (j = 0; j < tv->nlive; j++)
-				if (tv->live[j].start == h->start && tv->live[j].mod == h->mod)
-					tv->live[j].born = h->born;
 		}
 		tv->st.sync_retries++;
 	}
@@ -567,26 +568,19 @@ int tview__sync(struct tview *tv)
 
 static const struct tv_map *find_at(const struct tview *tv, uint32_t epoch, uint64_t ip)
 {
-	size_t lo = 0, hi = tv->nlive, i;
+	size_t lo = 0, hi = tv->nhist, i;
 
-	/* Live ones first (by address); those born later are not for this epoch. */
+	/* What is mapped now, by address; those born later are not for this epoch. */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (tv->live[mid].start <= ip)
+		if (tv->hist[mid].start <= ip)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo && ip < tv->live[lo - 1].end && tv->live[lo - 1].born <= epoch &&
-	    tv->live[lo - 1].dead == UINT32_MAX)
-		return &tv->live[lo - 1];
-	for (i = tv->nhist; i--;) {
-		const struct tv_map *m = &tv->hist[i];
-
-		if (ip >= m->start && ip < m->end && m->born <= epoch)
-			return m;
-	}
+	if (lo && ip < tv->hist[lo - 1].end && tv->hist[lo - 1].born <= epoch)
+		return &tv->hist[lo - 1];
 	/* Newest deaths first; those dead by this epoch are not for it. */
 	for (i = tv->ndead; i-- && (int32_t)(tv->dead[i].dead - epoch) > 0;) {
 		const struct tv_map *m = &tv->dead[i];
@@ -711,8 +705,8 @@ uint32_t tview__translate(void *ctx, uint32_t epoch, const uint64_t *ips, uint32
 
 size_t tview__live(const struct tview *tv, const struct tv_map **maps)
 {
-	*maps = tv->live;
-	return tv->nlive;
+	*maps = tv->hist;
+	return tv->nhist;
 }
 
 const struct tv_module *tview__module(const struct tview *tv, uint32_t mod)

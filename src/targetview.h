@@ -51,6 +51,7 @@ struct tv_map {
 	uint32_t born, dead;	/* epochs: valid in [born, dead) */
 	int64_t delta;		/* ELF vaddr minus file offset in this segment */
 	bool provisional;	/* born set late by a read that raced an unmap */
+	bool fresh;		/* first seen by the read going on */
 };
 
 struct tview_stats {
