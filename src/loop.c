@@ -49,6 +49,15 @@ static void maybe_refresh(struct refresher *f, bool force)
 		tview__sync(f->o->tv);
 }
 
+/* An attached target's memory is gone once it exits: keep the last read. */
+static void note_rss(const struct loop_opts *o)
+{
+	uint64_t rss = o->rss_last ? target__rss(o->target) : 0;
+
+	if (rss)
+		*o->rss_last = rss;
+}
+
 static void at_child_exit(void *ctx)
 {
 	struct refresher *f = ctx;
@@ -56,12 +65,7 @@ static void at_child_exit(void *ctx)
 	/* Last moment the mappings exist: take all records first. */
 	ring_buffer__consume(f->o->rb);
 	maybe_refresh(f, true);
-	if (f->o->rss_last) {
-		uint64_t rss = target__rss(f->o->target);
-
-		if (rss)
-			*f->o->rss_last = rss;
-	}
+	note_rss(f->o);
 }
 
 enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
@@ -147,12 +151,8 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 		}
 		maybe_refresh(&f, false);
 		maybe_add_tables(&f, now);
-		/* An attached target's memory is gone once it exits: keep the last. */
-		if (o->rss_last && now - rss_read >= RSS_NS) {
-			uint64_t rss = target__rss(o->target);
-
-			if (rss)
-				*o->rss_last = rss;
+		if (now - rss_read >= RSS_NS) {
+			note_rss(o);
 			rss_read = now;
 		}
 		if (o->duration_ns && now - o->t0 >= o->duration_ns) {

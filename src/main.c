@@ -255,9 +255,8 @@ int main(int argc, char **argv)
 	watch = mapwatch__attach(skel);
 	if (!watch)
 		goto cleanup;
+	/* The objects read before are kept: the probes are placed in them. */
 	tview__bind(tv, &skel->bss->map_epoch, skel->bss->unmap_log);
-	if (!t.launched)
-		tview__sync(tv);
 	probes = probes__attach(skel, &t, tv, &popts);
 	if (!probes)
 		goto cleanup;
