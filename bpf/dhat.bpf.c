@@ -80,6 +80,10 @@ struct {
 
 /* See struct dt_unmap: bumped whenever the target's code may change meaning. */
 volatile __u32 map_epoch;
+/* ld.so's _r_debug minus the address of its _dl_debug_state probe; 0:
+ * unknown (user space: probes.c). */
+__s64 r_debug_delta;
+__u32 r_state_prev = ~0U;
 struct dt_unmap unmap_log[DT_UNMAP_LOG];
 
 static __always_inline void count(enum dt_counter c)
@@ -400,13 +404,48 @@ static long unmap_vma_cb(struct task_struct *task, struct vm_area_struct *vma, v
 	return 0;
 }
 
-static __always_inline void log_unmap(__u64 start, __u64 end)
+/* struct r_debug of <link.h>, as far as r_state. */
+struct dt_r_debug {
+	__s32 r_version;
+	__u64 r_map, r_brk;
+	__s32 r_state;
+};
+
+enum { DT_RT_CONSISTENT, DT_RT_ADD, DT_RT_DELETE };
+
+/*
+ * Whether this call of _dl_debug_state may precede an unmap of code.
+ * dlclose calls it with RT_DELETE before its unmaps, and with
+ * RT_CONSISTENT after; dlopen with RT_ADD before mapping, and RT_CONSISTENT
+ * after (a dlopen that fails unloads through dlclose's path, RT_DELETE).
+ * So only RT_DELETE unmaps; RT_CONSISTENT that does not end an RT_ADD or
+ * RT_DELETE seen (a namespace other than the first has its own r_debug)
+ * and anything unreadable count too.
+ */
+static __always_inline bool loader_may_unmap(struct pt_regs *ctx)
+{
+	__u32 prev = r_state_prev;
+	struct dt_r_debug r;
+
+	r_state_prev = ~0U;
+	if (!r_debug_delta ||
+	    bpf_probe_read_user(&r, sizeof(r), (void *)(PT_REGS_IP(ctx) + r_debug_delta)) ||
+	    (r.r_version != 1 && r.r_version != 2) || (__u32)r.r_state > DT_RT_DELETE)
+		return true;
+	r_state_prev = r.r_state;
+	if (r.r_state == DT_RT_ADD)
+		return false;
+	return r.r_state == DT_RT_DELETE || (prev != DT_RT_ADD && prev != DT_RT_DELETE);
+}
+
+static __always_inline void log_unmap(__u64 start, __u64 end, __u32 flags)
 {
 	__u32 e = __sync_fetch_and_add(&map_epoch, 1) + 1;
 	struct dt_unmap *l = &unmap_log[e & (DT_UNMAP_LOG - 1)];
 
 	l->start = start;
 	l->end = end;
+	l->flags = flags;
 	/* The range before its epoch: user space reads epoch first. */
 	asm volatile("" ::: "memory");
 	l->epoch = e;
@@ -421,7 +460,7 @@ static __always_inline int note_unmap(__u64 start, __u64 len)
 	if (bpf_find_vma(bpf_get_current_task_btf(), start, unmap_vma_cb, &u, 0))
 		u.logged = 1;
 	if (u.logged)
-		log_unmap(start, start + len);
+		log_unmap(start, start + len, 0);
 	return 0;
 }
 
@@ -432,7 +471,8 @@ static __always_inline int note_unmap(__u64 start, __u64 len)
  * The same, seen by uprobes on the target's own libc wrappers and on ld.so's
  * _dl_debug_state (which dlopen and dlclose call around their own mmap and
  * munmap, made without libc): only the target pays, and only for these calls.
- * _dl_debug_state says nothing of the range, so all code counts as changed.
+ * _dl_debug_state says nothing of the range, so all code the loader may
+ * unload counts as changed.
  */
 static __always_inline int map_change(struct pt_regs *ctx, __u32 fn)
 {
@@ -448,8 +488,8 @@ static __always_inline int map_change(struct pt_regs *ctx, __u32 fn)
 		note_unmap(a0, a1);
 		return a3 & DT_MREMAP_FIXED ? note_unmap(a4, a2) : 0;
 	default:
-		if ((bpf_get_current_pid_tgid() >> 32) == target_tgid)
-			log_unmap(0, ~0ULL);
+		if ((bpf_get_current_pid_tgid() >> 32) == target_tgid && loader_may_unmap(ctx))
+			log_unmap(0, ~0ULL, DT_UNMAP_LOADER);
 		return 0;
 	}
 }
@@ -570,7 +610,8 @@ int exec_seen(void *ctx)
 
 	if ((bpf_get_current_pid_tgid() >> 32) != target_tgid)
 		return 0;
-	log_unmap(0, ~0ULL);
+	log_unmap(0, ~0ULL, 0);
+	r_state_prev = ~0U;
 	if (!tracing_on)
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);

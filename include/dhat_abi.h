@@ -99,10 +99,15 @@ struct dt_rec_stack {
  */
 #define DT_UNMAP_LOG 1024
 
+/* The dynamic linker changed its objects (dlopen, dlclose): it maps and
+ * unmaps without a call the probes see, so the range is unknown; but it
+ * never unloads what was loaded with the program (targetview.c: pinned). */
+#define DT_UNMAP_LOADER 1
+
 struct dt_unmap {
 	__u64 start, end;
 	__u32 epoch;
-	__u32 pad;
+	__u32 flags;	/* DT_UNMAP_* */
 };
 
 /* The target replaced its program: every record after this one is the new

@@ -80,8 +80,8 @@ static int vaddr_to_off(Elf *elf, uint64_t vaddr, uint64_t *off)
 
 /* Calls fn for each defined, non-local function symbol, .dynsym first (what
  * the dynamic linker binds against), until fn returns non-zero. */
-static int for_each_function(struct elfsym *e, int (*fn)(const GElf_Sym *, const char *, void *),
-			     void *ctx)
+static int for_each_symbol(struct elfsym *e, int type,
+			   int (*fn)(const GElf_Sym *, const char *, void *), void *ctx)
 {
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
@@ -105,7 +105,7 @@ static int for_each_function(struct elfsym *e, int (*fn)(const GElf_Sym *, const
 				    !s.st_value)
 					continue;
 				/* An IFUNC symbol is its resolver, not the allocator. */
-				if (GELF_ST_TYPE(s.st_info) != STT_FUNC)
+				if (GELF_ST_TYPE(s.st_info) != type)
 					continue;
 				name = elf_strptr(e->elf, sh.sh_link, s.st_name);
 				ret = name ? fn(&s, name, ctx) : 0;
@@ -115,6 +115,12 @@ static int for_each_function(struct elfsym *e, int (*fn)(const GElf_Sym *, const
 		}
 	}
 	return 0;
+}
+
+static int for_each_function(struct elfsym *e, int (*fn)(const GElf_Sym *, const char *, void *),
+			     void *ctx)
+{
+	return for_each_symbol(e, STT_FUNC, fn, ctx);
 }
 
 /* A statically linked executable (non-PIE or static-pie): no interpreter,
@@ -213,6 +219,16 @@ int elfsym__function(struct elfsym *e, const char *sym, struct elfsym_fn *out)
 		if (out->size > file_size - out->file_off)
 			out->size = file_size - out->file_off;
 	}
+	return 0;
+}
+
+int elfsym__variable(struct elfsym *e, const char *sym, uint64_t *vaddr)
+{
+	struct find_ctx f = { .name = sym };
+
+	if (!for_each_symbol(e, STT_OBJECT, match_name, &f))
+		return -ENOENT;
+	*vaddr = f.sym.st_value;
 	return 0;
 }
 

@@ -23,6 +23,8 @@ struct elfsym_fn {
 
 /* The defined function sym, as elfsym__lookup finds it; -ENOENT. */
 int elfsym__function(struct elfsym *e, const char *sym, struct elfsym_fn *out);
+/* The ELF virtual address of the global variable sym; -ENOENT. */
+int elfsym__variable(struct elfsym *e, const char *sym, uint64_t *vaddr);
 /* Whether any function symbol starts in (lo, hi] (virtual addresses): code
  * there may be entered from outside the function. */
 bool elfsym__function_starts_in(struct elfsym *e, uint64_t lo, uint64_t hi);

@@ -73,6 +73,7 @@ void mapwatch__all_changed(struct mapwatch *w)
 
 	l->start = 0;
 	l->end = ~0ULL;
+	l->flags = 0;
 	__atomic_store_n(&l->epoch, e, __ATOMIC_RELEASE);
 }
 

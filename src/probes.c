@@ -399,6 +399,24 @@ static uint64_t place(struct object *o, const struct probe_def *d, const struct 
 	return fn->file_off + pl.skip;
 }
 
+/*
+ * Where _r_debug is, from the _dl_debug_state probe: both are in ld.so, so
+ * the BPF side finds it from the probe's address, with no load address to
+ * follow, and tells the ends of dlopen from dlclose's unmaps by its r_state
+ * (bpf/dhat.bpf.c: loader_may_unmap).
+ */
+static void set_r_debug(struct dhat_bpf *skel, struct object **objs,
+			const struct elfsym_fn *fns, const uint64_t *offs)
+{
+	size_t i = find_def(DT_FN_DL_DEBUG_STATE);
+	uint64_t vaddr;
+
+	skel->bss->r_debug_delta = 0;
+	if (!objs[i] || elfsym__variable(objs[i]->elf, "_r_debug", &vaddr))
+		return;
+	skel->bss->r_debug_delta = (int64_t)(vaddr - (fns[i].vaddr + offs[i] - fns[i].file_off));
+}
+
 struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 			      const struct tview *tv, const struct probe_opts *opts)
 {
@@ -464,6 +482,7 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 		nr++;
 	}
 	p->watches_maps = objs[find_def(DT_FN_MUNMAP)] && objs[find_def(DT_FN_DL_DEBUG_STATE)];
+	set_r_debug(skel, objs, fns, offs);
 	vlog("attached %d functions with %d %s\n", nr, p->nr_links + p->nr_fds,
 	     opts->multi ? "uprobe-multi links (one per object for the entries, one for the "
 			   "returns)" : "classic uprobe links (one per probe)");

@@ -43,11 +43,16 @@ struct module {
 	struct tv_module pub;
 	GElf_Phdr loads[MAX_PHDRS];	/* PT_LOAD only */
 	int nloads;
+	char *soname;		/* DT_SONAME, else the file's base name */
+	char **needed;		/* DT_NEEDED */
+	int nneeded;
+	bool pinned;		/* never unloaded by the dynamic linker, see update_pins */
 };
 
 struct unmap {
 	uint64_t start, end;
 	uint32_t epoch;
+	bool loader;		/* DT_UNMAP_LOADER: all code but the pinned objects' */
 };
 
 struct tview {
@@ -64,6 +69,8 @@ struct tview {
 	struct tv_map *dead;	/* mappings unmapped since bind, in order of death */
 	size_t ndead, capdead;
 	uint32_t last_all;	/* epoch of the newest unmap of all code */
+	uint32_t last_loader;	/* ... of all code the loader may unload */
+	uint32_t pins_for;	/* modules update_pins has looked at */
 	struct tv_map *anon;	/* executable mappings without a file (JIT, vDSO), last read */
 	size_t nanon, capanon;
 	struct unmap *unmaps;	/* the unmaps applied, by epoch: the last MAX_UNMAPS */
@@ -124,6 +131,10 @@ void tview__free(struct tview *tv)
 		if (tv->mods[i].pub.fd >= 0)
 			close(tv->mods[i].pub.fd);
 		free(tv->mods[i].pub.path);
+		free(tv->mods[i].soname);
+		for (int k = 0; k < tv->mods[i].nneeded; k++)
+			free(tv->mods[i].needed[k]);
+		free(tv->mods[i].needed);
 	}
 	if (tv->rootfd >= 0)
 		close(tv->rootfd);
@@ -143,7 +154,7 @@ void tview__bind(struct tview *tv, const volatile uint32_t *epoch,
 	tv->log = log;
 	tv->applied = tv->synced = *epoch;
 	tv->nhist = tv->ndead = 0;
-	tv->last_all = 0;
+	tv->last_all = tv->last_loader = 0;
 	tv->nunmaps = 0;
 	tv->horizon = 0;
 }
@@ -175,20 +186,34 @@ static void bury(struct tview *tv, struct tv_map *m, uint32_t epoch)
 		tv->dead[tv->ndead++] = *m;
 }
 
-/* Mappings in [start, end) are gone from epoch on; hist keeps its order. */
-static void kill_range(struct tview *tv, uint64_t start, uint64_t end, uint32_t epoch)
+static bool pinned(const struct tview *tv, uint32_t mod)
+{
+	return tv->mods[mod].pinned;
+}
+
+/* Whether unmap u may have hit [start, end) of module mod. */
+static bool hits(const struct tview *tv, const struct unmap *u, uint64_t start, uint64_t end,
+		 uint32_t mod)
+{
+	return overlaps(u->start, u->end, start, end) && !(u->loader && pinned(tv, mod));
+}
+
+/* Mappings hit by u are gone from its epoch on; hist keeps its order. */
+static void kill_range(struct tview *tv, const struct unmap *u)
 {
 	size_t i, j;
 
 	for (i = j = 0; i < tv->nhist; i++) {
-		if (overlaps(tv->hist[i].start, tv->hist[i].end, start, end))
-			bury(tv, &tv->hist[i], epoch);
+		struct tv_map *m = &tv->hist[i];
+
+		if (hits(tv, u, m->start, m->end, m->mod))
+			bury(tv, m, u->epoch);
 		else
-			tv->hist[j++] = tv->hist[i];
+			tv->hist[j++] = *m;
 	}
 	tv->nhist = j;
-	if (start == 0 && end == UINT64_MAX)
-		tv->last_all = epoch;
+	if (u->start == 0 && u->end == UINT64_MAX)
+		*(u->loader ? &tv->last_loader : &tv->last_all) = u->epoch;
 }
 
 /* Drop the older half of the unmap history, and the mappings that died
@@ -214,13 +239,14 @@ static bool apply_log(struct tview *tv, uint32_t upto)
 		uint32_t k = tv->applied + 1;
 		const volatile struct dt_unmap *l = &tv->log[k & (DT_UNMAP_LOG - 1)];
 		uint32_t e = __atomic_load_n(&l->epoch, __ATOMIC_ACQUIRE);
-		struct unmap u = { 0, UINT64_MAX, k };
+		struct unmap u = { 0, UINT64_MAX, k, false };
 
 		if ((int32_t)(e - k) < 0)
 			return false;
 		if (e == k) {
 			u.start = l->start;
 			u.end = l->end;
+			u.loader = l->flags & DT_UNMAP_LOADER;
 			/* The range after its epoch, and the epoch again: a newer
 			 * unmap may have taken the slot meanwhile. */
 			__atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -230,34 +256,85 @@ static bool apply_log(struct tview *tv, uint32_t upto)
 			/* Overwritten before we read it: which code went is
 			 * unknown, so nothing mapped before stays trusted. */
 			tv->st.log_overflows++;
-			u = (struct unmap){ 0, UINT64_MAX, k };
+			u = (struct unmap){ 0, UINT64_MAX, k, false };
 		}
 		if (tv->nunmaps == MAX_UNMAPS)
 			forget_old(tv);
 		if (array_reserve(&tv->unmaps, &tv->capunmaps, tv->nunmaps + 1,
 				  sizeof(*tv->unmaps)) == 0)
 			tv->unmaps[tv->nunmaps++] = u;
-		kill_range(tv, u.start, u.end, k);
+		kill_range(tv, &u);
 		tv->st.unmaps++;
 		tv->applied = k;
 	}
 	return true;
 }
 
-/* The epoch from which a mapping seen now at [start, end) has been there:
- * just after the last unmap of its range. */
-static uint32_t born_epoch(const struct tview *tv, uint64_t start, uint64_t end)
+static bool after(uint32_t a, uint32_t b)
 {
+	return (int32_t)(a - b) > 0;
+}
+
+/* The epoch from which a mapping of mod seen now at [start, end) has been
+ * there: just after the last unmap of its range. */
+static uint32_t born_epoch(const struct tview *tv, uint64_t start, uint64_t end, uint32_t mod)
+{
+	uint32_t floor = tv->last_all;
 	size_t i = tv->nunmaps;
 
 	/* Nothing before the last unmap of all code matters. */
-	while (i-- && (int32_t)(tv->unmaps[i].epoch - tv->last_all) > 0)
-		if (overlaps(tv->unmaps[i].start, tv->unmaps[i].end, start, end))
+	if (!pinned(tv, mod) && after(tv->last_loader, floor))
+		floor = tv->last_loader;
+	while (i-- && after(tv->unmaps[i].epoch, floor))
+		if (hits(tv, &tv->unmaps[i], start, end, mod))
 			return tv->unmaps[i].epoch;
-	return (int32_t)(tv->last_all - tv->horizon) > 0 ? tv->last_all : tv->horizon;
+	return after(floor, tv->horizon) ? floor : tv->horizon;
 }
 
-static int read_phdrs(struct module *m)
+/* DT_SONAME and DT_NEEDED, for update_pins; an object without them (a
+ * program, or a library not in the closure) is simply not pinned. */
+static void read_dynamic(struct module *m, Elf *e)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(e, scn))) {
+		Elf_Data *data;
+		size_t k;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (k = 0; data && k < sh.sh_size / sh.sh_entsize; k++) {
+			const char *name;
+			char **v;
+			GElf_Dyn d;
+
+			if (!gelf_getdyn(data, (int)k, &d) ||
+			    (d.d_tag != DT_NEEDED && d.d_tag != DT_SONAME) ||
+			    !(name = elf_strptr(e, sh.sh_link, d.d_un.d_val)))
+				continue;
+			if (d.d_tag == DT_SONAME) {
+				free(m->soname);
+				m->soname = strdup(name);
+				continue;
+			}
+			v = realloc(m->needed, (m->nneeded + 1) * sizeof(*v));
+			if (!v)
+				continue;
+			m->needed = v;
+			if ((v[m->nneeded] = strdup(name)))
+				m->nneeded++;
+		}
+	}
+	if (!m->soname) {
+		const char *slash = strrchr(m->pub.path, '/');
+
+		m->soname = strdup(slash ? slash + 1 : m->pub.path);
+	}
+}
+
+static int read_elf(struct module *m)
 {
 	Elf *e = elf_begin(m->pub.fd, ELF_C_READ_MMAP, NULL);
 	size_t n, i;
@@ -272,6 +349,7 @@ static int read_phdrs(struct module *m)
 	for (i = 0; i < n && m->nloads < MAX_PHDRS; i++)
 		if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_LOAD)
 			m->loads[m->nloads++] = ph;
+	read_dynamic(m, e);
 	elf_end(e);
 	return m->nloads ? 0 : -ENOEXEC;
 }
@@ -334,7 +412,7 @@ static int open_module(struct tview *tv, struct module *m, uint64_t start, uint6
 	}
 	m->pub.fd = fd;
 	m->pub.size = (uint64_t)st.st_size;
-	if (read_phdrs(m)) {
+	if (read_elf(m)) {
 		close(fd);
 		m->pub.fd = -1;
 		return -ENOEXEC;
@@ -389,18 +467,85 @@ static uint32_t add_module(struct tview *tv, uint64_t dev, uint64_t ino, const c
 	return tv->nmods++;
 }
 
-static void mark_exe(struct tview *tv)
+static bool mark_exe(struct tview *tv)
 {
 	char path[128];
 	struct stat st;
+	bool changed = false;
 	uint32_t i;
 
 	snprintf(path, sizeof(path), "%s/exe", tv->proc);
 	if (stat(path, &st))
-		return;
+		return false;
+	for (i = TV_FIRST_MODULE; i < tv->nmods; i++) {
+		bool exe = tv->mods[i].pub.ino == st.st_ino && tv->mods[i].pub.dev == st.st_dev;
+
+		changed |= exe != tv->mods[i].pub.is_exe;
+		tv->mods[i].pub.is_exe = exe;
+	}
+	return changed;
+}
+
+static bool needed_by_pinned(const struct tview *tv, const char *soname)
+{
+	uint32_t i;
+	int k;
+
 	for (i = TV_FIRST_MODULE; i < tv->nmods; i++)
-		tv->mods[i].pub.is_exe = tv->mods[i].pub.ino == st.st_ino &&
-					 tv->mods[i].pub.dev == st.st_dev;
+		for (k = 0; tv->mods[i].pinned && k < tv->mods[i].nneeded; k++)
+			if (strcmp(tv->mods[i].needed[k], soname) == 0)
+				return true;
+	return false;
+}
+
+static bool soname_twice(const struct tview *tv, uint32_t mod)
+{
+	uint32_t i;
+
+	for (i = TV_FIRST_MODULE; i < tv->nmods; i++)
+		if (i != mod && tv->mods[i].soname &&
+		    strcmp(tv->mods[i].soname, tv->mods[mod].soname) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The dynamic linker never unloads the program, nor any object of its
+ * DT_NEEDED closure (ld.so and libc among them): a dlopen or dlclose, whose
+ * range the probes cannot see, leaves their mappings alone.  An object
+ * whose soname two objects share (dlmopen's second libc) is not pinned, as
+ * another namespace may unload it.  Mappings of a module whose pin changed
+ * get their birth again (born_epoch reads the pin).
+ */
+static void update_pins(struct tview *tv, bool exe_changed)
+{
+	bool changed = true, any = false;
+	uint32_t i;
+	size_t k;
+
+	if (!exe_changed && tv->pins_for == tv->nmods)
+		return;
+	tv->pins_for = tv->nmods;
+	while (changed) {
+		changed = false;
+		for (i = TV_FIRST_MODULE; i < tv->nmods; i++) {
+			struct module *m = &tv->mods[i];
+			bool pin = m->pub.fd >= 0 && m->soname &&
+				   (m->pub.is_exe || needed_by_pinned(tv, m->soname)) &&
+				   !soname_twice(tv, i);
+
+			if (pin == m->pinned)
+				continue;
+			m->pinned = pin;
+			changed = any = true;
+			vlog("%s: %s\n", m->pub.path,
+			     pin ? "loaded with the program, never unloaded by the loader"
+				 : "no longer taken as never unloaded (its soname is on two objects)");
+		}
+	}
+	for (k = 0; any && k < tv->nhist; k++)
+		tv->hist[k].born = born_epoch(tv, tv->hist[k].start, tv->hist[k].end,
+					      tv->hist[k].mod);
 }
 
 /*
@@ -458,7 +603,8 @@ static int read_maps(struct tview *tv, uint32_t epoch)
 			if (!mod)
 				continue;
 			m = (struct tv_map){ .start = start, .end = end, .pgoff = pgoff, .mod = mod,
-					     .born = born_epoch(tv, start, end), .dead = UINT32_MAX,
+					     .born = born_epoch(tv, start, end, mod),
+					     .dead = UINT32_MAX,
 					     .delta = segment_delta(&tv->mods[mod], pgoff),
 					     .fresh = true };
 		}
@@ -476,6 +622,7 @@ static int read_maps(struct tview *tv, uint32_t epoch)
 	tv->nhist = tv->nnext;
 	tv->next = swap;
 	tv->capnext = cap;
+	update_pins(tv, mark_exe(tv));
 	return 0;
 }
 
@@ -483,7 +630,7 @@ static int read_maps(struct tview *tv, uint32_t epoch)
  * epochs (from, to]; an entry not readable (being written, or overwritten)
  * counts as yes. */
 static bool unmapped_between(const struct tview *tv, uint32_t from, uint32_t to,
-			     uint64_t start, uint64_t end)
+			     const struct tv_map *m)
 {
 	uint32_t k;
 
@@ -491,14 +638,16 @@ static bool unmapped_between(const struct tview *tv, uint32_t from, uint32_t to,
 		return true;
 	for (k = from + 1; (int32_t)(k - to) <= 0; k++) {
 		const volatile struct dt_unmap *l = &tv->log[k & (DT_UNMAP_LOG - 1)];
-		uint64_t s, e;
+		struct unmap u = { .epoch = k };
 
 		if (__atomic_load_n(&l->epoch, __ATOMIC_ACQUIRE) != k)
 			return true;
-		s = l->start;
-		e = l->end;
+		u.start = l->start;
+		u.end = l->end;
+		u.loader = l->flags & DT_UNMAP_LOADER;
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&l->epoch, __ATOMIC_RELAXED) != k || overlaps(s, e, start, end))
+		if (__atomic_load_n(&l->epoch, __ATOMIC_RELAXED) != k ||
+		    hits(tv, &u, m->start, m->end, m->mod))
 			return true;
 	}
 	return false;
@@ -518,7 +667,7 @@ static void settle_births(struct tview *tv)
 		struct tv_map *h = &tv->hist[i];
 
 		if (h->provisional)
-			h->born = born_epoch(tv, h->start, h->end);
+			h->born = born_epoch(tv, h->start, h->end, h->mod);
 		h->provisional = false;
 	}
 }
@@ -546,7 +695,6 @@ int tview__sync(struct tview *tv)
 		if (!err && e2 == e) {
 			tv->synced = e;
 			settle_births(tv);
-			mark_exe(tv);
 			return 0;
 		}
 		/* Code was unmapped while we read: a new line that the unmap
@@ -555,7 +703,7 @@ int tview__sync(struct tview *tv)
 		for (i = 0; i < tv->nhist; i++) {
 			struct tv_map *h = &tv->hist[i];
 
-			if (!h->fresh || !unmapped_between(tv, e, e2, h->start, h->end))
+			if (!h->fresh || !unmapped_between(tv, e, e2, h))
 				continue;
 			if ((int32_t)(h->born - e2) < 0)
 				h->born = e2;

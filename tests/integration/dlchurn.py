@@ -16,6 +16,7 @@ right library's a_alloc_site / b_alloc_site or is ???.
 Each variant launched (dhat-trace -- prog) and attached (-p)."""
 import os
 import re
+import struct
 import sys
 import tempfile
 
@@ -46,6 +47,28 @@ def reuse(stdout):
     return sum(1 for p, q in zip(bases, bases[1:]) if p[1] == q[1]), len(bases)
 
 
+def span(path):
+    """One past the highest ELF address an object's PT_LOADs take."""
+    with open(path, "rb") as f:
+        elf = f.read()
+    phoff, = struct.unpack_from("<Q", elf, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", elf, 0x36)
+    end = 0
+    for i in range(phnum):
+        p_type, _, _, vaddr, _, _, memsz = struct.unpack_from("<IIQQQQQ", elf, phoff + i * phentsize)
+        if p_type == 1:
+            end = max(end, vaddr + memsz)
+    return end
+
+
+def in_churned_code(stdout):
+    """Whether an address is in code of a loaded liba or libb."""
+    size = max(span(lib) for lib in LIBS)
+    bases = sorted({int(line.split()[1], 16) for line in stdout.splitlines()
+                    if line[:2] in ("A ", "B ")})
+    return lambda a: any(b <= a < b + size for b in bases)
+
+
 def analyse(c, label, out, err, stdout, cycles, held):
     d = load(out)
     n, loads = reuse(stdout)
@@ -74,6 +97,12 @@ def analyse(c, label, out, err, stdout, cycles, held):
                 unknown_blocks[x] += nx
             else:
                 wrong[x].append(f"{nx} {x} blocks under innermost {keys[0]!r}")
+    # Only the churned libraries may be ???: the program, ld.so and libc are
+    # never unloaded, whatever dlopen and dlclose do around them.
+    churned = in_churned_code(stdout)
+    elsewhere = [f for f in d["ftbl"][1:] if unknown(f) and not churned(int(f.split(":")[0], 16))]
+    c.check(not elsewhere, f"{label}: ??? frames only in liba's and libb's code",
+            f"{len(elsewhere)} elsewhere: {elsewhere[:4]}")
     for x in "AB":
         c.check(blocks[x] == cycles, f"{label}: all {cycles} {x} blocks found",
                 f"{blocks[x]} found")

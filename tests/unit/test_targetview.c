@@ -51,6 +51,14 @@ static void log_unmap(void *start, size_t len)
 		.start = (uintptr_t)start, .end = (uintptr_t)start + len, .epoch = epoch };
 }
 
+/* ... at a dlclose (_dl_debug_state, RT_DELETE): no range. */
+static void log_loader(void)
+{
+	epoch++;
+	unmap_log[epoch & (DT_UNMAP_LOG - 1)] = (struct dt_unmap){
+		.start = 0, .end = UINT64_MAX, .epoch = epoch, .flags = DT_UNMAP_LOADER };
+}
+
 static const char *where(struct tview *tv, uint32_t e, uint64_t ip, uint64_t *vaddr)
 {
 	uint64_t loc;
@@ -120,6 +128,25 @@ int main(void)
 	ok(strcmp(where(tv, 4, ip, &v), a) == 0, "a stack from before the overflow: still A");
 	ok(strcmp(where(tv, 5, ip, &v), "gone") == 0,
 	   "a stack from the unread epochs: ???, not A");
+
+	/* A dlclose somewhere: the program and libc (its DT_NEEDED) are
+	 * never unloaded, so they keep their names; A may have gone. */
+	ok(tview__sync(tv) == 0, "sync");
+	log_loader();
+	ip = (uintptr_t)&main;
+	ok(strcmp(where(tv, epoch, ip, &v), "gone") != 0 &&
+	   strcmp(where(tv, epoch, ip, &v), "none") != 0, "after a dlclose: the program named");
+	ip = (uintptr_t)&malloc;
+	ok(strstr(where(tv, epoch, ip, &v), "libc") != NULL, "after a dlclose: libc named");
+	ip = (uintptr_t)at + 0x123;
+	munmap(at, len);
+	ok(strcmp(where(tv, epoch, ip, &v), a) != 0, "after a dlclose: A unmapped: not A");
+	ok(strcmp(where(tv, epoch - 1, ip, &v), a) == 0, "before the dlclose: A");
+	/* exec, or an unreadable log entry: nothing is kept. */
+	log_unmap(NULL, UINT64_MAX);
+	ip = (uintptr_t)&malloc;
+	ok(strcmp(where(tv, epoch - 1, ip, &v), "gone") != 0, "before exec: libc");
+	tview__sync(tv);
 
 	tview__free(tv);
 	unlink(a);
