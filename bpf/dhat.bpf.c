@@ -414,13 +414,17 @@ struct dt_r_debug {
 enum { DT_RT_CONSISTENT, DT_RT_ADD, DT_RT_DELETE };
 
 /*
- * Whether this call of _dl_debug_state may precede an unmap of code.
- * dlclose calls it with RT_DELETE before its unmaps, and with
- * RT_CONSISTENT after; dlopen with RT_ADD before mapping, and RT_CONSISTENT
- * after (a dlopen that fails unloads through dlclose's path, RT_DELETE).
- * So only RT_DELETE unmaps; RT_CONSISTENT that does not end an RT_ADD or
- * RT_DELETE seen (a namespace other than the first has its own r_debug)
- * and anything unreadable count too.
+ * Whether this call of _dl_debug_state may follow an unmap of code not yet
+ * logged.  dlclose calls it with RT_DELETE before its unmaps and with
+ * RT_CONSISTENT after them; dlopen with RT_ADD before mapping and with
+ * RT_CONSISTENT after (a dlopen that fails unloads through dlclose's path,
+ * RT_DELETE).  A stack taken before the unmaps ends has an epoch before
+ * the RT_CONSISTENT call's, and code mapped where the closed library was
+ * (by a later dlopen) comes after it: so that call is the one to log.  A
+ * read of the mappings between RT_DELETE and the unmaps sees the library
+ * still there, so the RT_DELETE call must not be the only one logged.
+ * Anything unreadable counts, and so does RT_CONSISTENT that does not end
+ * an RT_ADD seen (a namespace other than the first has its own r_debug).
  */
 static __always_inline bool loader_may_unmap(struct pt_regs *ctx)
 {
@@ -433,9 +437,7 @@ static __always_inline bool loader_may_unmap(struct pt_regs *ctx)
 	    (r.r_version != 1 && r.r_version != 2) || (__u32)r.r_state > DT_RT_DELETE)
 		return true;
 	r_state_prev = r.r_state;
-	if (r.r_state == DT_RT_ADD)
-		return false;
-	return r.r_state == DT_RT_DELETE || (prev != DT_RT_ADD && prev != DT_RT_DELETE);
+	return r.r_state == DT_RT_CONSISTENT && prev != DT_RT_ADD;
 }
 
 static __always_inline void log_unmap(__u64 start, __u64 end, __u32 flags)

@@ -4,17 +4,36 @@
 #define DT_CHILD_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /*
- * A launched command is watched with ptrace for one reason only: to stop it
- * at its exit while its mappings still exist, so short-lived programs can be
- * symbolized.  Nothing else is intercepted; signals are passed on unchanged.
+ * A launched command is watched with ptrace: to stop it at its exit while
+ * its mappings still exist, so short-lived programs can be symbolized, and
+ * with --follow-exec to hold it where each new program it execs can be
+ * traced from its first allocation.  Nothing else is intercepted; signals
+ * are passed on unchanged.
  */
-int child__seize(pid_t pid);
-/* Reap or resume after SIGCHLD.  at_exit runs at the exit stop.  Returns
- * true once the child is gone, with its wait status in *status. */
-bool child__on_sigchld(pid_t pid, void (*at_exit)(void *), void *ctx, int *status);
+enum child_state { CHILD_RUNS, CHILD_GONE, CHILD_AT_EXEC };
+
+/* exec_stops: hold the child at each exec after the first skip ones (those
+ * that start the command itself). */
+int child__seize(pid_t pid, bool exec_stops, unsigned int skip);
+/* Reap or resume after SIGCHLD.  at_exit runs at the exit stop.  CHILD_GONE
+ * with its wait status in *status; CHILD_AT_EXEC: held at an exec stop. */
+enum child_state child__on_sigchld(pid_t pid, void (*at_exit)(void *), void *ctx, int *status);
+/* The capture saw the exec first: wait (bounded) for its stop.  0: held
+ * there; -ESRCH: gone (*status set); -ETIMEDOUT: no stop came (the exec was
+ * a thread's that is not traced), the child runs on. */
+int child__wait_exec(pid_t pid, int *status);
+/* Run the held child until it reaches addr (a breakpoint of ours, gone when
+ * this returns) and at(ctx) says so.  0: held there; -ESRCH: gone (*status
+ * set); other -errno: held, or running, somewhere else (child__resume). */
+int child__run_to(pid_t pid, uint64_t addr, bool (*at)(void *), void *ctx, int *status);
+/* Let a held child go on. */
+void child__resume(pid_t pid);
+/* Let go of a held child: it runs on, no longer watched. */
+void child__let_go(pid_t pid);
 /* Let go of a child that is still running. */
 void child__release(pid_t pid);
 

@@ -16,6 +16,7 @@ enum {
 	OPT_UNWIND,
 	OPT_PROBE_AT_ENTRY,
 	OPT_PROBE_ONLY,
+	OPT_FOLLOW_EXEC,
 };
 
 const char *argp_program_version = "dhat-trace " DT_VERSION;
@@ -48,6 +49,9 @@ static const struct argp_option options[] = {
 	{ "probe-only", OPT_PROBE_ONLY, NULL, 0,
 	  "Attach the probes with programs that do nothing and record nothing: the cost of "
 	  "the probes alone, for benchmarks", 0 },
+	{ "follow-exec", OPT_FOLLOW_EXEC, NULL, 0,
+	  "When the target execs another program, write the file of the one that ended and "
+	  "go on tracing the new one into FILE.1.json, FILE.2.json, ... (-o FILE.json)", 0 },
 	{ "quiet", 'q', NULL, 0, "No periodic reports: errors and the final summary only", 0 },
 	{ "verbose", 'v', NULL, 0, "More detail on stderr (repeat for debug output)", 0 },
 	{},
@@ -134,6 +138,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_PROBE_ONLY:
 		cfg->probe_only = true;
 		break;
+	case OPT_FOLLOW_EXEC:
+		cfg->follow_exec = true;
+		break;
 	case 'q':
 		cfg->verbosity = -1;
 		break;
@@ -149,6 +156,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (!cfg->pid && !cfg->argv)
 			usage_error("nothing to trace: give -p PID or -- COMMAND (see --help)%s",
 				    "");
+		if (cfg->follow_exec && !strcmp(cfg->output, "-"))
+			usage_error("--follow-exec writes one file per program: give -o FILE, "
+				    "not -o -%s", "");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

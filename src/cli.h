@@ -23,6 +23,7 @@ struct dt_config {
 	int unwind;		/* enum dt_unwind_mode */
 	bool probe_at_entry;	/* no probe placement past the entry */
 	bool probe_only;	/* attach empty programs: measure the uprobe floor */
+	bool follow_exec;	/* a new capture (and file) for each program the target execs */
 	int verbosity;		/* -1 quiet, 0 default, 1+ verbose */
 };
 

@@ -57,6 +57,11 @@ void interrupt__arm(const char *what)
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
+int interrupt__seen(void)
+{
+	return seen;
+}
+
 const volatile sig_atomic_t *interrupt__abandoned(void)
 {
 	return &abandoned;

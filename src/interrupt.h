@@ -12,6 +12,8 @@
  * becomes a write error (EPIPE) rather than death by SIGPIPE.
  */
 void interrupt__arm(const char *what);
+/* The first signal since armed, 0 while none came. */
+int interrupt__seen(void);
 /* The signal that abandoned the write, 0 while none did: for dt_doc.abandon. */
 const volatile sig_atomic_t *interrupt__abandoned(void);
 

@@ -125,20 +125,22 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 					goto cleanup;
 				}
 			}
-			if (o->target->launched &&
-			    (o->watch_child ? child__on_sigchld(o->target->pid, at_child_exit, &f,
-								  exit_status) :
-					      waitpid(o->target->pid, exit_status, WNOHANG) > 0)) {
+			if (o->target->launched && !o->watch_child &&
+			    waitpid(o->target->pid, exit_status, WNOHANG) > 0) {
 				end = LOOP_TARGET_EXIT;
 				goto cleanup;
 			}
 		}
 		/* A SIGCHLD sent before the loop blocked it is gone (its default
-		 * action discards it): look at the child on every tick as well. */
-		if (o->target->launched && o->watch_child &&
-		    child__on_sigchld(o->target->pid, at_child_exit, &f, exit_status)) {
-			end = LOOP_TARGET_EXIT;
-			goto cleanup;
+		 * action discards it): look at the child on every tick. */
+		if (o->target->launched && o->watch_child) {
+			enum child_state cs = child__on_sigchld(o->target->pid, at_child_exit, &f,
+								exit_status);
+
+			if (cs != CHILD_RUNS) {
+				end = cs == CHILD_GONE ? LOOP_TARGET_EXIT : LOOP_TARGET_EXEC_STOP;
+				goto cleanup;
+			}
 		}
 		if (acct__exec_ts(o->acct)) {
 			end = LOOP_TARGET_EXEC;

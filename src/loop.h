@@ -11,7 +11,9 @@
 
 struct ring_buffer;
 
-enum loop_end { LOOP_DURATION, LOOP_SIGNAL, LOOP_TARGET_EXIT, LOOP_TARGET_EXEC, LOOP_ERROR };
+/* LOOP_TARGET_EXEC_STOP: it execs, and the watched child is held at its exec stop. */
+enum loop_end { LOOP_DURATION, LOOP_SIGNAL, LOOP_TARGET_EXIT, LOOP_TARGET_EXEC,
+		LOOP_TARGET_EXEC_STOP, LOOP_ERROR };
 
 struct loop_opts {
 	struct ring_buffer *rb;

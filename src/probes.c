@@ -432,13 +432,13 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 
 	if (!p)
 		return NULL;
-	err = t->launched ? resolve_launch(&r, t->exe) : resolve_running(&r, tv);
+	err = opts->from_maps ? resolve_running(&r, tv) : resolve_launch(&r, t->exe);
 	if (err == -ENOEXEC) {
 		elog("cannot execute '%s': %s\n", t->exe, strerror(ENOEXEC));
 		goto cleanup;
 	}
 	if (err) {
-		elog("cannot find the objects of %s: %s\n", t->launched ? t->exe : "the process",
+		elog("cannot find the objects of %s: %s\n", opts->from_maps ? "the process" : t->exe,
 		     strerror(-err));
 		goto cleanup;
 	}
@@ -451,7 +451,7 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 		objs[i] = lookup(&r, defs[i].sym, &fns[i]);
 		if (!objs[i] && defs[i].required) {
 			elog("no %s found in %s or the libraries it loads (a static, stripped "
-			     "executable?)\n", defs[i].sym, t->launched ? t->exe : "the process");
+			     "executable?)\n", defs[i].sym, opts->from_maps ? "the process" : t->exe);
 			err = -ENOENT;
 			goto cleanup;
 		}
@@ -465,7 +465,7 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 	/* The kernel limits uprobes to the main thread's mm, gone once main
 	 * has exited (pthread_exit()): no filter then; traced() in BPF still
 	 * records the target's threads only. */
-	if (!t->launched && target__mm_tid(t->pid) != t->pid) {
+	if (opts->from_maps && target__mm_tid(t->pid) != t->pid) {
 		filter = opts->multi ? 0 : -1;
 		wlog("the main thread of PID %d has exited, so the kernel cannot limit the probes "
 		     "to it: they fire in every process using the same objects (only PID %d is "

@@ -13,6 +13,8 @@ struct probe_opts {
 	bool at_entry;		/* --probe-at-entry: no placement past the entry */
 	bool probe_only;	/* --probe-only: programs that return at once */
 	bool multi;		/* uprobe-multi links (umulti.h) rather than one per probe */
+	bool from_maps;		/* the objects the target maps (else a launched command's
+				 * load order: it has not started yet) */
 };
 
 /* Between open and load: the programs opts will attach, loaded for its method. */

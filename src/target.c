@@ -279,6 +279,20 @@ int target__open_pid(struct target *t, pid_t pid)
 	return 0;
 }
 
+int target__exec_seen(struct target *t)
+{
+	char *cmdline;
+
+	if (target__pick_proc_dir(t))
+		return -ESRCH;
+	cmdline = read_cmdline(t->proc_dir);
+	if (!cmdline)
+		return errno ? -errno : -EIO;
+	free(t->cmdline);
+	t->cmdline = cmdline;
+	return 0;
+}
+
 /* execvp()'s search, done up front so a bad command fails before tracing. */
 static int resolve_command(const char *cmd, char **out)
 {

@@ -33,6 +33,8 @@ int target__open_pid(struct target *t, pid_t pid);
 int target__spawn(struct target *t, char **argv);
 /* Let the held child exec; -errno (reported) if exec failed. */
 int target__release(struct target *t);
+/* It replaced its program: its command line again. */
+int target__exec_seen(struct target *t);
 /* Kill and reap a child that was never released. */
 void target__abort(struct target *t);
 void target__cleanup(struct target *t);

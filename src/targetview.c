@@ -540,7 +540,7 @@ static void update_pins(struct tview *tv, bool exe_changed)
 			changed = any = true;
 			vlog("%s: %s\n", m->pub.path,
 			     pin ? "loaded with the program, never unloaded by the loader"
-				 : "no longer taken as never unloaded (its soname is on two objects)");
+				 : "no longer taken as never unloaded");
 		}
 	}
 	for (k = 0; any && k < tv->nhist; k++)

@@ -52,6 +52,8 @@ with tempfile.TemporaryDirectory() as tmp:
     run(["-d", "5x", "-p", "1"], 64, "invalid duration '5x'", out)
     run(["-i", "soon", "-p", "1"], 64, "invalid duration 'soon'", out)
     run([], 64, "nothing to trace", out)
+    run(["--follow-exec", "-o", "-", "-p", "1"], 64, "--follow-exec writes one file per program",
+        out)
     run(["--", "no-such-command-here"], 1,
         "cannot execute 'no-such-command-here': No such file or directory", out)
     text = os.path.join(tmp, "notes.txt")

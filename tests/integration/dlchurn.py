@@ -101,7 +101,16 @@ def analyse(c, label, out, err, stdout, cycles, held):
     # never unloaded, whatever dlopen and dlclose do around them.
     churned = in_churned_code(stdout)
     elsewhere = [f for f in d["ftbl"][1:] if unknown(f) and not churned(int(f.split(":")[0], 16))]
-    c.check(not elsewhere, f"{label}: ??? frames only in liba's and libb's code",
+    # ... unless the tracer fell so far behind that it could not know which
+    # code a stack's epoch had (a log overwritten or not yet written): then
+    # every frame of those stacks is ???, counted.
+    extra = d["dhatTrace"]
+    behind = extra["unmap_log_overflows"] + extra["unmap_log_timeouts"]
+    if elsewhere and behind:
+        print(f"# {label}: {len(elsewhere)} ??? frames outside liba/libb, allowed: "
+              f"{extra['unmap_log_overflows']} log overflows, "
+              f"{extra['unmap_log_timeouts']} log timeouts")
+    c.check(not elsewhere or behind, f"{label}: ??? frames only in liba's and libb's code",
             f"{len(elsewhere)} elsewhere: {elsewhere[:4]}")
     for x in "AB":
         c.check(blocks[x] == cycles, f"{label}: all {cycles} {x} blocks found",

@@ -6,12 +6,14 @@
 /proc/PID/root doubles the root.  dhat-trace -p must attach and name ctr.c's
 code, also where the same path outside the root holds another program.
 
-`dhat-trace -- chroot ROOT PROG` is run too and only reported: the launched
-command is chroot, whose libc (the host's) is not the one the program maps."""
+`dhat-trace --follow-exec -- chroot ROOT PROG` too: the launched command is
+chroot, whose libc (the host's) is not the one the program maps, so the
+program's own capture (launch.1.json) must be placed in the root's objects."""
 import os
 import subprocess
 import sys
 import tempfile
+from types import SimpleNamespace
 
 from dtlib import Checks, fixture, load, sites
 from nslib import attach_inside, check_container_run, copied_root, samepath_setup
@@ -35,13 +37,15 @@ with tempfile.TemporaryDirectory(prefix="dtc-", dir="/tmp") as tmp:
                 f"{run.mnt} {run.root} exit {run.target_rc}")
         check_container_run(c, label, run, out, ref, LEAK)
 
-    # Recorded, not asserted: what a launch through chroot(8) gives.
+    # Launched through chroot(8): the capture of chroot ends at its exec;
+    # with --follow-exec the program gets its own, from its first allocation.
     out = os.path.join(tmp, "launch.json")
-    r = subprocess.run([DT, "-q", "-o", out, "--", "chroot", root, app], capture_output=True,
-                       text=True, timeout=120)
-    got = sites(out, "ctr.c") if r.returncode == 0 and os.path.exists(out) else None
-    print(f"# note: dhat-trace -- chroot ROOT PROG: exit {r.returncode}, ctr.c sites {got}, "
-          f"blocks {sum(pp['tbk'] for pp in load(out)['pps']) if got is not None else '-'}")
-    for line in r.stderr.splitlines():
-        print(f"#   {line}")
+    r = subprocess.run([DT, "-q", "--follow-exec", "-o", out, "--", "chroot", root, app],
+                       capture_output=True, text=True, timeout=120)
+    c.check(r.returncode == 0 and os.path.basename(load(out)["cmd"].split()[0]) == "chroot",
+            "chroot ROOT PROG, --follow-exec: exit 0, first file chroot's",
+            f"exit {r.returncode}: {r.stderr.strip()[-600:]}")
+    check_container_run(c, "chroot ROOT PROG, --follow-exec",
+                        SimpleNamespace(rc=r.returncode, pid="(launched)", err=r.stderr),
+                        os.path.join(tmp, "launch.1.json"), ref, LEAK)
 sys.exit(c.finish())

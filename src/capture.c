@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Copyright (c) 2026 The dhat-trace developers */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <bpf/libbpf.h>
+#include <linux/types.h>
+/* The skeleton names the ABI's types. */
+#include "dhat_abi.h"
+#include "dhat.skel.h"
+#include "accounting.h"
+#include "capture.h"
+#include "child.h"
+#include "dhat_json.h"
+#include "elfsym.h"
+#include "interrupt.h"
+#include "log.h"
+#include "mapwatch.h"
+#include "probes.h"
+#include "report.h"
+#include "symbolizer.h"
+#include "targetview.h"
+#include "umulti.h"
+#include "unwind.h"
+#include "util.h"
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	acct__handle(ctx, data, size);
+	return 0;
+}
+
+/*
+ * Unwind tables for what the target runs, built before the BPF object is
+ * loaded because their size decides the row array's.  NULL with errno 0:
+ * frame pointers only.
+ */
+static struct unwinder *unwind_setup(struct dt_config *cfg, const struct capture_opts *o,
+				     struct tview *tv)
+{
+	struct unwinder *uw;
+
+	errno = 0;
+	if (cfg->unwind == DT_UNWIND_FP)
+		return NULL;
+	if (!unwinder__kernel_ok()) {
+		if (cfg->unwind == DT_UNWIND_DWARF) {
+			elog("--unwind=dwarf needs bpf_loop() and bpf_find_vma() (Linux 5.17 or "
+			     "later)\n");
+			errno = ENOTSUP;
+			return NULL;
+		}
+		wlog("this kernel cannot unwind with DWARF (Linux 5.17 or later needed): "
+		     "frame-pointer stacks only\n");
+		cfg->unwind = DT_UNWIND_FP;
+		return NULL;
+	}
+	uw = unwinder__new(tv);
+	if (!uw) {
+		elog("out of memory\n");
+		return NULL;
+	}
+	if (o->from_maps)
+		unwinder__add_mapped(uw);
+	else
+		unwinder__add_program(uw, o->t->exe);
+	vlog("unwind tables built in %.1f ms\n", (double)unwinder__stats(uw)->build_ns / 1e6);
+	return uw;
+}
+
+/*
+ * Uprobe-multi links where the kernel has them (6.6+, with the PID filter
+ * fixed): the exit then detaches a few links rather than one per probe.
+ * Decided before load (the programs are loaded for one method or the
+ * other).  DHAT_TRACE_UPROBE_MULTI=0 keeps the classic links (and tests them).
+ */
+static bool use_multi_links(void)
+{
+	const char *env = getenv("DHAT_TRACE_UPROBE_MULTI");
+
+	if (env && strcmp(env, "0") == 0) {
+		vlog("classic uprobe links, one per probe (DHAT_TRACE_UPROBE_MULTI=0)\n");
+		return false;
+	}
+	if (!umulti__supported()) {
+		vlog("classic uprobe links, one per probe (this kernel has no uprobe-multi links "
+		     "with process filtering: Linux 6.9, or 6.6 with the fix)\n");
+		return false;
+	}
+	return true;
+}
+
+static struct dhat_bpf *load_bpf(const struct dt_config *cfg, pid_t pid, struct unwinder *uw,
+				 const struct probe_opts *popts)
+{
+	uint32_t rows = uw ? unwinder__capacity(uw) : 1;
+	struct dhat_bpf *skel = dhat_bpf__open();
+	int err;
+
+	if (!skel) {
+		elog("cannot open the BPF object: %s\n", strerror(errno));
+		return NULL;
+	}
+	skel->rodata->target_tgid = (__u32)pid;
+	skel->rodata->max_frames = cfg->max_frames;
+	skel->rodata->wake_bytes = cfg->ring_size / 4;
+	skel->rodata->unwind_mode = (__u32)cfg->unwind;
+	bpf_map__set_max_entries(skel->maps.events, (__u32)cfg->ring_size);
+	bpf_map__set_max_entries(skel->maps.uw_rows, rows);
+	probes__prepare(skel, popts);
+	err = dhat_bpf__load(skel);
+	if (err) {
+		elog("cannot load the BPF programs: %s (the kernel needs BPF ring buffers and "
+		     "uprobes, task-local storage: Linux 5.13 or later)\n", strerror(-err));
+		dhat_bpf__destroy(skel);
+		return NULL;
+	}
+	if (uw) {
+		err = unwinder__install(uw, &(struct unwinder_maps){
+			.rows_fd = bpf_map__fd(skel->maps.uw_rows),
+			.objs_fd = bpf_map__fd(skel->maps.uw_objs),
+			.maps_fd = bpf_map__fd(skel->maps.uw_maps),
+			.maps_cur = &skel->bss->uw_maps_cur }, rows);
+		if (err) {
+			elog("cannot load the unwind tables: %s\n", strerror(-err));
+			dhat_bpf__destroy(skel);
+			return NULL;
+		}
+	}
+	return skel;
+}
+
+/* 0 or -errno, *step saying what failed. */
+static int write_output(const struct capture_opts *o, struct acct *a, struct symbolizer *sym,
+			struct reporter *rep, uint64_t t_end, const char **step)
+{
+	struct dt_doc doc = {
+		.cmd = o->t->cmdline,
+		.pid = o->t->pid,
+		.t_end = t_end,
+		.note = o->t->launched ? NULL : reporter__loss_note(rep),
+		.stats = reporter__stats,
+		.stats_ctx = rep,
+		.abandon = interrupt__abandoned(),
+	};
+
+	if (o->out_fd >= 0)
+		return dhat_json__write_fd(o->out_fd, a, &doc, symbolizer__describe, sym, step);
+	return dhat_json__write(o->output, a, &doc, symbolizer__describe, sym, step);
+}
+
+static int exit_code_of(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return DT_EXIT_OK;
+}
+
+/* The child that execs is kept, held at its exec stop, for the next capture. */
+static void hold_for_next(const struct capture_opts *o, struct capture_end *e)
+{
+	if (e->end == LOOP_TARGET_EXEC_STOP) {
+		e->held = true;
+		e->end = LOOP_TARGET_EXEC;
+		return;
+	}
+	if (e->end != LOOP_TARGET_EXEC || !o->cfg->follow_exec || !o->t->launched ||
+	    !*o->watching)
+		return;
+	switch (child__wait_exec(o->t->pid, &e->status)) {
+	case 0:
+		e->held = true;
+		break;
+	case -ESRCH:
+		e->end = LOOP_TARGET_EXIT;
+		break;
+	default:
+		vlog("PID %d execed without an exec stop (from a thread not traced): the next "
+		     "program is traced from when its probes are placed\n", o->t->pid);
+	}
+}
+
+int capture__run(const struct capture_opts *o, struct capture_end *e)
+{
+	struct dt_config cfg = *o->cfg;
+	struct target *t = o->t;
+	struct dhat_bpf *skel = NULL;
+	struct probes *probes = NULL;
+	struct probe_opts popts;
+	struct ring_buffer *rb = NULL;
+	struct acct *a = NULL;
+	struct symbolizer *sym = NULL;
+	struct reporter *rep = NULL;
+	struct unwinder *uw = NULL;
+	struct tview *tv = NULL;
+	struct mapwatch *watch = NULL;
+	int ret = DT_EXIT_ERROR, err, execs = 1;
+	bool started = !o->t->launched || o->from_maps, held = o->held;
+	const char *step, *shown = o->out_fd >= 0 ? "standard output" : o->output;
+	uint64_t t0, rss_start = 0, rss_end = 0, duration_ns = 0;
+	char ns_note[64] = "";
+	pid_t ns_pid;
+
+	*e = (struct capture_end){ .end = LOOP_ERROR };
+	tv = tview__new(t->pid);
+	if (!tv) {
+		elog("out of memory\n");
+		goto cleanup;
+	}
+	/* Launched: the child is still us until it execs; its view comes later. */
+	if (o->from_maps)
+		tview__sync(tv);
+	uw = unwind_setup(&cfg, o, tv);
+	if (!uw && errno)
+		goto cleanup;
+	popts = (struct probe_opts){ .at_entry = cfg.probe_at_entry,
+		.probe_only = cfg.probe_only, .multi = use_multi_links(),
+		.from_maps = o->from_maps };
+	skel = load_bpf(&cfg, t->pid, uw, &popts);
+	if (!skel)
+		goto cleanup;
+	watch = mapwatch__attach(skel);
+	if (!watch)
+		goto cleanup;
+	/* The objects read before are kept: the probes are placed in them. */
+	tview__bind(tv, &skel->bss->map_epoch, skel->bss->unmap_log);
+	probes = probes__attach(skel, t, tv, &popts);
+	if (!probes)
+		goto cleanup;
+	if (!probes__watch_maps(probes) && !popts.probe_only) {
+		vlog("no munmap or _dl_debug_state to probe: code unmaps watched on every system "
+		     "call\n");
+		if (mapwatch__watch_syscalls(watch))
+			goto cleanup;
+	}
+	/* Unmaps are seen from here on: whatever happened before, while the
+	 * watch was being placed, is treated as a change of all code, and the
+	 * mappings read now hold until the log says otherwise. */
+	mapwatch__all_changed(watch);
+	if (o->from_maps) {
+		tview__sync(tv);
+		if (uw)
+			unwinder__refresh(uw);
+	}
+	t0 = mono_ns();
+	a = acct__new(t0);
+	sym = symbolizer__new(tv);
+	rb = a ? ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, a, NULL) : NULL;
+	rep = a && sym ? reporter__new(a, sym, (const volatile uint64_t *)skel->bss->counters,
+				       cfg.top) : NULL;
+	if (!a || !sym || !rb || !rep) {
+		elog("out of memory setting up the capture\n");
+		goto cleanup;
+	}
+	if (uw)
+		reporter__set_unwinder(rep, uw);
+	reporter__set_view(rep, tv);
+	acct__set_translate(a, tview__translate, tv);
+	/* The held child's exec of the command (and env's of a "#!/usr/bin/env
+	 * prog" script's program) is where its capture starts. */
+	if (!started) {
+		char prog[PATH_MAX];
+
+		elfsym__program_of(t->exe, prog, sizeof(prog), &execs);
+		acct__skip_execs(a, (uint32_t)execs);
+	}
+	skel->bss->tracing_on = 1;
+	/* A launched program starts from nothing. */
+	rss_start = t->launched ? 1 : target__rss(t);
+	ns_pid = started ? target__ns_pid(t) : 0;
+	if (ns_pid && ns_pid != t->pid)
+		snprintf(ns_note, sizeof(ns_note), "PID %d in its own PID namespace; ", ns_pid);
+	elog("tracing PID %d (%s%s)%s%s\n", t->pid, ns_note, probes__summary(probes),
+	     cfg.probe_only ? "; --probe-only: nothing is recorded" : "",
+	     cfg.duration_ns ? "" : "; Ctrl-C to stop");
+	if (!started) {
+		*o->watching = child__seize(t->pid, cfg.follow_exec, (unsigned int)execs) == 0;
+		if (target__release(t))
+			goto cleanup;
+	} else if (held) {
+		child__resume(t->pid);
+		held = false;
+	}
+	e->t0 = t0;
+	duration_ns = cfg.duration_ns;
+	if (o->deadline_ns)
+		duration_ns = o->deadline_ns > t0 ? o->deadline_ns - t0 : 1;
+
+	e->end = loop__run(&(struct loop_opts){
+		.rb = rb, .target = t, .tv = tv, .reporter = rep, .acct = a,
+		.t0 = t0, .duration_ns = duration_ns,
+		.interval_ns = cfg.verbosity < 0 ? 0 : cfg.interval_ns,
+		.watch_child = t->launched && *o->watching,
+		.uw = uw, .uw_refresh = &skel->bss->uw_refresh, .rss_last = &rss_end,
+	}, &e->status);
+	e->t_end = mono_ns();
+	reporter__set_rss(rep, rss_start, e->end == LOOP_TARGET_EXIT ? rss_end : target__rss(t));
+	/* --probe-only has no output to lose: the signals stay blocked until exit. */
+	if (!cfg.probe_only)
+		interrupt__arm(shown);
+	if (e->end == LOOP_ERROR)
+		goto cleanup;
+	/* The target runs untouched from here on. */
+	skel->bss->tracing_on = 0;
+	probes__detach(probes);
+	probes = NULL;
+	mapwatch__detach(watch);
+	watch = NULL;
+	hold_for_next(o, e);
+	if (t->launched && *o->watching && e->end != LOOP_TARGET_EXIT && !e->held) {
+		child__release(t->pid);
+		*o->watching = false;
+	}
+	while (ring_buffer__consume(rb) > 0)
+		;
+	if (e->end == LOOP_TARGET_EXEC) {
+		/* One file holds one program. */
+		if (acct__exec_ts(a))
+			e->t_end = acct__exec_ts(a);
+		if (!cfg.follow_exec)
+			elog("PID %d replaced its program (exec): the capture of %s ends there; the "
+			     "new program runs on untraced (--follow-exec traces it)\n", t->pid,
+			     t->cmdline);
+	}
+	e->t_end = acct__finish(a, e->t_end);
+	if (e->end == LOOP_TARGET_EXIT)
+		vlog("PID %d exited\n", t->pid);
+	if (cfg.probe_only) {
+		elog("--probe-only: no output written\n");
+		ret = t->launched && e->end == LOOP_TARGET_EXIT ? exit_code_of(e->status) :
+								    DT_EXIT_OK;
+		goto cleanup;
+	}
+	reporter__output_begin(rep);
+	/* Writing symbolizes what the summary counts; a failure is the last line. */
+	err = write_output(o, a, sym, rep, e->t_end - t0, &step);
+	if (err == -ECANCELED) {
+		if (o->out_fd >= 0)
+			elog("interrupted: the document on standard output is incomplete\n");
+		else
+			elog("interrupted: %s abandoned, nothing written\n", o->output);
+		ret = 128 + *interrupt__abandoned();
+		goto cleanup;
+	}
+	reporter__summary(rep);
+	if (err) {
+		elog("cannot write %s: %s failed: %s\n", shown, step, strerror(-err));
+		goto cleanup;
+	}
+	elog("wrote %s\n", shown);
+	ret = t->launched && e->end == LOOP_TARGET_EXIT ? exit_code_of(e->status) : DT_EXIT_OK;
+cleanup:
+	if (!started && t->gate_fd >= 0)
+		target__abort(t);
+	/* Not traced after all: it runs on without us. */
+	if (held) {
+		child__let_go(t->pid);
+		*o->watching = false;
+	}
+	probes__detach(probes);
+	mapwatch__detach(watch);
+	ring_buffer__free(rb);
+	reporter__free(rep);
+	symbolizer__free(sym);
+	acct__free(a);
+	dhat_bpf__destroy(skel);
+	unwinder__free(uw);
+	tview__free(tv);
+	return ret;
+}
