@@ -301,6 +301,12 @@ void reporter__summary(struct reporter *r)
 		     (unsigned long long)l->displaced, (unsigned long long)l->bad_records,
 		     (unsigned long long)stacks__collisions(acct__stacks(r->a)),
 		     (unsigned long long)l->untracked);
+	if (ss->debug_files_refused)
+		wlog("%llu separate debug files refused: found where the target keeps them, but "
+		     "their build-id (or debuglink CRC) is not their object's; those objects' "
+		     "frames are named without them: from their own symbols, or ??? (-v names "
+		     "the files)\n",
+		     (unsigned long long)ss->debug_files_refused);
 	unseen_summary(r);
 	if (r->bpf[DT_CNT_FORKS])
 		wlog("%llu child processes forked during the capture were not traced (dhat-trace "
@@ -346,6 +352,8 @@ int reporter__stats(void *ctx, const char **names, uint64_t *values)
 	STAT("frames_without_line", ss->no_line);
 	STAT("frames_unmapped_before_read", ss->gone);
 	STAT("frames_in_unreadable_objects", ss->unreadable);
+	STAT("debug_files", ss->debug_files);
+	STAT("debug_files_refused", ss->debug_files_refused);
 	if (r->tv) {
 		const struct tview_stats *v = tview__stats(r->tv);
 
