@@ -21,7 +21,8 @@ pkgs=(clang bpftool libbpf-dev libelf-dev libdw-dev libcjson-dev libzydis-dev me
       pkg-config gcc g++ python3 util-linux)
 # llvm: llvm-symbolizer, for readable ASan/UBSan reports from build-asan.
 [ "$mode" != demo ] && pkgs+=(valgrind chromium libjemalloc2 redis-server redis-tools
-                             rustc cargo librust-tokio-dev librust-libc-dev bubblewrap llvm)
+                             rustc cargo librust-tokio-dev librust-libc-dev bubblewrap llvm
+                             golang-go)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -69,19 +69,30 @@ void reporter__set_rss(struct reporter *r, uint64_t start, uint64_t end)
  */
 #define RSS_UNSEEN_MIN (32ULL << 20)
 
-static void unseen_summary(const struct reporter *r)
+/* RSS growth beyond the live blocks when it is the larger part by far, else 0. */
+static uint64_t unseen_bytes(const struct reporter *r)
 {
 	uint64_t grew, live = pps__totals(acct__pps(r->a))->curr_b;
 
 	if (!r->rss_start || !r->rss_end || r->rss_end <= r->rss_start)
-		return;
+		return 0;
 	grew = r->rss_end - r->rss_start;
 	if (grew < RSS_UNSEEN_MIN || grew < 4 * live)
+		return 0;
+	return grew - live;
+}
+
+static void unseen_summary(const struct reporter *r)
+{
+	uint64_t unseen = unseen_bytes(r), live = pps__totals(acct__pps(r->a))->curr_b;
+
+	if (!unseen)
 		return;
 	wlog("the target's resident memory grew by %.1f MiB during the capture, but only %.1f "
 	     "MiB of blocks from the probed allocator are live: most of its memory comes from "
 	     "elsewhere (a runtime's own heap such as Go's, a JIT, or mmap called directly), "
-	     "which dhat-trace does not see\n", (double)grew / (1 << 20), (double)live / (1 << 20));
+	     "which dhat-trace does not see\n", (double)(unseen + live) / (1 << 20),
+	     (double)live / (1 << 20));
 }
 
 /* Frames named ??? for a reason the target view knows: say each reason. */
@@ -301,6 +312,12 @@ void reporter__summary(struct reporter *r)
 		     (unsigned long long)l->displaced, (unsigned long long)l->bad_records,
 		     (unsigned long long)stacks__collisions(acct__stacks(r->a)),
 		     (unsigned long long)l->untracked);
+	if (ss->debug_files_refused)
+		wlog("%llu separate debug files refused: found where the target keeps them, but "
+		     "their build-id (or debuglink CRC) is not their object's; those objects' "
+		     "frames are named without them: from their own symbols, or ??? (-v names "
+		     "the files)\n",
+		     (unsigned long long)ss->debug_files_refused);
 	unseen_summary(r);
 	if (r->bpf[DT_CNT_FORKS])
 		wlog("%llu child processes forked during the capture were not traced (dhat-trace "
@@ -339,6 +356,8 @@ int reporter__stats(void *ctx, const char **names, uint64_t *values)
 	STAT("forks_not_traced", r->bpf[DT_CNT_FORKS]);
 	STAT("rss_start_bytes", r->rss_start);
 	STAT("rss_end_bytes", r->rss_end);
+	/* Non-zero exactly when the summary says most memory is not seen. */
+	STAT("rss_growth_unseen_bytes", unseen_bytes(r));
 	STAT("records_after_exec", l->after_exec);
 	STAT("frames", ss->frames);
 	STAT("frames_without_module", ss->no_module);
@@ -346,6 +365,8 @@ int reporter__stats(void *ctx, const char **names, uint64_t *values)
 	STAT("frames_without_line", ss->no_line);
 	STAT("frames_unmapped_before_read", ss->gone);
 	STAT("frames_in_unreadable_objects", ss->unreadable);
+	STAT("debug_files", ss->debug_files);
+	STAT("debug_files_refused", ss->debug_files_refused);
 	if (r->tv) {
 		const struct tview_stats *v = tview__stats(r->tv);
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include "debugfind.h"
 #include "log.h"
 #include "rust_demangle.h"
 #include "symbolizer.h"
@@ -39,14 +40,14 @@ enum quality { Q_FULL, Q_NO_LINE, Q_NO_SYMBOL, Q_NO_MODULE, Q_GONE, Q_UNREADABLE
 struct symbolizer {
 	const struct tview *tv;
 	Dwfl **dwfls;		/* by module; NULL: not loaded yet */
+	struct debugfind **finds;	/* each Dwfl's debug file search */
 	bool *failed;
 	uint32_t nmods;
 	struct frame_desc *cache;
 	size_t mask, count;
 	struct symbolizer_stats stats;
+	struct debugfind_stats debug;
 };
-
-static char *debuginfo_path;
 
 /* The object's file comes with the report: nothing else may be looked for. */
 static int no_find_elf(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr base,
@@ -56,12 +57,11 @@ static int no_find_elf(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr
 	return -1;
 }
 
-/* Separate debug files: libdwfl checks each against the object's build-id
- * (or the debuglink CRC) before taking it. */
+/* Separate debug files from the target's root only, each checked against
+ * the object's build-id (libdwfl's standard search opens our paths). */
 static const Dwfl_Callbacks module_callbacks = {
 	.find_elf = no_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.debuginfo_path = &debuginfo_path,
+	.find_debuginfo = debugfind__find,
 };
 
 struct symbolizer *symbolizer__new(const struct tview *tv)
@@ -92,34 +92,49 @@ static Dwfl *module_dwfl(struct symbolizer *s, uint32_t mod)
 	if (mod >= s->nmods) {
 		uint32_t n = tview__nr_modules(s->tv) + 16;
 		Dwfl **v = realloc(s->dwfls, n * sizeof(*v));
-		bool *f = v ? realloc(s->failed, n * sizeof(*f)) : NULL;
+		struct debugfind **df = v ? realloc(s->finds, n * sizeof(*df)) : NULL;
+		bool *f = df ? realloc(s->failed, n * sizeof(*f)) : NULL;
 
 		if (v)
 			s->dwfls = v;
-		if (!v || !f)
+		if (df)
+			s->finds = df;
+		if (!v || !df || !f)
 			return NULL;
 		s->failed = f;
 		memset(s->dwfls + s->nmods, 0, (n - s->nmods) * sizeof(*v));
+		memset(s->finds + s->nmods, 0, (n - s->nmods) * sizeof(*df));
 		memset(s->failed + s->nmods, 0, (n - s->nmods) * sizeof(*f));
 		s->nmods = n;
 	}
 	if (s->dwfls[mod] || s->failed[mod])
 		return s->dwfls[mod];
-	d = dwfl_begin(&module_callbacks);
+	s->finds[mod] = calloc(1, sizeof(**s->finds));
+	d = s->finds[mod] ? dwfl_begin(&module_callbacks) : NULL;
 	fd = d ? dup(m->fd) : -1;
 	if (fd >= 0) {
+		Dwfl_Module *dm;
+		void **ud;
+
+		*s->finds[mod] = (struct debugfind){ .tv = s->tv, .mod = mod, .st = &s->debug };
 		dwfl_report_begin(d);
 		/* Consumes fd on success only. */
-		if (!dwfl_report_elf(d, m->path, m->path, fd, 0, false)) {
+		dm = dwfl_report_elf(d, m->path, m->path, fd, 0, false);
+		if (!dm) {
 			vlog("cannot read %s: %s\n", m->path, dwfl_errmsg(-1));
 			close(fd);
 			fd = -1;
+		} else {
+			dwfl_module_info(dm, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+			*ud = s->finds[mod];
 		}
 		dwfl_report_end(d, NULL, NULL);
 	}
 	if (fd < 0) {
 		if (d)
 			dwfl_end(d);
+		debugfind__free(s->finds[mod]);
+		s->finds[mod] = NULL;
 		s->failed[mod] = true;
 		return NULL;
 	}
@@ -147,10 +162,13 @@ void symbolizer__free(struct symbolizer *s)
 		if (s->cache[i].ip)
 			desc_free(&s->cache[i]);
 	free(s->cache);
-	for (i = 0; i < s->nmods; i++)
+	for (i = 0; i < s->nmods; i++) {
 		if (s->dwfls[i])
 			dwfl_end(s->dwfls[i]);
+		debugfind__free(s->finds[i]);
+	}
 	free(s->dwfls);
+	free(s->finds);
 	free(s->failed);
 	free(s);
 }
@@ -424,5 +442,7 @@ const struct symbolizer_stats *symbolizer__stats(struct symbolizer *s)
 		s->stats.no_symbol += s->cache[i].quality == Q_NO_SYMBOL;
 		s->stats.no_line += s->cache[i].quality == Q_NO_LINE;
 	}
+	s->stats.debug_files = s->debug.used;
+	s->stats.debug_files_refused = s->debug.refused;
 	return &s->stats;
 }

@@ -15,6 +15,8 @@ struct symbolizer_stats {
 	uint64_t unreadable;	/* in an object whose file could not be opened as mapped */
 	uint64_t no_symbol;	/* object known, no symbol covers it */
 	uint64_t no_line;	/* symbol known, no line information */
+	uint64_t debug_files;	/* separate debug files used */
+	uint64_t debug_files_refused;	/* found in the target's root, not the object's */
 };
 
 struct tview;

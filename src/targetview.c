@@ -59,6 +59,8 @@ struct tview {
 	pid_t pid;
 	char proc[64];		/* /proc/PID, or a live thread's dir if the leader exited */
 	int rootfd;
+	char *root_prefix;	/* our path of its root when it is a chroot in our mount
+				 * namespace (its maps paths start with it), else NULL */
 	struct module *mods;	/* index 0..TV_FIRST_MODULE-1 unused */
 	uint32_t nmods, capmods;
 	struct tv_map *hist;	/* mapped now: the last read, less what the log
@@ -96,6 +98,21 @@ static void pick_proc_dir(struct tview *tv)
 	snprintf(tv->proc, sizeof(tv->proc), "/proc/%d", tid > 0 ? tid : tv->pid);
 }
 
+/* A chroot target in our mount namespace sees its files without the
+ * prefix its maps paths (read from our side) carry. */
+static void read_root_prefix(struct tview *tv)
+{
+	char path[128], buf[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/root", tv->proc);
+	n = readlink(path, buf, sizeof(buf) - 1);
+	if (n <= 1)
+		return;		/* "/" or unreadable: the paths are as it sees them */
+	buf[n] = 0;
+	tv->root_prefix = strdup(buf);
+}
+
 struct tview *tview__new(pid_t pid)
 {
 	struct tview *tv = calloc(1, sizeof(*tv));
@@ -117,6 +134,10 @@ struct tview *tview__new(pid_t pid)
 	snprintf(path, sizeof(path), "%s/ns/mnt", tv->proc);
 	tv->st.same_mntns = stat("/proc/self/ns/mnt", &a) == 0 && stat(path, &b) == 0 &&
 			    a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+	if (tv->st.same_mntns)
+		read_root_prefix(tv);
+	tv->st.same_root = tv->rootfd >= 0 && fstat(tv->rootfd, &a) == 0 && stat("/", &b) == 0 &&
+			   a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 	elf_version(EV_CURRENT);
 	return tv;
 }
@@ -138,6 +159,7 @@ void tview__free(struct tview *tv)
 	}
 	if (tv->rootfd >= 0)
 		close(tv->rootfd);
+	free(tv->root_prefix);
 	free(tv->mods);
 	free(tv->hist);
 	free(tv->dead);
@@ -875,6 +897,33 @@ const char *tview__module_open_path(const struct tview *tv, uint32_t mod, char *
 		return NULL;
 	snprintf(buf, len, "/proc/self/fd/%d", m->fd);
 	return buf;
+}
+
+const char *tview__target_path(const struct tview *tv, uint32_t mod)
+{
+	const struct tv_module *m = tview__module(tv, mod);
+	size_t n;
+
+	if (!m || m->path[0] != '/' || strstr(m->path, " (deleted)"))
+		return NULL;
+	if (!tv->root_prefix)
+		return m->path;
+	n = strlen(tv->root_prefix);
+	if (strncmp(m->path, tv->root_prefix, n) || m->path[n] != '/')
+		return NULL;	/* mapped from outside its root (before a chroot) */
+	return m->path + n;
+}
+
+int tview__open_in_root(const struct tview *tv, const char *path)
+{
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	int fd;
+
+	if (tv->rootfd < 0)
+		return -EBADF;
+	fd = (int)syscall(SYS_openat2, tv->rootfd, path, &how, sizeof(how));
+	return fd < 0 ? -errno : fd;
 }
 
 const struct tview_stats *tview__stats(const struct tview *tv)

@@ -63,6 +63,7 @@ struct tview_stats {
 	uint64_t frames_not_code;	/* stacks cut at an address no code can have */
 	bool map_files;		/* /proc/PID/map_files could be opened */
 	bool same_mntns;
+	bool same_root;		/* its root is ours (not in a container or chroot) */
 };
 
 struct tview *tview__new(pid_t pid);
@@ -88,6 +89,13 @@ const struct tv_module *tview__module(const struct tview *tv, uint32_t mod);
 uint32_t tview__nr_modules(const struct tview *tv);
 /* "/proc/self/fd/N": opens the module's own file, wherever it lives. */
 const char *tview__module_open_path(const struct tview *tv, uint32_t mod, char *buf, size_t len);
+/* The module's path as the target itself names it (a chroot's maps paths
+ * are ours, with its root in front); NULL when it has none there (deleted,
+ * memfd, mapped from outside its root). */
+const char *tview__target_path(const struct tview *tv, uint32_t mod);
+/* Open a path as the target would, inside its root (symlinks too); fd or
+ * -errno.  For files the target has not mapped, such as its debug files. */
+int tview__open_in_root(const struct tview *tv, const char *path);
 const struct tview_stats *tview__stats(const struct tview *tv);
 
 #endif

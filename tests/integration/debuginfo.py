@@ -11,31 +11,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from debuglib import build_pair
 from dtlib import Checks, attach, load
 
 DT, BUILD = sys.argv[1], sys.argv[2]
-
-REAL = r"""
-#include <signal.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-static void *volatile keep[4];
-__attribute__((noinline)) void real_site(int i) { keep[i] = malloc(210); }
-int main(int argc, char **argv)
-{
-	if (argc > 1 && !strcmp(argv[1], "--wait")) {
-		sigset_t s; int sig;
-		sigemptyset(&s); sigaddset(&s, SIGUSR1); sigprocmask(SIG_BLOCK, &s, 0);
-		if (write(1, "ready\n", 6) < 0) return 2;
-		sigwait(&s, &sig);
-	}
-	for (int i = 0; i < 4; i++) real_site(i);
-	return 0;
-}
-"""
-# Same shape, other names: its debug info would name real.c's code wrongly.
-DECOY = REAL.replace("real_site", "decoy_site")
 
 
 def run(c, label, prog, tmp, want_names):
@@ -69,13 +48,7 @@ def run(c, label, prog, tmp, want_names):
 
 c = Checks()
 with tempfile.TemporaryDirectory() as tmp:
-    for name, src in (("real", REAL), ("decoy", DECOY)):
-        with open(os.path.join(tmp, name + ".c"), "w") as f:
-            f.write(src)
-        exe = os.path.join(tmp, name)
-        subprocess.run(["gcc", "-O0", "-g", "-fno-omit-frame-pointer", "-o", exe, exe + ".c"],
-                       check=True)
-        subprocess.run(["objcopy", "--only-keep-debug", exe, exe + ".debug"], check=True)
+    build_pair(tmp)
     for case, debug in (("right", "real.debug"), ("decoy", "decoy.debug")):
         d = os.path.join(tmp, "case-" + case)
         os.mkdir(d)

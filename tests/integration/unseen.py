@@ -23,6 +23,8 @@ def check(c, label, rc, err, out):
     extra = load(out)["dhatTrace"]
     c.check(extra["rss_end_bytes"] - extra["rss_start_bytes"] >= 90 << 20,
             f"{label}: dhatTrace has the RSS growth", str(extra))
+    c.check(extra.get("rss_growth_unseen_bytes", 0) >= 80 << 20,
+            f"{label}: dhatTrace says that growth was not seen", str(extra))
 
 
 c = Checks()
@@ -37,4 +39,6 @@ with tempfile.TemporaryDirectory() as tmp:
     r = subprocess.run([DT, "-o", out, "--", fixture(BUILD, "basic")], capture_output=True,
                        text=True, timeout=120)
     c.check(r.returncode == 0 and WARN not in r.stderr, "basic: no such warning", r.stderr[-400:])
+    c.check(r.returncode == 0 and load(out)["dhatTrace"].get("rss_growth_unseen_bytes") == 0,
+            "basic: dhatTrace says nothing unseen", r.stderr[-400:])
 sys.exit(c.finish())
