@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Copyright (c) 2026 The dhat-trace developers */
 /*
- * A pretend server for the quick start, running ~3 seconds: every request
+ * A pretend server for the quick start, running ~5 seconds: every request
  * uses a temporary buffer (freed), a session cache grows and is never
  * evicted (the leak), a periodic burst makes a peak that is freed again
  * (so t-gmax is not t-end), and a log buffer grows with realloc.
@@ -69,7 +69,7 @@ int main(void)
 	struct timespec pause = { 0, 200000 };
 	unsigned int id;
 
-	for (id = 1; id <= 12000; id++) {
+	for (id = 1; id <= 20000; id++) {
 		handle_request(id);
 		if (id == 6000)
 			burst();

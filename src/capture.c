@@ -143,6 +143,7 @@ static int write_output(const struct capture_opts *o, struct acct *a, struct sym
 		.t_end = t_end,
 		.note = o->t->launched ? NULL : reporter__loss_note(rep),
 		.stats = reporter__stats,
+		.json = reporter__json,
 		.stats_ctx = rep,
 		.abandon = interrupt__abandoned(),
 	};
@@ -257,6 +258,8 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		elog("out of memory setting up the capture\n");
 		goto cleanup;
 	}
+	/* -q: the reports tick for the suspects, silently. */
+	reporter__set_quiet(rep, cfg.verbosity < 0);
 	if (uw)
 		reporter__set_unwinder(rep, uw);
 	reporter__set_view(rep, tv);
@@ -294,7 +297,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	e->end = loop__run(&(struct loop_opts){
 		.rb = rb, .target = t, .tv = tv, .reporter = rep, .acct = a,
 		.t0 = t0, .duration_ns = duration_ns,
-		.interval_ns = cfg.verbosity < 0 ? 0 : cfg.interval_ns,
+		.interval_ns = cfg.interval_ns,
 		.watch_child = t->launched && *o->watching,
 		.uw = uw, .uw_refresh = &skel->bss->uw_refresh, .rss_last = &rss_end,
 	}, &e->status);

@@ -374,6 +374,15 @@ static void put_extra(struct out *o, const struct dt_doc *doc)
 	}
 	for (i = 0; i < n; i++)
 		put_field(o, names[i], values[i]);
+	if (doc->json) {
+		char *members = doc->json(doc->stats_ctx);
+
+		if (members && *members) {
+			PUT(o, ",");
+			put(o, members, strlen(members));
+		}
+		free(members);
+	}
 	PUT(o, "}}");
 }
 

@@ -18,6 +18,9 @@ typedef int (*dt_describe_fn)(void *ctx, uint64_t ip, const char *const **strs);
  * name/value pairs, returns how many. */
 #define DT_MAX_STATS 64
 typedef int (*dt_stats_fn)(void *ctx, const char **names, uint64_t *values);
+/* Members for the dhatTrace object as JSON text ("name":value,...), malloc'd;
+ * NULL if there are none (or no memory). */
+typedef char *(*dt_json_fn)(void *ctx);
 
 struct dt_doc {
 	const char *cmd;	/* command line of the target */
@@ -31,7 +34,8 @@ struct dt_doc {
 	/* More of them, asked for once the frames and program points are
 	 * written (the object is the document's last), may be NULL. */
 	dt_stats_fn stats;
-	void *stats_ctx;
+	dt_json_fn json;	/* more members, after the numbers; may be NULL */
+	void *stats_ctx;	/* for both */
 	/* Set (by a signal handler): stop writing and fail with -ECANCELED,
 	 * leaving no file.  May be NULL. */
 	const volatile sig_atomic_t *abandon;

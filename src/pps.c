@@ -107,6 +107,7 @@ void pps__alloc(struct pps *p, struct dt_pp *pp, uint64_t size, uint64_t now)
 {
 	settle(p, pp);
 	pp->tb += size;
+	pp->nb += size;
 	pp->tbk++;
 	pp->tl -= now;
 	pp->curr_b += size;
@@ -136,6 +137,7 @@ void pps__resize(struct pps *p, struct dt_pp *pp, uint64_t old_size, uint64_t ne
 		before_decrease(p);
 	settle(p, pp);
 	pp->tb += new_size;
+	pp->nb += new_size > old_size ? new_size - old_size : 0;
 	pp->tbk++;
 	pp->curr_b += new_size - old_size;
 	p->t.tb += new_size;

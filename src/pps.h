@@ -17,6 +17,8 @@ struct dt_pp {
 	uint64_t gb, gbk;	/* live at t-gmax (valid once pps__finish ran) */
 	uint64_t curr_b, curr_bk;
 	uint64_t report_b;	/* curr_b at the previous periodic report */
+	uint64_t nb;		/* bytes new to the heap: tb less what reallocs carried
+				 * over from the block they resized (for the suspects) */
 	uint32_t epoch;		/* snapshot epoch gb/gbk were settled for */
 	uint32_t pad;
 };

@@ -9,6 +9,8 @@
 #include "dhat_abi.h"
 #include "log.h"
 #include "report.h"
+#include "sitelabel.h"
+#include "suspects.h"
 #include "targetview.h"
 #include "unwind.h"
 #include "util.h"
@@ -24,8 +26,12 @@ struct reporter {
 	uint64_t last_t, last_tb, last_tbk;
 	uint64_t periodic_ns_max;	/* CPU time of the dearest periodic report */
 	uint64_t output_t0;		/* when reporter__output_begin was called */
+	struct suspects *sus;
+	bool quiet;			/* ticks without printing */
 	char note[512];
 };
+
+#define MAX_SUSPECTS 5
 
 struct reporter *reporter__new(struct acct *a, struct symbolizer *sym,
 			       const volatile uint64_t *bpf_counters, unsigned int top)
@@ -39,12 +45,25 @@ struct reporter *reporter__new(struct acct *a, struct symbolizer *sym,
 	r->bpf = bpf_counters;
 	r->top = top;
 	r->last_t = acct__t0(a);
+	r->sus = suspects__new();
+	if (!r->sus) {
+		free(r);
+		return NULL;
+	}
 	return r;
 }
 
 void reporter__free(struct reporter *r)
 {
+	if (!r)
+		return;
+	suspects__free(r->sus);
 	free(r);
+}
+
+void reporter__set_quiet(struct reporter *r, bool quiet)
+{
+	r->quiet = quiet;
 }
 
 void reporter__set_unwinder(struct reporter *r, const struct unwinder *uw)
@@ -156,22 +175,9 @@ static double secs(uint64_t ns)
 	return (double)ns / NSEC_PER_SEC;
 }
 
-/* "fn (file:12) <- caller (file:30)" */
 static void site_label(struct reporter *r, uint32_t pp, char *buf, size_t len)
 {
-	const uint64_t *ips;
-	uint32_t nr, i;
-	size_t o = 0;
-
-	ips = stacks__frames(acct__stacks(r->a), pp, &nr);
-	if (!nr) {
-		snprintf(buf, len, "[stack not captured]");
-		return;
-	}
-	buf[0] = '\0';
-	for (i = 0; i < nr && i < 2 && o < len; i++)
-		o += snprintf(buf + o, len - o, "%s%s", i ? " <- " : "",
-			      symbolizer__site(r->sym, ips[i]));
+	sitelabel__format(r->a, r->sym, pp, buf, len);
 }
 
 static uint64_t thread_cpu_ns(void)
@@ -237,6 +243,60 @@ static uint32_t top_sites(struct pps *pps, uint32_t *heap, uint32_t k)
 	return len;
 }
 
+/* "12.4 MiB" */
+static const char *mib(uint64_t b, char *buf, size_t len)
+{
+	if (b >= 1 << 20)
+		snprintf(buf, len, "%.1f MiB", (double)b / (1 << 20));
+	else if (b >= 1 << 10)
+		snprintf(buf, len, "%.1f KiB", (double)b / (1 << 10));
+	else
+		snprintf(buf, len, "%llu B", (unsigned long long)b);
+	return buf;
+}
+
+/* "LEAK? +12.4 MiB in 6 of 6 reports, 98 % of live bytes older than 10 s: fn <- caller" */
+static void reason(const struct dt_suspect *s, const char *label, const char *via, char *buf,
+		   size_t len)
+{
+	char g[32];
+
+	snprintf(buf, len, "LEAK? +%s in %u of %u reports, %llu %% of live bytes older than %.0f "
+		 "s: %s%s", mib(s->growth, g, sizeof(g)), s->rose, s->of,
+		 (unsigned long long)(s->live ? s->old * 100 / s->live : 0), secs(s->interval_ns),
+		 label, via);
+}
+
+typedef void (*suspect_fn)(void *ctx, uint32_t i, const struct dt_suspect *s,
+			   const char *reason);
+
+/* Each suspect's line to stderr (after indent), or to out; sites of one
+ * label say where their stacks part. */
+static void each_suspect(struct reporter *r, const char *indent, suspect_fn out, void *ctx)
+{
+	struct dt_suspect s[MAX_SUSPECTS];
+	char labels[MAX_SUSPECTS][512], line[1024];
+	uint32_t n = suspects__find(r->sus, s, MAX_SUSPECTS), i, j;
+
+	for (i = 0; i < n; i++)
+		site_label(r, s[i].pp, labels[i], sizeof(labels[i]));
+	for (i = 0; i < n; i++) {
+		char via[300] = "";
+
+		for (j = 0; j < n; j++)
+			if (j != i && !strcmp(labels[i], labels[j])) {
+				snprintf(via, sizeof(via), " (via %s)",
+					 sitelabel__difference(r->a, r->sym, s[i].pp, s[j].pp));
+				break;
+			}
+		reason(&s[i], labels[i], via, line, sizeof(line));
+		if (out)
+			out(ctx, i, &s[i], line);
+		else
+			elog("%s%s\n", indent, line);
+	}
+}
+
 void reporter__periodic(struct reporter *r, uint64_t now)
 {
 	struct pps *pps = acct__pps(r->a);
@@ -244,6 +304,14 @@ void reporter__periodic(struct reporter *r, uint64_t now)
 	uint32_t n = pps__count(pps), i, k, *top;
 	uint64_t dt = now > r->last_t ? now - r->last_t : 1, cpu0 = thread_cpu_ns();
 	char b1[32], b2[32], b3[32], b4[32], b5[32], label[512], unw[48] = "";
+
+	suspects__tick(r->sus, pps, now);
+	if (r->quiet) {
+		r->last_t = now;
+		r->last_tb = t->tb;
+		r->last_tbk = t->tbk;
+		return;
+	}
 
 	/* Frame-pointer walks cannot tell a truncated stack from a short one. */
 	if (r->uw)
@@ -273,6 +341,7 @@ void reporter__periodic(struct reporter *r, uint64_t now)
 		     fmt_thousands(pp->curr_b, b1, 32), fmt_thousands(pp->curr_bk, b2, 32),
 		     shrank ? '-' : '+', b3, label);
 	}
+	each_suspect(r, "  ", NULL, NULL);
 	for (i = 0; i < n; i++) {
 		struct dt_pp *pp = pps__get(pps, i);
 
@@ -319,6 +388,7 @@ void reporter__summary(struct reporter *r)
 		     "the files)\n",
 		     (unsigned long long)ss->debug_files_refused);
 	unseen_summary(r);
+	each_suspect(r, "", NULL, NULL);
 	if (r->bpf[DT_CNT_FORKS])
 		wlog("%llu child processes forked during the capture were not traced (dhat-trace "
 		     "follows the one process)\n", (unsigned long long)r->bpf[DT_CNT_FORKS]);
@@ -326,6 +396,73 @@ void reporter__summary(struct reporter *r)
 		view_summary(r, ss);
 	if (r->uw)
 		unwind_summary(r);
+}
+
+/* Index of site pp among those the document lists (the ones with blocks). */
+static uint32_t listed_index(struct reporter *r, uint32_t pp)
+{
+	struct pps *pps = acct__pps(r->a);
+	uint32_t i, k = 0;
+
+	for (i = 0; i < pp; i++)
+		k += pps__get(pps, i)->tbk != 0;
+	return k;
+}
+
+struct json_ctx {
+	struct reporter *r;
+	FILE *f;
+};
+
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void json_suspect(void *ctx, uint32_t i, const struct dt_suspect *s, const char *reason)
+{
+	struct json_ctx *j = ctx;
+	uint32_t k;
+
+	fprintf(j->f, "%s{\"pp\":%u,\"reason\":", i ? "," : "", listed_index(j->r, s->pp));
+	json_string(j->f, reason);
+	fprintf(j->f, ",\"growth_bytes\":%llu,\"rose\":%u,\"of\":%u,\"live_bytes\":%llu,"
+		      "\"older_bytes\":%llu,\"interval_us\":%llu,\"history_bytes\":[",
+		(unsigned long long)s->growth, s->rose, s->of, (unsigned long long)s->live,
+		(unsigned long long)s->old, (unsigned long long)(s->interval_ns / NSEC_PER_USEC));
+	for (k = 0; k < s->nhistory; k++)
+		fprintf(j->f, "%s%llu", k ? "," : "", (unsigned long long)s->history[k]);
+	fprintf(j->f, "]}");
+}
+
+char *reporter__json(void *ctx)
+{
+	struct json_ctx j = { .r = ctx };
+	char *buf = NULL;
+	size_t len = 0;
+
+	j.f = open_memstream(&buf, &len);
+	if (!j.f)
+		return NULL;
+	fprintf(j.f, "\"suspects\":[");
+	each_suspect(j.r, "", json_suspect, &j);
+	fprintf(j.f, "]");
+	if (fclose(j.f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }
 
 void reporter__output_begin(struct reporter *r)

@@ -3,6 +3,7 @@
 #ifndef DT_REPORT_H
 #define DT_REPORT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "accounting.h"
 #include "dhat_json.h"
@@ -32,6 +33,10 @@ void reporter__summary(struct reporter *r);
 /* dt_stats_fn (ctx: the reporter): counters for the JSON's dhatTrace
  * object, at most DT_MAX_STATS; returns how many. */
 int reporter__stats(void *ctx, const char **names, uint64_t *values);
+/* Reports tick (for the leak suspects) but print nothing: -q. */
+void reporter__set_quiet(struct reporter *r, bool quiet);
+/* dt_json_fn (ctx: the reporter): the leak suspects for dhatTrace. */
+char *reporter__json(void *ctx);
 /* One line of losses for the JSON's cmd field, or NULL if nothing was lost. */
 const char *reporter__loss_note(struct reporter *r);
 
