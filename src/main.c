@@ -24,6 +24,7 @@
 #include "loop.h"
 #include "probes.h"
 #include "report.h"
+#include "subcmd.h"
 #include "mapwatch.h"
 #include "symbolizer.h"
 #include "targetview.h"
@@ -216,6 +217,13 @@ int main(int argc, char **argv)
 	char ns_note[64] = "";
 	pid_t ns_pid;
 
+	/* The subcommands that read DHAT files; everything else is a capture. */
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return report_cmd__main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "diff"))
+		return diff_cmd__main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "check"))
+		return check_cmd__main(argc - 1, argv + 1);
 	cli__parse(argc, argv, &cfg);
 	dt_verbosity = cfg.verbosity;
 	/* No network look-ups for debug info unless the user sets it up again. */
