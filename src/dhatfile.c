@@ -77,16 +77,45 @@ static const char *string_or_empty(const cJSON *obj, const char *name)
 	return s ? s : "";
 }
 
+/* Whether buf is the start of a JSON text cut short: inside a string, or
+ * with brackets left open and none closed wrongly.  cJSON's error position
+ * cannot tell (it points past the end for "{\"a\":1,}" too). */
+static bool cut_short(const char *buf, size_t len)
+{
+	char open[CJSON_NESTING_LIMIT + 1];
+	size_t depth = 0, i;
+	bool in_str = false;
+
+	for (i = 0; i < len; i++) {
+		char ch = buf[i];
+
+		if (in_str) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_str = false;
+		} else if (ch == '"') {
+			in_str = true;
+		} else if (ch == '{' || ch == '[') {
+			if (depth == sizeof(open))
+				return false;
+			open[depth++] = ch;
+		} else if (ch == '}' || ch == ']') {
+			if (!depth || open[--depth] != (ch == '}' ? '{' : '['))
+				return false;
+		}
+	}
+	return in_str || depth;
+}
+
 static int syntax_error(const char *buf, size_t len, const char *at, char *why, size_t why_len)
 {
-	size_t pos = at && at >= buf && at <= buf + len ? (size_t)(at - buf) : len, i, line = 1,
-	       col = 1, end = len;
+	size_t pos = at && at >= buf && at < buf + len ? (size_t)(at - buf) : len, i, line = 1,
+	       col = 1;
 
-	while (end && buf[end - 1] && strchr(" \t\r\n", buf[end - 1]))
-		end--;
-	if (pos >= end)
+	if (cut_short(buf, len))
 		return fail(why, why_len, "truncated: the JSON ends after %zu bytes, inside a value",
-			    end);
+			    len);
 	for (i = 0; i < pos; i++) {
 		col++;
 		if (buf[i] == '\n') {
@@ -94,8 +123,7 @@ static int syntax_error(const char *buf, size_t len, const char *at, char *why, 
 			col = 1;
 		}
 	}
-	return fail(why, why_len, "not JSON: syntax error at line %zu, column %zu (byte %zu)",
-		    line, col, pos + 1);
+	return fail(why, why_len, "not JSON: syntax error near line %zu, column %zu", line, col);
 }
 
 /* The top-level fields, in the order the viewer checks them. */
@@ -162,16 +190,12 @@ static int check_acc(const cJSON *acc, uint32_t i, char *why, size_t len)
 	if (!truthy(acc) || !cJSON_IsArray(acc))
 		return 0;
 	for (v = acc->child; v; v = v->next) {
-		if (cJSON_IsNumber(v) && v->valuedouble < 0) {
-			v = v->next;
-			if (!v)
-				break;
-		}
+		/* A repeat count with nothing after it repeats undefined. */
+		if (cJSON_IsNumber(v) && v->valuedouble < 0 && !(v = v->next))
+			return fail(why, len, "pps[%u]: assertion failed: too-large access value", i);
 		if (cJSON_IsObject(v) || (cJSON_IsNumber(v) && v->valuedouble > 0xffff))
-			break;
+			return fail(why, len, "pps[%u]: assertion failed: too-large access value", i);
 	}
-	if (v)
-		return fail(why, len, "pps[%u]: assertion failed: too-large access value", i);
 	return 0;
 }
 
