@@ -1,10 +1,48 @@
 # bash completion for dhat-trace                            -*- shell-script -*-
 # SPDX-License-Identifier: GPL-2.0-or-later
+# report, diff and check: their options, then DHAT files.
+_dhat_trace_files()
+{
+	local cur=$1 prev=$2 sub=$3 opts
+	case $prev in
+	-s | --sort)
+		COMPREPLY=($(compgen -W "total tgmax tend blocks lifetime" -- "$cur"))
+		return ;;
+	-n | --top | --frames | -f | --min-bytes | --max-peak | -m | --match | --ignore-site)
+		return ;;
+	--ignore-file)
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return ;;
+	esac
+	case $sub in
+	report) opts="-n --top -s --sort --min-bytes -m --match --frames -h --help" ;;
+	diff) opts="-n --top -f --frames -h --help" ;;
+	check) opts="--fail-on-leak --fail-on-leak= --max-peak= --ignore-site= --ignore-file= -n --top -h --help" ;;
+	esac
+	if [[ $cur == -* ]]; then
+		compopt -o nospace 2>/dev/null
+		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+		[[ ${#COMPREPLY[@]} == 1 && ${COMPREPLY[0]} != *= ]] && compopt +o nospace 2>/dev/null
+		return
+	fi
+	COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
+}
+
 _dhat_trace()
 {
 	local cur prev i
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
+
+	if ((COMP_CWORD == 1)) && [[ $cur != -* ]]; then
+		COMPREPLY=($(compgen -W "report diff check" -- "$cur"))
+		return
+	fi
+	case ${COMP_WORDS[1]} in
+	report | diff | check)
+		_dhat_trace_files "$cur" "$prev" "${COMP_WORDS[1]}"
+		return ;;
+	esac
 
 	# After "--" everything is the command to launch.
 	for ((i = 1; i < COMP_CWORD; i++)); do

@@ -10,6 +10,8 @@
 #define DT_EXIT_OK 0
 #define DT_EXIT_ERROR 1
 #define DT_EXIT_USAGE 64
+/* A gate of `check` failed (LeakSanitizer's leak status, unused elsewhere). */
+#define DT_EXIT_GATE 23
 
 struct dt_config {
 	pid_t pid;		/* -p; 0 when launching */

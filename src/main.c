@@ -18,6 +18,7 @@
 #include "exechold.h"
 #include "interrupt.h"
 #include "log.h"
+#include "subcmd.h"
 #include "target.h"
 #include "util.h"
 
@@ -99,6 +100,20 @@ int main(int argc, char **argv)
 	uint64_t deadline = 0;
 	unsigned int n;
 
+	/* The subcommands that read DHAT files; everything else is a capture. */
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return report_cmd__main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "diff"))
+		return diff_cmd__main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "check"))
+		return check_cmd__main(argc - 1, argv + 1);
+	/* The subcommands that read DHAT files; everything else is a capture. */
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return report_cmd__main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "diff"))
+		return diff_cmd__main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "check"))
+		return check_cmd__main(argc - 1, argv + 1);
 	cli__parse(argc, argv, &cfg);
 	dt_verbosity = cfg.verbosity;
 	/* No network look-ups for debug info unless the user sets it up again. */

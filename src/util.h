@@ -20,6 +20,11 @@ char *fmt_thousands(uint64_t v, char *buf, size_t len);
 /* Make the array *arr (of elem-byte items, *cap of them) hold at least need,
  * doubling from 4096; 0 or -ENOMEM (the array unchanged). */
 int array_reserve(void *arr, size_t *cap, size_t need, size_t elem);
+/* a + b, at most UINT64_MAX: sums of counts read from files. */
+static inline uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
 /* CLOCK_MONOTONIC in ns: the clock bpf_ktime_get_ns() reads. */
 uint64_t mono_ns(void);
 
