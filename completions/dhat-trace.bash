@@ -60,7 +60,7 @@ _dhat_trace()
 	-p | --pid)
 		COMPREPLY=($(compgen -W "$(ls /proc | grep -E '^[0-9]+$')" -- "$cur"))
 		return ;;
-	-o | --output)
+	-o | --output | --ignore-file | --summary-json)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	-d | --duration | -i | --interval)
@@ -77,7 +77,9 @@ _dhat_trace()
 		return ;;
 	esac
 	COMPREPLY=($(compgen -W "-p --pid -d --duration -o --output -i --interval -t --top
-		--max-frames --unwind --ring-size --probe-at-entry --probe-only --follow-exec -q --quiet -v --verbose -? --help --usage -V --version --" \
+		--max-frames --unwind --ring-size --probe-at-entry --probe-only --follow-exec
+		--fail-on-leak --max-peak --ignore-site --ignore-file --summary-json
+		-q --quiet -v --verbose -? --help --usage -V --version --" \
 		-- "$cur"))
 }
 complete -F _dhat_trace dhat-trace

@@ -12,6 +12,7 @@
 #include "dhat_abi.h"
 #include "dhat.skel.h"
 #include "accounting.h"
+#include "capgate.h"
 #include "capture.h"
 #include "child.h"
 #include "dhat_json.h"
@@ -21,6 +22,7 @@
 #include "mapwatch.h"
 #include "probes.h"
 #include "report.h"
+#include "summary.h"
 #include "symbolizer.h"
 #include "targetview.h"
 #include "umulti.h"
@@ -184,6 +186,32 @@ static void hold_for_next(const struct capture_opts *o, struct capture_end *e)
 		vlog("PID %d execed without an exec stop (from a thread not traced): the next "
 		     "program is traced from when its probes are placed\n", o->t->pid);
 	}
+}
+
+/* The CI gates and the summary for scripts, once the file is written. */
+static void after_capture(const struct capture_opts *o, struct capture_end *e, struct acct *a,
+			  struct symbolizer *sym, struct reporter *rep, int status)
+{
+	const struct dt_config *cfg = o->cfg;
+	struct gate_result leak = { 0 }, peak = { 0 };
+	bool gated = cfg->fail_on_leak || cfg->max_peak;
+	int err;
+
+	if (gated) {
+		err = capgate__run(cfg, a, sym, &leak, &peak);
+		if (err)
+			elog("cannot check the gates: %s\n", strerror(-err));
+		e->gate_failed = err || leak.failed || peak.failed;
+	}
+	if (!o->summary)
+		return;
+	err = summary__write(o->summary, a, rep, &(struct summary_info){
+		.cmd = o->t->cmdline, .pid = o->t->pid,
+		.dhat_file = o->out_fd >= 0 ? NULL : o->output, .t_end_ns = e->t_end - e->t0,
+		.leak = gated ? &leak : NULL, .peak = gated ? &peak : NULL,
+		.exited = o->t->launched && e->end == LOOP_TARGET_EXIT, .status = status });
+	if (err)
+		elog("cannot write %s: %s\n", o->summary, strerror(-err));
 }
 
 int capture__run(const struct capture_opts *o, struct capture_end *e)
@@ -357,6 +385,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	}
 	elog("wrote %s\n", shown);
 	ret = t->launched && e->end == LOOP_TARGET_EXIT ? exit_code_of(e->status) : DT_EXIT_OK;
+	after_capture(o, e, a, sym, rep, ret);
 cleanup:
 	if (!started && t->gate_fd >= 0)
 		target__abort(t);

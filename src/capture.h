@@ -18,6 +18,7 @@ struct capture_opts {
 	const struct dt_config *cfg;
 	struct target *t;
 	const char *output;	/* this program's file */
+	const char *summary;	/* --summary-json's for it, or NULL */
 	int out_fd;		/* -o -: the document's fd; else -1 */
 	uint64_t deadline_ns;	/* -d: when the whole run ends (mono_ns); 0: -d from now */
 	bool *watching;		/* launched: the child is seized (child.h) */
@@ -30,6 +31,7 @@ struct capture_end {
 	enum loop_end end;
 	int status;		/* a launched child's wait status, once it exited */
 	bool held;		/* it execs and is held at its exec stop */
+	bool gate_failed;	/* --fail-on-leak or --max-peak failed */
 	uint64_t t0, t_end;	/* mono_ns at the capture's start and end */
 };
 

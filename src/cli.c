@@ -8,6 +8,7 @@
 #include <linux/types.h>
 #include "dhat_abi.h"
 #include "cli.h"
+#include "patterns.h"
 #include "util.h"
 
 enum {
@@ -17,6 +18,11 @@ enum {
 	OPT_PROBE_AT_ENTRY,
 	OPT_PROBE_ONLY,
 	OPT_FOLLOW_EXEC,
+	OPT_FAIL_ON_LEAK,
+	OPT_MAX_PEAK,
+	OPT_IGNORE_SITE,
+	OPT_IGNORE_FILE,
+	OPT_SUMMARY_JSON,
 };
 
 const char *argp_program_version = "dhat-trace " DT_VERSION;
@@ -52,6 +58,19 @@ static const struct argp_option options[] = {
 	{ "follow-exec", OPT_FOLLOW_EXEC, NULL, 0,
 	  "When the target execs another program, write the file of the one that ended and "
 	  "go on tracing the new one into FILE.1.json, FILE.2.json, ... (-o FILE.json)", 0 },
+	{ "fail-on-leak", OPT_FAIL_ON_LEAK, "BYTES", OPTION_ARG_OPTIONAL,
+	  "At the end, fail (exit 23) when more than BYTES (default 0) are live in sites not "
+	  "ignored; a launched command's own non-zero status comes first", 0 },
+	{ "max-peak", OPT_MAX_PEAK, "BYTES", 0,
+	  "At the end, fail (exit 23) when more than BYTES were live at t-gmax in sites not "
+	  "ignored", 0 },
+	{ "ignore-site", OPT_IGNORE_SITE, "PATTERN", 0,
+	  "Sites the gates do not count: a glob on any frame's function or text (repeatable)",
+	  0 },
+	{ "ignore-file", OPT_IGNORE_FILE, "FILE", 0,
+	  "Patterns as for --ignore-site, one a line; '#' starts a comment line", 0 },
+	{ "summary-json", OPT_SUMMARY_JSON, "FILE", 0,
+	  "Also write a small JSON summary (totals, suspects, losses, gates) for scripts", 0 },
 	{ "quiet", 'q', NULL, 0, "No periodic reports: errors and the final summary only", 0 },
 	{ "verbose", 'v', NULL, 0, "More detail on stderr (repeat for debug output)", 0 },
 	{},
@@ -87,10 +106,33 @@ static unsigned long number_arg(const char *arg, const char *what, unsigned long
 	return v;
 }
 
+static uint64_t bytes_arg(const char *opt, const char *arg)
+{
+	uint64_t v;
+
+	if (parse_size(arg, &v)) {
+		fprintf(stderr, "dhat-trace: invalid %s '%s': use a number of bytes, with K, M or G "
+			"for powers of 1024\n", opt, arg);
+		exit(DT_EXIT_USAGE);
+	}
+	return v;
+}
+
+static struct patterns *ignore_of(struct dt_config *cfg)
+{
+	if (!cfg->ignore && !(cfg->ignore = patterns__new())) {
+		fprintf(stderr, "dhat-trace: out of memory\n");
+		exit(DT_EXIT_ERROR);
+	}
+	return cfg->ignore;
+}
+
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct dt_config *cfg = state->input;
+	unsigned int line = 0;
 	uint64_t sz;
+	int err;
 
 	switch (key) {
 	case 'p':
@@ -140,6 +182,35 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_FOLLOW_EXEC:
 		cfg->follow_exec = true;
+		break;
+	case OPT_FAIL_ON_LEAK:
+		cfg->fail_on_leak = true;
+		cfg->leak_limit = arg ? bytes_arg("--fail-on-leak", arg) : 0;
+		break;
+	case OPT_MAX_PEAK:
+		cfg->max_peak = true;
+		cfg->peak_limit = bytes_arg("--max-peak", arg);
+		break;
+	case OPT_IGNORE_SITE:
+		if (patterns__add(ignore_of(cfg), arg))
+			usage_error("out of memory for --ignore-site '%s'", arg);
+		break;
+	case OPT_IGNORE_FILE:
+		err = patterns__load(ignore_of(cfg), arg, &line);
+		if (err == -E2BIG) {
+			fprintf(stderr, "dhat-trace: --ignore-file %s: line %u is too long\n", arg,
+				line);
+			exit(DT_EXIT_USAGE);
+		}
+		if (err) {
+			fprintf(stderr, "dhat-trace: --ignore-file %s: %s\n", arg, strerror(-err));
+			exit(DT_EXIT_USAGE);
+		}
+		break;
+	case OPT_SUMMARY_JSON:
+		if (!*arg)
+			usage_error("empty --summary-json file name%s", "");
+		cfg->summary_json = arg;
 		break;
 	case 'q':
 		cfg->verbosity = -1;

@@ -26,6 +26,11 @@ struct dt_config {
 	bool probe_at_entry;	/* no probe placement past the entry */
 	bool probe_only;	/* attach empty programs: measure the uprobe floor */
 	bool follow_exec;	/* a new capture (and file) for each program the target execs */
+	/* CI gates at the end (gate.h), and a summary for scripts */
+	bool fail_on_leak, max_peak;
+	uint64_t leak_limit, peak_limit;
+	struct patterns *ignore;	/* --ignore-site, --ignore-file; NULL: none */
+	const char *summary_json;	/* NULL: none */
 	int verbosity;		/* -1 quiet, 0 default, 1+ verbose */
 };
 

@@ -82,6 +82,20 @@ bool gate__failed(const struct gate *g)
 	       (g->o.peak && g->peak.bytes > g->o.peak_limit);
 }
 
+static struct gate_result result_of(const struct gate_sum *s, bool on, uint64_t limit)
+{
+	return (struct gate_result){ .on = on, .failed = on && s->bytes > limit, .limit = limit,
+				     .bytes = s->bytes, .blocks = s->blocks,
+				     .ignored_bytes = s->ignored_bytes, .sites = s->sites,
+				     .ignored_sites = s->ignored_sites };
+}
+
+void gate__results(const struct gate *g, struct gate_result *leak, struct gate_result *peak)
+{
+	*leak = result_of(&g->leak, g->o.leak, g->o.leak_limit);
+	*peak = result_of(&g->peak, g->o.peak, g->o.peak_limit);
+}
+
 static int by_eb(const void *a, const void *b)
 {
 	const struct kept *x = a, *y = b;

@@ -36,6 +36,14 @@ void gate__free(struct gate *g);
 /* 0 or -ENOMEM. */
 int gate__add(struct gate *g, const struct gate_site *site);
 bool gate__failed(const struct gate *g);
+/* A gate's numbers, for a machine-readable summary. */
+struct gate_result {
+	bool on, failed;
+	uint64_t limit, bytes, blocks, ignored_bytes;
+	uint32_t sites, ignored_sites;
+};
+
+void gate__results(const struct gate *g, struct gate_result *leak, struct gate_result *peak);
 /* One verdict line per gate, then the offending sites by size, each line
  * starting with prefix. */
 void gate__report(struct gate *g, FILE *out, const char *prefix);

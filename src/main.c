@@ -18,6 +18,7 @@
 #include "exechold.h"
 #include "interrupt.h"
 #include "log.h"
+#include "patterns.h"
 #include "subcmd.h"
 #include "target.h"
 #include "util.h"
@@ -96,7 +97,7 @@ int main(int argc, char **argv)
 	struct target t = { .gate_fd = -1, .exec_err_fd = -1 };
 	struct capture_end e = { 0 };
 	int ret = DT_EXIT_ERROR, out_fd = -1;
-	bool watching = false, held = false, to_stdout;
+	bool watching = false, held = false, gate_failed = false, to_stdout;
 	uint64_t deadline = 0;
 	unsigned int n;
 
@@ -122,6 +123,7 @@ int main(int argc, char **argv)
 
 	to_stdout = !cfg.probe_only && strcmp(cfg.output, "-") == 0;
 	if ((!cfg.probe_only && !to_stdout && target__check_output(cfg.output)) ||
+	    (cfg.summary_json && target__check_output(cfg.summary_json)) ||
 	    target__check_privileges())
 		return DT_EXIT_ERROR;
 	if (to_stdout) {
@@ -135,13 +137,17 @@ int main(int argc, char **argv)
 		goto cleanup;
 	/* One capture per program: more only when it execs, with --follow-exec. */
 	for (n = 0;; n++) {
-		char output[PATH_MAX];
+		char output[PATH_MAX], summary[PATH_MAX];
 
 		output_of(cfg.output, n, output, sizeof(output));
+		if (cfg.summary_json)
+			output_of(cfg.summary_json, n, summary, sizeof(summary));
 		ret = capture__run(&(struct capture_opts){
 			.cfg = &cfg, .t = &t, .output = output, .out_fd = out_fd,
+			.summary = cfg.summary_json ? summary : NULL,
 			.deadline_ns = deadline, .watching = &watching,
 			.from_maps = !t.launched || n > 0, .held = held }, &e);
+		gate_failed |= e.gate_failed;
 		if (e.end != LOOP_TARGET_EXEC || !cfg.follow_exec || ret != DT_EXIT_OK ||
 		    interrupt__seen()) {
 			if (e.held)
@@ -153,8 +159,12 @@ int main(int argc, char **argv)
 		if (!next_program(&t, &e, &ret, &held))
 			break;
 	}
+	/* A launched command's own failure (a test binary's) comes first. */
+	if (ret == DT_EXIT_OK && gate_failed)
+		ret = DT_EXIT_GATE;
 cleanup:
 	target__cleanup(&t);
+	patterns__free(cfg.ignore);
 	if (out_fd >= 0)
 		close(out_fd);
 	return ret;
