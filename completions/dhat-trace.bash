@@ -63,7 +63,7 @@ _dhat_trace()
 	-o | --output | --ignore-file | --summary-json)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
-	-d | --duration | -i | --interval)
+	-d | --duration | -i | --interval | --snapshot-every)
 		COMPREPLY=($(compgen -W "500ms 5s 10s 30s 1m 5m 0" -- "$cur"))
 		return ;;
 	-t | --top | --max-frames)
@@ -78,7 +78,7 @@ _dhat_trace()
 	esac
 	COMPREPLY=($(compgen -W "-p --pid -d --duration -o --output -i --interval -t --top
 		--max-frames --unwind --ring-size --probe-at-entry --probe-only --follow-exec
-		--fail-on-leak --max-peak --ignore-site --ignore-file --summary-json
+		--fail-on-leak --max-peak --ignore-site --ignore-file --summary-json --snapshot-every
 		-q --quiet -v --verbose -? --help --usage -V --version --" \
 		-- "$cur"))
 }

@@ -40,6 +40,7 @@ struct acct {
 	void *translate_ctx;
 	uint32_t execs_to_skip;
 	uint64_t exec_ts;	/* the program was replaced then: the capture ends there */
+	struct pps *live;	/* during a snapshot: the real sites (pps is the copy) */
 };
 
 struct acct *acct__new(uint64_t t0)
@@ -295,6 +296,29 @@ uint64_t acct__finish(struct acct *a, uint64_t t_end)
 	/* O(sites): live blocks' lifetimes come from the per-site sums. */
 	pps__finish(a->pps, since(t_end, a->t0));
 	return t_end;
+}
+
+uint64_t acct__snapshot_begin(struct acct *a, uint64_t t)
+{
+	struct pps *copy = pps__clone(a->pps);
+
+	if (!copy)
+		return 0;
+	if (a->t_last > t)
+		t = a->t_last;
+	pps__finish(copy, since(t, a->t0));
+	a->live = a->pps;
+	a->pps = copy;
+	return t;
+}
+
+void acct__snapshot_end(struct acct *a)
+{
+	if (!a->live)
+		return;
+	pps__free(a->pps);
+	a->pps = a->live;
+	a->live = NULL;
 }
 
 void acct__skip_execs(struct acct *a, uint32_t n) { a->execs_to_skip = n; }

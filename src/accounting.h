@@ -43,6 +43,12 @@ int acct__handle(struct acct *a, const void *data, size_t size);
  * later: lifetimes of live blocks, final t-gmax snapshot.  Returns the end used. */
 uint64_t acct__finish(struct acct *a, uint64_t t_end);
 
+/* A snapshot of the capture so far: until acct__snapshot_end, the sites
+ * read are a copy finished at t (ns, tracer clock), as acct__finish would;
+ * the capture itself goes on unchanged.  Returns the end used, 0 on ENOMEM. */
+uint64_t acct__snapshot_begin(struct acct *a, uint64_t t);
+void acct__snapshot_end(struct acct *a);
+
 /* A launched command's own exec(s) of the program start its capture. */
 void acct__skip_execs(struct acct *a, uint32_t n);
 /* When the target exec'd another program (tracer clock), 0 if it has not:

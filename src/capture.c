@@ -135,9 +135,11 @@ static struct dhat_bpf *load_bpf(const struct dt_config *cfg, pid_t pid, struct 
 	return skel;
 }
 
-/* 0 or -errno, *step saying what failed. */
-static int write_output(const struct capture_opts *o, struct acct *a, struct symbolizer *sym,
-			struct reporter *rep, uint64_t t_end, const char **step)
+/* To path, or o->out_fd if path is NULL; 0 or -errno, *step saying what
+ * failed.  A snapshot cannot be abandoned (a signal ends the capture). */
+static int write_output(const struct capture_opts *o, const char *path, struct acct *a,
+			struct symbolizer *sym, struct reporter *rep, uint64_t t_end,
+			const char **step)
 {
 	struct dt_doc doc = {
 		.cmd = o->t->cmdline,
@@ -147,12 +149,59 @@ static int write_output(const struct capture_opts *o, struct acct *a, struct sym
 		.stats = reporter__stats,
 		.json = reporter__json,
 		.stats_ctx = rep,
-		.abandon = interrupt__abandoned(),
+		.abandon = path == o->output ? interrupt__abandoned() : NULL,
 	};
 
-	if (o->out_fd >= 0)
+	if (!path)
 		return dhat_json__write_fd(o->out_fd, a, &doc, symbolizer__describe, sym, step);
-	return dhat_json__write(o->output, a, &doc, symbolizer__describe, sym, step);
+	return dhat_json__write(path, a, &doc, symbolizer__describe, sym, step);
+}
+
+struct snapper {
+	const struct capture_opts *o;
+	struct acct *a;
+	struct symbolizer *sym;
+	struct reporter *rep;
+	uint64_t t0;
+	unsigned int n;
+	bool told;
+};
+
+/*
+ * SIGUSR1 or --snapshot-every: the capture so far as a DHAT file of its
+ * own, OUT.snapshot.N.json, written whole or not at all, while the capture
+ * goes on (the ring waits meanwhile: a large capture may lose events then,
+ * counted).
+ */
+static void take_snapshot(void *ctx, uint64_t now)
+{
+	struct snapper *s = ctx;
+	char tag[32], path[PATH_MAX];
+	const char *step;
+	uint64_t t_end;
+	int err;
+
+	if (s->o->out_fd >= 0) {
+		if (!s->told)
+			wlog("no snapshot: the document goes to standard output (-o -)\n");
+		s->told = true;
+		return;
+	}
+	snprintf(tag, sizeof(tag), "snapshot.%u", s->n + 1);
+	path_tagged(s->o->output, tag, path, sizeof(path));
+	t_end = acct__snapshot_begin(s->a, now);
+	if (!t_end) {
+		elog("no snapshot: out of memory\n");
+		return;
+	}
+	err = write_output(s->o, path, s->a, s->sym, s->rep, t_end - s->t0, &step);
+	acct__snapshot_end(s->a);
+	if (err) {
+		elog("cannot write the snapshot %s: %s failed: %s\n", path, step, strerror(-err));
+		return;
+	}
+	s->n++;
+	elog("snapshot %u: wrote %s\n", s->n, path);
 }
 
 static int exit_code_of(int status)
@@ -228,6 +277,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	struct unwinder *uw = NULL;
 	struct tview *tv = NULL;
 	struct mapwatch *watch = NULL;
+	struct snapper snap;
 	int ret = DT_EXIT_ERROR, err, execs = 1;
 	bool started = !o->t->launched || o->from_maps, held = o->held;
 	const char *step, *shown = o->out_fd >= 0 ? "standard output" : o->output;
@@ -322,12 +372,15 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	if (o->deadline_ns)
 		duration_ns = o->deadline_ns > t0 ? o->deadline_ns - t0 : 1;
 
+	snap = (struct snapper){ .o = o, .a = a, .sym = sym, .rep = rep, .t0 = t0 };
 	e->end = loop__run(&(struct loop_opts){
 		.rb = rb, .target = t, .tv = tv, .reporter = rep, .acct = a,
 		.t0 = t0, .duration_ns = duration_ns,
 		.interval_ns = cfg.interval_ns,
 		.watch_child = t->launched && *o->watching,
 		.uw = uw, .uw_refresh = &skel->bss->uw_refresh, .rss_last = &rss_end,
+		.snapshot = cfg.probe_only ? NULL : take_snapshot, .snapshot_ctx = &snap,
+		.snapshot_ns = cfg.snapshot_ns,
 	}, &e->status);
 	e->t_end = mono_ns();
 	reporter__set_rss(rep, rss_start, e->end == LOOP_TARGET_EXIT ? rss_end : target__rss(t));
@@ -369,7 +422,8 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	}
 	reporter__output_begin(rep);
 	/* Writing symbolizes what the summary counts; a failure is the last line. */
-	err = write_output(o, a, sym, rep, e->t_end - t0, &step);
+	err = write_output(o, o->out_fd >= 0 ? NULL : o->output, a, sym, rep, e->t_end - t0,
+			   &step);
 	if (err == -ECANCELED) {
 		if (o->out_fd >= 0)
 			elog("interrupted: the document on standard output is incomplete\n");

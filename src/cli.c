@@ -23,6 +23,7 @@ enum {
 	OPT_IGNORE_SITE,
 	OPT_IGNORE_FILE,
 	OPT_SUMMARY_JSON,
+	OPT_SNAPSHOT_EVERY,
 };
 
 const char *argp_program_version = "dhat-trace " DT_VERSION;
@@ -71,6 +72,9 @@ static const struct argp_option options[] = {
 	  "Patterns as for --ignore-site, one a line; '#' starts a comment line", 0 },
 	{ "summary-json", OPT_SUMMARY_JSON, "FILE", 0,
 	  "Also write a small JSON summary (totals, suspects, losses, gates) for scripts", 0 },
+	{ "snapshot-every", OPT_SNAPSHOT_EVERY, "TIME", 0,
+	  "Write the capture so far every TIME to FILE.snapshot.N.json beside -o's FILE.json, "
+	  "without stopping it (SIGUSR1 does the same at once)", 0 },
 	{ "quiet", 'q', NULL, 0, "No periodic reports: errors and the final summary only", 0 },
 	{ "verbose", 'v', NULL, 0, "More detail on stderr (repeat for debug output)", 0 },
 	{},
@@ -207,6 +211,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			exit(DT_EXIT_USAGE);
 		}
 		break;
+	case OPT_SNAPSHOT_EVERY:
+		cfg->snapshot_ns = duration_arg(arg);
+		if (!cfg->snapshot_ns)
+			usage_error("invalid --snapshot-every '%s': must be more than zero", arg);
+		break;
 	case OPT_SUMMARY_JSON:
 		if (!*arg)
 			usage_error("empty --summary-json file name%s", "");
@@ -227,6 +236,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (!cfg->pid && !cfg->argv)
 			usage_error("nothing to trace: give -p PID or -- COMMAND (see --help)%s",
 				    "");
+		if (cfg->snapshot_ns && !strcmp(cfg->output, "-"))
+			usage_error("--snapshot-every writes files beside -o's: give -o FILE, not "
+				    "-o -%s", "");
 		if (cfg->follow_exec && !strcmp(cfg->output, "-"))
 			usage_error("--follow-exec writes one file per program: give -o FILE, "
 				    "not -o -%s", "");

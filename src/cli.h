@@ -31,6 +31,7 @@ struct dt_config {
 	uint64_t leak_limit, peak_limit;
 	struct patterns *ignore;	/* --ignore-site, --ignore-file; NULL: none */
 	const char *summary_json;	/* NULL: none */
+	uint64_t snapshot_ns;		/* --snapshot-every; 0: on SIGUSR1 only */
 	int verbosity;		/* -1 quiet, 0 default, 1+ verbose */
 };
 

@@ -74,6 +74,7 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 	enum loop_end end = LOOP_ERROR;
 	struct epoll_event ev = { .events = EPOLLIN };
 	uint64_t now, next_report = o->t0 + o->interval_ns, rss_read = 0;
+	uint64_t next_snapshot = o->t0 + o->snapshot_ns;
 	int epfd = -1, sfd = -1, pidfd = -1;
 	sigset_t mask;
 
@@ -82,7 +83,10 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
+	/* Ignored (main.c) until now: an ignored signal never reaches a signalfd. */
+	signal(SIGUSR1, SIG_DFL);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (sfd < 0 || epfd < 0) {
@@ -120,6 +124,12 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 			if (evs[i].data.fd != sfd)
 				continue;
 			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGUSR1) {
+					ring_buffer__consume(o->rb);
+					if (o->snapshot)
+						o->snapshot(o->snapshot_ctx, mono_ns());
+					continue;
+				}
 				if (si.ssi_signo != SIGCHLD) {
 					end = LOOP_SIGNAL;
 					goto cleanup;
@@ -165,8 +175,13 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 			reporter__periodic(o->reporter, now);
 			next_report = now + o->interval_ns;
 		}
+		if (o->snapshot_ns && o->snapshot && now >= next_snapshot) {
+			o->snapshot(o->snapshot_ctx, now);
+			next_snapshot = mono_ns() + o->snapshot_ns;
+		}
 	}
 cleanup:
+	signal(SIGUSR1, SIG_IGN);
 	/* Whatever the target did before the end is in the ring: take it all. */
 	while (ring_buffer__consume(o->rb) > 0)
 		;

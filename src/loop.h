@@ -27,6 +27,10 @@ struct loop_opts {
 	volatile uint32_t *uw_refresh;	/* set by BPF: a stack met code without rows */
 	uint64_t *rss_last;	/* the target's RSS, read now and then and at a launched
 				 * child's exit stop (NULL: unwanted) */
+	/* A snapshot on SIGUSR1 and every snapshot_ns (0: only on SIGUSR1). */
+	void (*snapshot)(void *ctx, uint64_t now);
+	void *snapshot_ctx;
+	uint64_t snapshot_ns;
 };
 
 /* Drain events until the capture ends; *exit_status: the launched child's wait status. */

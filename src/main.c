@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,14 +54,13 @@ static int take_stdout(void)
 /* --follow-exec: program n of the target goes to out.n.json (n > 0). */
 static void output_of(const char *out, unsigned int n, char *buf, size_t len)
 {
-	size_t l = strlen(out);
+	char tag[16];
 
-	if (!n)
-		snprintf(buf, len, "%s", out);
-	else if (l > 5 && strcmp(out + l - 5, ".json") == 0)
-		snprintf(buf, len, "%.*s.%u.json", (int)(l - 5), out, n);
+	snprintf(tag, sizeof(tag), "%u", n);
+	if (n)
+		path_tagged(out, tag, buf, len);
 	else
-		snprintf(buf, len, "%s.%u", out, n);
+		snprintf(buf, len, "%s", out);
 }
 
 /* The next program of a target that execed: held where it can be traced
@@ -116,6 +116,9 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "check"))
 		return check_cmd__main(argc - 1, argv + 1);
 	cli__parse(argc, argv, &cfg);
+	/* SIGUSR1 asks for a snapshot; before the loop takes it, it must not
+	 * kill us (target.c restores it for a launched command). */
+	signal(SIGUSR1, SIG_IGN);
 	dt_verbosity = cfg.verbosity;
 	/* No network look-ups for debug info unless the user sets it up again. */
 	unsetenv("DEBUGINFOD_URLS");

@@ -34,6 +34,22 @@ void pps__free(struct pps *p)
 	free(p);
 }
 
+struct pps *pps__clone(const struct pps *p)
+{
+	struct pps *c = malloc(sizeof(*c));
+
+	if (!c)
+		return NULL;
+	*c = *p;
+	c->v = malloc((size_t)(p->cap ? p->cap : 1) * sizeof(*c->v));
+	if (!c->v) {
+		free(c);
+		return NULL;
+	}
+	memcpy(c->v, p->v, (size_t)p->count * sizeof(*c->v));
+	return c;
+}
+
 /* The rare part of pps__get, out of its way. */
 static __attribute__((noinline)) struct dt_pp *extend(struct pps *p, uint32_t idx)
 {

@@ -34,6 +34,8 @@ struct pps;
 
 struct pps *pps__new(void);
 void pps__free(struct pps *p);
+/* A copy (for a snapshot to finish while the original goes on); NULL on ENOMEM. */
+struct pps *pps__clone(const struct pps *p);
 /* The PP at index idx, created (zeroed) if needed; NULL on ENOMEM. */
 struct dt_pp *pps__get(struct pps *p, uint32_t idx);
 uint32_t pps__count(const struct pps *p);

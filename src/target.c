@@ -390,6 +390,9 @@ int target__spawn(struct target *t, char **argv)
 	if (t->pid == 0) {
 		close(gate[1]);
 		close(errp[0]);
+		/* The tracer ignores SIGUSR1 outside its loop (snapshots); the
+		 * command must not inherit that. */
+		signal(SIGUSR1, SIG_DFL);
 		err = drop_to_sudo_user();
 		/* Held here until the probes are in place; EOF: the tracer gave up. */
 		if (!err && read(gate[0], &c, 1) != 1)

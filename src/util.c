@@ -104,3 +104,13 @@ int array_reserve(void *arr, size_t *cap, size_t need, size_t elem)
 	*cap = n;
 	return 0;
 }
+
+void path_tagged(const char *path, const char *tag, char *buf, size_t len)
+{
+	size_t l = strlen(path);
+
+	if (l > 5 && strcmp(path + l - 5, ".json") == 0)
+		snprintf(buf, len, "%.*s.%s.json", (int)(l - 5), path, tag);
+	else
+		snprintf(buf, len, "%s.%s", path, tag);
+}

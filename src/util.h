@@ -25,6 +25,9 @@ static inline uint64_t sat_add(uint64_t a, uint64_t b)
 {
 	return a + b < a ? UINT64_MAX : a + b;
 }
+/* path with tag before its ".json": "out.json", "3" -> "out.3.json";
+ * without ".json", "out" -> "out.3". */
+void path_tagged(const char *path, const char *tag, char *buf, size_t len);
 /* CLOCK_MONOTONIC in ns: the clock bpf_ktime_get_ns() reads. */
 uint64_t mono_ns(void);
 
