@@ -39,7 +39,8 @@ _dhat_trace()
 		return ;;
 	esac
 	COMPREPLY=($(compgen -W "-p --pid -d --duration -o --output -i --interval -t --top
-		--max-frames --unwind --ring-size --probe-at-entry --probe-only --follow-exec -q --quiet -v --verbose -? --help --usage -V --version --" \
+		--max-frames --unwind --ring-size --probe-at-entry --probe-only --follow-exec
+		--follow-forks -q --quiet -v --verbose -? --help --usage -V --version --" \
 		-- "$cur"))
 }
 complete -F _dhat_trace dhat-trace

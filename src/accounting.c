@@ -40,6 +40,8 @@ struct acct {
 	void *translate_ctx;
 	uint32_t execs_to_skip;
 	uint64_t exec_ts;	/* the program was replaced then: the capture ends there */
+	void (*on_fork)(void *ctx, pid_t child);
+	void *on_fork_ctx;
 };
 
 struct acct *acct__new(uint64_t t0)
@@ -251,6 +253,12 @@ int acct__handle(struct acct *a, const void *data, size_t size)
 		else
 			a->exec_ts = ((const struct dt_rec_exec *)data)->ts;
 		break;
+	case DT_REC_FORK:
+		if (size < sizeof(struct dt_rec_fork))
+			goto bad;
+		if (a->on_fork)
+			a->on_fork(a->on_fork_ctx, (pid_t)((const struct dt_rec_fork *)data)->pid);
+		break;
 	case DT_REC_ALLOC:
 		if (size < sizeof(struct dt_rec_alloc))
 			goto bad;
@@ -295,6 +303,12 @@ uint64_t acct__finish(struct acct *a, uint64_t t_end)
 	/* O(sites): live blocks' lifetimes come from the per-site sums. */
 	pps__finish(a->pps, since(t_end, a->t0));
 	return t_end;
+}
+
+void acct__set_on_fork(struct acct *a, void (*fn)(void *ctx, pid_t child), void *ctx)
+{
+	a->on_fork = fn;
+	a->on_fork_ctx = ctx;
 }
 
 void acct__skip_execs(struct acct *a, uint32_t n) { a->execs_to_skip = n; }

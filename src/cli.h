@@ -24,6 +24,11 @@ struct dt_config {
 	bool probe_at_entry;	/* no probe placement past the entry */
 	bool probe_only;	/* attach empty programs: measure the uprobe floor */
 	bool follow_exec;	/* a new capture (and file) for each program the target execs */
+	bool follow_forks;	/* a capture (and file) for each child process too (forks.h) */
+	bool ring_size_given;	/* --ring-size: forks' captures use it too (else a small ring) */
+	/* Hidden, for a capture of a forked child started by forks.c: */
+	const char *fork_of;	/* the user's -o: this capture is one of its children's */
+	int ready_fd;		/* one byte written there once the probes are placed; -1 */
 	int verbosity;		/* -1 quiet, 0 default, 1+ verbose */
 };
 

@@ -16,6 +16,7 @@
 #include "child.h"
 #include "cli.h"
 #include "exechold.h"
+#include "forks.h"
 #include "interrupt.h"
 #include "log.h"
 #include "target.h"
@@ -48,19 +49,6 @@ static int take_stdout(void)
 	return err;
 }
 
-/* --follow-exec: program n of the target goes to out.n.json (n > 0). */
-static void output_of(const char *out, unsigned int n, char *buf, size_t len)
-{
-	size_t l = strlen(out);
-
-	if (!n)
-		snprintf(buf, len, "%s", out);
-	else if (l > 5 && strcmp(out + l - 5, ".json") == 0)
-		snprintf(buf, len, "%.*s.%u.json", (int)(l - 5), out, n);
-	else
-		snprintf(buf, len, "%s.%u", out, n);
-}
-
 /* The next program of a target that execed: held where it can be traced
  * from its start if it is our child; false if there is none to trace. */
 static bool next_program(struct target *t, const struct capture_end *e, int *ret, bool *held)
@@ -89,11 +77,24 @@ static bool next_program(struct target *t, const struct capture_end *e, int *ret
 	return true;
 }
 
+/* The capture of a forked child, started by forks.c: its lines say whose. */
+static void fork_capture(struct dt_config *cfg)
+{
+	static char prefix[48];
+
+	snprintf(prefix, sizeof(prefix), "dhat-trace [PID %d]: ", cfg->pid);
+	dt_log_prefix = prefix;
+	/* Not for the children it may start in turn. */
+	if (cfg->ready_fd >= 0)
+		fcntl(cfg->ready_fd, F_SETFD, FD_CLOEXEC);
+}
+
 int main(int argc, char **argv)
 {
 	struct dt_config cfg;
 	struct target t = { .gate_fd = -1, .exec_err_fd = -1 };
 	struct capture_end e = { 0 };
+	struct forks *forks = NULL;
 	int ret = DT_EXIT_ERROR, out_fd = -1;
 	bool watching = false, held = false, to_stdout;
 	uint64_t deadline = 0;
@@ -101,6 +102,8 @@ int main(int argc, char **argv)
 
 	cli__parse(argc, argv, &cfg);
 	dt_verbosity = cfg.verbosity;
+	if (cfg.fork_of)
+		fork_capture(&cfg);
 	/* No network look-ups for debug info unless the user sets it up again. */
 	unsetenv("DEBUGINFOD_URLS");
 	libbpf_set_print(libbpf_print);
@@ -116,17 +119,23 @@ int main(int argc, char **argv)
 	}
 	if (cfg.probe_only)
 		cfg.unwind = DT_UNWIND_FP;	/* no programs will walk a stack */
+	if (cfg.follow_forks) {
+		forks = forks__new(&cfg, !cfg.pid);
+		if (!forks)
+			goto cleanup;
+	}
 	if (cfg.pid ? target__open_pid(&t, cfg.pid) : target__spawn(&t, cfg.argv))
 		goto cleanup;
 	/* One capture per program: more only when it execs, with --follow-exec. */
 	for (n = 0;; n++) {
 		char output[PATH_MAX];
 
-		output_of(cfg.output, n, output, sizeof(output));
+		numbered_output(cfg.output, n, output, sizeof(output));
 		ret = capture__run(&(struct capture_opts){
 			.cfg = &cfg, .t = &t, .output = output, .out_fd = out_fd,
 			.deadline_ns = deadline, .watching = &watching,
-			.from_maps = !t.launched || n > 0, .held = held }, &e);
+			.from_maps = !t.launched || n > 0, .held = held, .forks = forks,
+			.ready_fd = n ? -1 : cfg.ready_fd }, &e);
 		if (e.end != LOOP_TARGET_EXEC || !cfg.follow_exec || ret != DT_EXIT_OK ||
 		    interrupt__seen()) {
 			if (e.held)
@@ -139,6 +148,8 @@ int main(int argc, char **argv)
 			break;
 	}
 cleanup:
+	/* After the command's file: its children's captures may still run. */
+	forks__finish(forks);
 	target__cleanup(&t);
 	if (out_fd >= 0)
 		close(out_fd);

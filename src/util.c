@@ -104,3 +104,15 @@ int array_reserve(void *arr, size_t *cap, size_t need, size_t elem)
 	*cap = n;
 	return 0;
 }
+
+void numbered_output(const char *out, unsigned long n, char *buf, size_t len)
+{
+	size_t l = strlen(out);
+
+	if (!n)
+		snprintf(buf, len, "%s", out);
+	else if (l > 5 && strcmp(out + l - 5, ".json") == 0)
+		snprintf(buf, len, "%.*s.%lu.json", (int)(l - 5), out, n);
+	else
+		snprintf(buf, len, "%s.%lu", out, n);
+}

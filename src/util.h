@@ -20,6 +20,9 @@ char *fmt_thousands(uint64_t v, char *buf, size_t len);
 /* Make the array *arr (of elem-byte items, *cap of them) hold at least need,
  * doubling from 4096; 0 or -ENOMEM (the array unchanged). */
 int array_reserve(void *arr, size_t *cap, size_t need, size_t elem);
+/* The n-th file of a series named after out (n > 0): out.json -> out.n.json,
+ * other names out.n; n == 0: out itself. */
+void numbered_output(const char *out, unsigned long n, char *buf, size_t len);
 /* CLOCK_MONOTONIC in ns: the clock bpf_ktime_get_ns() reads. */
 uint64_t mono_ns(void);
 
