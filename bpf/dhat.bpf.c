@@ -20,6 +20,8 @@ const volatile __u32 max_frames = 64;
 /* Wake the consumer only when this much is waiting: a wakeup per record costs
  * more than everything else the tracer does (design.md §3). */
 const volatile __u64 wake_bytes = 256 * 1024;
+/* --follow-forks, attached: a record for each child (see fork_seen). */
+const volatile __u32 emit_forks = 0;
 
 /* A nested allocator call (realloc(NULL, n) -> malloc, operator new ->
  * malloc, posix_memalign -> malloc) runs deeper on the same stack, shortly
@@ -632,19 +634,33 @@ struct task_struct___f {
 	int pid, tgid;
 } __attribute__((preserve_access_index));
 
-/* Children are not followed; say how many there were. */
+/* Say how many children there were; with emit_forks, name each, for user
+ * space to start a capture of it. */
 SEC("raw_tp/sched_process_fork")
 int fork_seen(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct task_struct___f *child = (void *)ctx->args[1];
+	struct dt_rec_fork *f;
 	int pid = 0, tgid = 1;
 
 	if ((bpf_get_current_pid_tgid() >> 32) != target_tgid || !tracing_on)
 		return 0;
 	BPF_CORE_READ_INTO(&pid, child, pid);
 	BPF_CORE_READ_INTO(&tgid, child, tgid);
-	if (pid == tgid)
-		count(DT_CNT_FORKS);
+	if (pid != tgid)
+		return 0;
+	count(DT_CNT_FORKS);
+	if (!emit_forks)
+		return 0;
+	f = bpf_ringbuf_reserve(&events, sizeof(*f), 0);
+	if (!f) {
+		count(DT_CNT_RB_DROP_ALLOC);
+		return 0;
+	}
+	f->kind = DT_REC_FORK;
+	f->pid = (__u32)pid;
+	f->ts = bpf_ktime_get_ns();
+	bpf_ringbuf_submit(f, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
 

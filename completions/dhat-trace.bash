@@ -79,7 +79,7 @@ _dhat_trace()
 	COMPREPLY=($(compgen -W "-p --pid -d --duration -o --output -i --interval -t --top
 		--max-frames --unwind --ring-size --probe-at-entry --probe-only --follow-exec
 		--fail-on-leak --max-peak --ignore-site --ignore-file --summary-json --snapshot-every
-		-q --quiet -v --verbose -? --help --usage -V --version --" \
+		--follow-forks -q --quiet -v --verbose -? --help --usage -V --version --" \
 		-- "$cur"))
 }
 complete -F _dhat_trace dhat-trace

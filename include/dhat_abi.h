@@ -17,6 +17,7 @@ enum dt_rec_kind {
 	DT_REC_REALLOC = 3,	/* struct dt_rec_realloc */
 	DT_REC_STACK = 4,	/* struct dt_rec_stack, variable length */
 	DT_REC_EXEC = 5,	/* struct dt_rec_exec */
+	DT_REC_FORK = 6,	/* struct dt_rec_fork */
 };
 
 /* Which user call produced a record (for -v and statistics only). */
@@ -118,6 +119,14 @@ struct dt_rec_exec {
 	__u64 ts;
 };
 
+/* The target forked a child process (only with --follow-forks, attached:
+ * a launched command's forks are seen through ptrace). */
+struct dt_rec_fork {
+	__u32 kind;
+	__u32 pid;	/* the child's, in the tracer's PID namespace */
+	__u64 ts;
+};
+
 /* Loss counters kept in the BPF program's .bss, read by user space. */
 enum dt_counter {
 	DT_CNT_RB_DROP_ALLOC,	/* ring buffer full: allocation record lost */
@@ -134,7 +143,7 @@ enum dt_counter {
 	DT_CNT_UW_DEPTH,	/* ended at --max-frames */
 	DT_CNT_UW_BAD_RULE,	/* ended at a rule we cannot follow, or a CFA going down */
 	DT_CNT_UW_FP_FRAMES,	/* frames taken by frame pointer (mapping without table) */
-	DT_CNT_FORKS,		/* child processes the target forked (not traced) */
+	DT_CNT_FORKS,		/* child processes the target forked */
 	DT_CNT_NR,
 };
 

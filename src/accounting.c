@@ -41,6 +41,8 @@ struct acct {
 	uint32_t execs_to_skip;
 	uint64_t exec_ts;	/* the program was replaced then: the capture ends there */
 	struct pps *live;	/* during a snapshot: the real sites (pps is the copy) */
+	void (*on_fork)(void *ctx, pid_t child);
+	void *on_fork_ctx;
 };
 
 struct acct *acct__new(uint64_t t0)
@@ -252,6 +254,12 @@ int acct__handle(struct acct *a, const void *data, size_t size)
 		else
 			a->exec_ts = ((const struct dt_rec_exec *)data)->ts;
 		break;
+	case DT_REC_FORK:
+		if (size < sizeof(struct dt_rec_fork))
+			goto bad;
+		if (a->on_fork)
+			a->on_fork(a->on_fork_ctx, (pid_t)((const struct dt_rec_fork *)data)->pid);
+		break;
 	case DT_REC_ALLOC:
 		if (size < sizeof(struct dt_rec_alloc))
 			goto bad;
@@ -319,6 +327,12 @@ void acct__snapshot_end(struct acct *a)
 	pps__free(a->pps);
 	a->pps = a->live;
 	a->live = NULL;
+}
+
+void acct__set_on_fork(struct acct *a, void (*fn)(void *ctx, pid_t child), void *ctx)
+{
+	a->on_fork = fn;
+	a->on_fork_ctx = ctx;
 }
 
 void acct__skip_execs(struct acct *a, uint32_t n) { a->execs_to_skip = n; }

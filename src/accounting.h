@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "blocks.h"
 #include "pps.h"
 #include "stacks.h"
@@ -37,6 +38,8 @@ void acct__free(struct acct *a);
 typedef uint32_t (*dt_translate_fn)(void *ctx, uint32_t epoch, const uint64_t *ips, uint32_t nr,
 				    uint64_t *out);
 void acct__set_translate(struct acct *a, dt_translate_fn fn, void *ctx);
+/* --follow-forks, attached: fn is told of each child the target forks. */
+void acct__set_on_fork(struct acct *a, void (*fn)(void *ctx, pid_t child), void *ctx);
 /* Consume one raw ring-buffer record (include/dhat_abi.h); -EINVAL if malformed. */
 int acct__handle(struct acct *a, const void *data, size_t size);
 /* Close the capture at t_end (ns, tracer clock), or at the newest record if

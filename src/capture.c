@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/wait.h>
 #include <bpf/libbpf.h>
 #include <linux/types.h>
@@ -17,6 +18,7 @@
 #include "child.h"
 #include "dhat_json.h"
 #include "elfsym.h"
+#include "forks.h"
 #include "interrupt.h"
 #include "log.h"
 #include "mapwatch.h"
@@ -33,6 +35,27 @@ static int on_record(void *ctx, void *data, size_t size)
 {
 	acct__handle(ctx, data, size);
 	return 0;
+}
+
+struct fork_seen {
+	struct forks *forks;
+	pid_t parent;
+	uint64_t t0;
+};
+
+static uint64_t children_traced(void *ctx)
+{
+	struct fork_seen *fs = ctx;
+
+	return forks__traced(fs->forks, fs->parent, fs->t0);
+}
+
+/* --follow-forks, attached: the BPF side saw the target fork. */
+static void on_fork(void *ctx, pid_t child)
+{
+	struct fork_seen *fs = ctx;
+
+	forks__on_fork(fs->forks, fs->parent, child, false);
 }
 
 /*
@@ -95,8 +118,8 @@ static bool use_multi_links(void)
 	return true;
 }
 
-static struct dhat_bpf *load_bpf(const struct dt_config *cfg, pid_t pid, struct unwinder *uw,
-				 const struct probe_opts *popts)
+static struct dhat_bpf *load_bpf(const struct dt_config *cfg, const struct target *t,
+				 struct unwinder *uw, const struct probe_opts *popts)
 {
 	uint32_t rows = uw ? unwinder__capacity(uw) : 1;
 	struct dhat_bpf *skel = dhat_bpf__open();
@@ -106,7 +129,9 @@ static struct dhat_bpf *load_bpf(const struct dt_config *cfg, pid_t pid, struct 
 		elog("cannot open the BPF object: %s\n", strerror(errno));
 		return NULL;
 	}
-	skel->rodata->target_tgid = (__u32)pid;
+	skel->rodata->target_tgid = (__u32)t->pid;
+	/* Launched, its forks are ptrace stops (forks.c). */
+	skel->rodata->emit_forks = cfg->follow_forks && !t->launched;
 	skel->rodata->max_frames = cfg->max_frames;
 	skel->rodata->wake_bytes = cfg->ring_size / 4;
 	skel->rodata->unwind_mode = (__u32)cfg->unwind;
@@ -283,6 +308,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	const char *step, *shown = o->out_fd >= 0 ? "standard output" : o->output;
 	uint64_t t0, rss_start = 0, rss_end = 0, duration_ns = 0;
 	char ns_note[64] = "";
+	struct fork_seen fork_seen = { .forks = o->forks, .parent = t->pid };
 	pid_t ns_pid;
 
 	*e = (struct capture_end){ .end = LOOP_ERROR };
@@ -300,7 +326,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	popts = (struct probe_opts){ .at_entry = cfg.probe_at_entry,
 		.probe_only = cfg.probe_only, .multi = use_multi_links(),
 		.from_maps = o->from_maps };
-	skel = load_bpf(&cfg, t->pid, uw, &popts);
+	skel = load_bpf(&cfg, t, uw, &popts);
 	if (!skel)
 		goto cleanup;
 	watch = mapwatch__attach(skel);
@@ -341,6 +367,11 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	if (uw)
 		reporter__set_unwinder(rep, uw);
 	reporter__set_view(rep, tv);
+	fork_seen.t0 = t0;
+	reporter__set_forks(rep, o->forks ? children_traced : NULL, &fork_seen,
+			    cfg.fork_of && !cfg.follow_forks);
+	if (o->forks)
+		acct__set_on_fork(a, on_fork, &fork_seen);
 	acct__set_translate(a, tview__translate, tv);
 	/* The held child's exec of the command (and env's of a "#!/usr/bin/env
 	 * prog" script's program) is where its capture starts. */
@@ -360,13 +391,17 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	     cfg.probe_only ? "; --probe-only: nothing is recorded" : "",
 	     cfg.duration_ns ? "" : "; Ctrl-C to stop");
 	if (!started) {
-		*o->watching = child__seize(t->pid, cfg.follow_exec, (unsigned int)execs) == 0;
+		*o->watching = child__seize(t->pid, cfg.follow_exec, (unsigned int)execs,
+					    o->forks) == 0;
 		if (target__release(t))
 			goto cleanup;
 	} else if (held) {
 		child__resume(t->pid);
 		held = false;
 	}
+	/* Whoever holds the target lets it go on now. */
+	if (o->ready_fd >= 0 && write(o->ready_fd, "", 1) != 1)
+		vlog("cannot say the capture is ready: %s\n", strerror(errno));
 	e->t0 = t0;
 	duration_ns = cfg.duration_ns;
 	if (o->deadline_ns)
@@ -381,6 +416,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		.uw = uw, .uw_refresh = &skel->bss->uw_refresh, .rss_last = &rss_end,
 		.snapshot = cfg.probe_only ? NULL : take_snapshot, .snapshot_ctx = &snap,
 		.snapshot_ns = cfg.snapshot_ns,
+		.tick = o->forks ? forks__poll : NULL, .tick_ctx = o->forks,
 	}, &e->status);
 	e->t_end = mono_ns();
 	reporter__set_rss(rep, rss_start, e->end == LOOP_TARGET_EXIT ? rss_end : target__rss(t));
@@ -395,6 +431,13 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	probes = NULL;
 	mapwatch__detach(watch);
 	watch = NULL;
+	/* The next program's capture may start (forks.c): no probe of ours
+	 * is left to take its breakpoints. */
+	if (o->ready_fd >= 0) {
+		if (write(o->ready_fd, "", 1) != 1)
+			vlog("cannot say the probes are gone: %s\n", strerror(errno));
+		close(o->ready_fd);
+	}
 	hold_for_next(o, e);
 	if (t->launched && *o->watching && e->end != LOOP_TARGET_EXIT && !e->held) {
 		child__release(t->pid);
@@ -406,7 +449,9 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		/* One file holds one program. */
 		if (acct__exec_ts(a))
 			e->t_end = acct__exec_ts(a);
-		if (!cfg.follow_exec)
+		/* A child's capture under a launched command's: that dhat-trace
+		 * saw the exec stop and says what comes next. */
+		if (!cfg.follow_exec && !(cfg.fork_of && !cfg.follow_forks))
 			elog("PID %d replaced its program (exec): the capture of %s ends there; the "
 			     "new program runs on untraced (--follow-exec traces it)\n", t->pid,
 			     t->cmdline);

@@ -25,6 +25,8 @@ struct capture_opts {
 	bool from_maps;		/* objects read from its maps (else a launched command's
 				 * load order: it has not started yet) */
 	bool held;		/* the child waits under ptrace: resume it once traced */
+	struct forks *forks;	/* --follow-forks: where its children go; NULL: not followed */
+	int ready_fd;		/* one byte there once the probes are placed (forks.c); -1 */
 };
 
 struct capture_end {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Copyright (c) 2026 The dhat-trace developers */
 #include <errno.h>
+#include <stddef.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -17,12 +18,20 @@
 #define MAX_HITS 16
 
 static unsigned int execs_to_skip;
+static bool hold_execs;
+static void (*fork_handler)(void *ctx, pid_t parent, pid_t child, bool vfork);
+static void *fork_ctx;
 
-int child__seize(pid_t pid, bool exec_stops, unsigned int skip)
+int child__seize(pid_t pid, bool exec_stops, unsigned int skip, bool forks)
 {
 	long opts = PTRACE_O_TRACEEXIT | (exec_stops ? PTRACE_O_TRACEEXEC : 0);
 
+	/* Children inherit the options: their execs are stops too (forks.c),
+	 * even when the command's own are not held.  Threads are not children. */
+	if (forks)
+		opts |= PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXEC;
 	execs_to_skip = skip;
+	hold_execs = exec_stops;
 	if (ptrace(PTRACE_SEIZE, pid, 0, (void *)opts)) {
 		int err = -errno;
 
@@ -33,26 +42,53 @@ int child__seize(pid_t pid, bool exec_stops, unsigned int skip)
 	return 0;
 }
 
+void child__on_fork(void (*fn)(void *ctx, pid_t parent, pid_t child, bool vfork), void *ctx)
+{
+	fork_handler = fn;
+	fork_ctx = ctx;
+}
+
+/* A fork stop: the new child, auto-attached, is the handler's (a child
+ * nobody takes stays stopped until we exit). */
+static bool fork_event(pid_t pid, int st)
+{
+	int event = st >> 16;
+	unsigned long child = 0;
+
+	if (event != PTRACE_EVENT_FORK && event != PTRACE_EVENT_VFORK)
+		return false;
+	if (!ptrace(PTRACE_GETEVENTMSG, pid, 0, &child) && child && fork_handler)
+		fork_handler(fork_ctx, pid, (pid_t)child, event == PTRACE_EVENT_VFORK);
+	return true;
+}
+
+void child__pass(pid_t pid, int st)
+{
+	int event = st >> 16;
+
+	if (event == PTRACE_EVENT_STOP) {
+		/* group-stop (SIGSTOP & co.): stay stopped, as without us */
+		ptrace(PTRACE_LISTEN, pid, 0, 0);
+		return;
+	}
+	fork_event(pid, st);
+	/* Event stops carry SIGTRAP in their status: not a signal to deliver. */
+	ptrace(PTRACE_CONT, pid, 0, event ? 0 : (void *)(long)WSTOPSIG(st));
+}
+
 /* One stop that is not ours to keep: pass it on.  false: an exec stop to hold. */
 static bool pass_on(pid_t pid, int st, void (*at_exit)(void *), void *ctx)
 {
 	int event = st >> 16;
 
-	if (event == PTRACE_EVENT_EXEC) {
+	if (event == PTRACE_EVENT_EXEC && hold_execs) {
 		if (!execs_to_skip)
 			return false;
 		execs_to_skip--;
-		ptrace(PTRACE_CONT, pid, 0, 0);
-	} else if (event == PTRACE_EVENT_EXIT) {
-		if (at_exit)
-			at_exit(ctx);
-		ptrace(PTRACE_CONT, pid, 0, 0);
-	} else if (event == PTRACE_EVENT_STOP) {
-		/* group-stop (SIGSTOP & co.): stay stopped, as without us */
-		ptrace(PTRACE_LISTEN, pid, 0, 0);
-	} else {
-		ptrace(PTRACE_CONT, pid, 0, (void *)(long)WSTOPSIG(st));
+	} else if (event == PTRACE_EVENT_EXIT && at_exit) {
+		at_exit(ctx);
 	}
+	child__pass(pid, st);
 	return true;
 }
 
@@ -103,22 +139,40 @@ static int next_stop(pid_t pid, int *status)
 	return st;
 }
 
+/* Debug registers: DR0 holds the address; DR7's L0 bit enables it for
+ * execution (its R/W0 and LEN0 bits zero). */
+#define DR_OFF(n) (offsetof(struct user, u_debugreg) + (n) * sizeof(long))
+#define DR7_L0 1UL
+
+static int set_hw_break(pid_t pid, uint64_t addr, bool on)
+{
+	if (on && ptrace(PTRACE_POKEUSER, pid, (void *)DR_OFF(0), (void *)addr))
+		return -errno;
+	if (ptrace(PTRACE_POKEUSER, pid, (void *)DR_OFF(7), (void *)(on ? DR7_L0 : 0)))
+		return -errno;
+	return 0;
+}
+
+/*
+ * A hardware breakpoint, not an int3: a uprobe anywhere on the same
+ * instruction of the same file (our own capture of another process, or any
+ * other tracer's: _dl_debug_state is probed) would take the int3 as its
+ * own and remove it.  The kernel sets RF on the hit, so continuing runs the
+ * instruction rather than stopping again.
+ */
 int child__run_to(pid_t pid, uint64_t addr, bool (*at)(void *), void *ctx, int *status)
 {
 	struct user_regs_struct regs;
-	long orig, trap;
-	int st, sig = 0, hits = 0;
+	int st, sig = 0, hits = 0, err;
 
-	errno = 0;
-	orig = ptrace(PTRACE_PEEKTEXT, pid, (void *)addr, 0);
-	if (errno)
-		return -errno;
-	trap = (orig & ~0xffL) | 0xcc;
-	if (ptrace(PTRACE_POKETEXT, pid, (void *)addr, (void *)trap))
-		return -errno;
+	err = set_hw_break(pid, addr, true);
+	if (err)
+		return err;
 	for (;;) {
-		if (ptrace(PTRACE_CONT, pid, 0, (void *)(long)sig))
-			return -errno;
+		if (ptrace(PTRACE_CONT, pid, 0, (void *)(long)sig)) {
+			err = -errno;
+			break;
+		}
 		sig = 0;
 		st = next_stop(pid, status);
 		if (st < 0)
@@ -127,33 +181,27 @@ int child__run_to(pid_t pid, uint64_t addr, bool (*at)(void *), void *ctx, int *
 			continue;
 		if (st >> 16 || WSTOPSIG(st) != SIGTRAP) {
 			/* Not our breakpoint: a signal goes on to the program. */
-			if (!(st >> 16))
-				sig = WSTOPSIG(st);
-			else if ((st >> 16) == PTRACE_EVENT_STOP)
+			if (fork_event(pid, st))
 				sig = 0;
+			else if (!(st >> 16))
+				sig = WSTOPSIG(st);
 			continue;
 		}
-		if (ptrace(PTRACE_GETREGS, pid, 0, &regs))
-			return -errno;
-		if (regs.rip - 1 != addr) {
+		if (ptrace(PTRACE_GETREGS, pid, 0, &regs)) {
+			err = -errno;
+			break;
+		}
+		if (regs.rip != addr) {
 			sig = SIGTRAP;	/* the program's own */
 			continue;
 		}
-		regs.rip = addr;
-		if (ptrace(PTRACE_SETREGS, pid, 0, &regs) ||
-		    ptrace(PTRACE_POKETEXT, pid, (void *)addr, (void *)orig))
-			return -errno;
-		if (at(ctx) || ++hits >= MAX_HITS)
-			return hits < MAX_HITS ? 0 : -ENOENT;
-		/* Over the real instruction, then the breakpoint back. */
-		if (ptrace(PTRACE_SINGLESTEP, pid, 0, 0))
-			return -errno;
-		st = next_stop(pid, status);
-		if (st < 0)
-			return st;
-		if (ptrace(PTRACE_POKETEXT, pid, (void *)addr, (void *)trap))
-			return -errno;
+		if (at(ctx) || ++hits >= MAX_HITS) {
+			err = hits < MAX_HITS ? 0 : -ENOENT;
+			break;
+		}
 	}
+	set_hw_break(pid, addr, false);
+	return err;
 }
 #else
 int child__run_to(pid_t pid, uint64_t addr, bool (*at)(void *), void *ctx, int *status)
@@ -181,7 +229,10 @@ void child__release(pid_t pid)
 	while (waitpid(pid, &st, __WALL) == pid) {
 		if (!WIFSTOPPED(st))
 			return;
-		if ((st >> 16) == PTRACE_EVENT_STOP || (st >> 16) == PTRACE_EVENT_EXIT) {
+		if (st >> 16) {
+			/* Ours, or another event that came first (a fork: the
+			 * child is the handler's). */
+			fork_event(pid, st);
 			ptrace(PTRACE_DETACH, pid, 0, 0);
 			return;
 		}

@@ -17,8 +17,15 @@
 enum child_state { CHILD_RUNS, CHILD_GONE, CHILD_AT_EXEC };
 
 /* exec_stops: hold the child at each exec after the first skip ones (those
- * that start the command itself). */
-int child__seize(pid_t pid, bool exec_stops, unsigned int skip);
+ * that start the command itself).  forks: its children (and theirs) are
+ * traced too, each fork told to the child__on_fork handler. */
+int child__seize(pid_t pid, bool exec_stops, unsigned int skip, bool forks);
+/* Who is told of a fork of a traced process: the new child is stopped,
+ * traced by us, and the handler's to resume. */
+void child__on_fork(void (*fn)(void *ctx, pid_t parent, pid_t child, bool vfork), void *ctx);
+/* Let a traced process go on from a stop that is not ours to keep (signal,
+ * group-stop, exit, exec, fork: told to the handler). */
+void child__pass(pid_t pid, int st);
 /* Reap or resume after SIGCHLD.  at_exit runs at the exit stop.  CHILD_GONE
  * with its wait status in *status; CHILD_AT_EXEC: held at an exec stop. */
 enum child_state child__on_sigchld(pid_t pid, void (*at_exit)(void *), void *ctx, int *status);

@@ -24,6 +24,9 @@ enum {
 	OPT_IGNORE_FILE,
 	OPT_SUMMARY_JSON,
 	OPT_SNAPSHOT_EVERY,
+	OPT_FOLLOW_FORKS,
+	OPT_FORK_OF,
+	OPT_READY_FD,
 };
 
 const char *argp_program_version = "dhat-trace " DT_VERSION;
@@ -75,6 +78,12 @@ static const struct argp_option options[] = {
 	{ "snapshot-every", OPT_SNAPSHOT_EVERY, "TIME", 0,
 	  "Write the capture so far every TIME to FILE.snapshot.N.json beside -o's FILE.json, "
 	  "without stopping it (SIGUSR1 does the same at once)", 0 },
+	{ "follow-forks", OPT_FOLLOW_FORKS, NULL, 0,
+	  "Trace the child processes the target forks too, each into a file of its own beside "
+	  "FILE: FILE.PID.json (-o FILE.json)", 0 },
+	/* Set by forks.c on the captures of children it starts. */
+	{ "fork-of", OPT_FORK_OF, "FILE", OPTION_HIDDEN, NULL, 0 },
+	{ "ready-fd", OPT_READY_FD, "FD", OPTION_HIDDEN, NULL, 0 },
 	{ "quiet", 'q', NULL, 0, "No periodic reports: errors and the final summary only", 0 },
 	{ "verbose", 'v', NULL, 0, "More detail on stderr (repeat for debug output)", 0 },
 	{},
@@ -167,6 +176,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			usage_error("invalid --ring-size '%s': use a power of two from 4K to 2G",
 				    arg);
 		cfg->ring_size = sz;
+		cfg->ring_size_given = true;
 		break;
 	case OPT_UNWIND:
 		if (!strcmp(arg, "auto"))
@@ -221,6 +231,15 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			usage_error("empty --summary-json file name%s", "");
 		cfg->summary_json = arg;
 		break;
+	case OPT_FOLLOW_FORKS:
+		cfg->follow_forks = true;
+		break;
+	case OPT_FORK_OF:
+		cfg->fork_of = arg;
+		break;
+	case OPT_READY_FD:
+		cfg->ready_fd = (int)number_arg(arg, "invalid --ready-fd '%s'", 3, 1023);
+		break;
 	case 'q':
 		cfg->verbosity = -1;
 		break;
@@ -242,6 +261,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (cfg->follow_exec && !strcmp(cfg->output, "-"))
 			usage_error("--follow-exec writes one file per program: give -o FILE, "
 				    "not -o -%s", "");
+		if (cfg->follow_forks && !strcmp(cfg->output, "-"))
+			usage_error("--follow-forks writes one file per process: give -o FILE, "
+				    "not -o -%s", "");
+		if (cfg->follow_forks && cfg->probe_only)
+			usage_error("--follow-forks records nothing with --probe-only%s", "");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -260,6 +284,7 @@ void cli__parse(int argc, char **argv, struct dt_config *cfg)
 		.max_frames = 64,
 		.ring_size = 64ULL << 20,
 		.unwind = DT_UNWIND_AUTO,
+		.ready_fd = -1,
 	};
 	argp_err_exit_status = DT_EXIT_USAGE;
 	/* ARGP_IN_ORDER would hand us the command's own options one by one;

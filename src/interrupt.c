@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <unistd.h>
 #include "interrupt.h"
+#include "log.h"
 #include "util.h"
 
 static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
@@ -42,8 +43,8 @@ void interrupt__arm(const char *what)
 	size_t i;
 	int n;
 
-	n = snprintf(note, sizeof(note), "dhat-trace: the capture is being written to %s; "
-		     "another Ctrl-C abandons it\n", what);
+	n = snprintf(note, sizeof(note), "%sthe capture is being written to %s; "
+		     "another Ctrl-C abandons it\n", dt_log_prefix, what);
 	note_len = n < 0 ? 0 : (size_t)n < sizeof(note) ? (size_t)n : sizeof(note) - 1;
 	sigemptyset(&set);
 	for (i = 0; i < ARRAY_SIZE(sigs); i++)

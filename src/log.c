@@ -3,3 +3,4 @@
 #include "log.h"
 
 int dt_verbosity;
+const char *dt_log_prefix = "dhat-trace: ";

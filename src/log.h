@@ -6,11 +6,14 @@
 #include <stdio.h>
 
 extern int dt_verbosity;
+/* "dhat-trace: ", or "dhat-trace [PID N]: " in the capture of a forked child
+ * (--follow-forks), whose lines mix with the first capture's. */
+extern const char *dt_log_prefix;
 
 /* Every line the tool prints on stderr carries the same prefix, so scripts
  * can tell it from the traced command's own output. */
-#define elog(fmt, ...) fprintf(stderr, "dhat-trace: " fmt, ##__VA_ARGS__)
-#define wlog(fmt, ...) fprintf(stderr, "dhat-trace: warning: " fmt, ##__VA_ARGS__)
+#define elog(fmt, ...) fprintf(stderr, "%s" fmt, dt_log_prefix, ##__VA_ARGS__)
+#define wlog(fmt, ...) fprintf(stderr, "%swarning: " fmt, dt_log_prefix, ##__VA_ARGS__)
 #define ilog(fmt, ...) do { if (dt_verbosity >= 0) elog(fmt, ##__VA_ARGS__); } while (0)
 #define vlog(fmt, ...) do { if (dt_verbosity >= 1) elog(fmt, ##__VA_ARGS__); } while (0)
 #define dlog(fmt, ...) do { if (dt_verbosity >= 2) elog(fmt, ##__VA_ARGS__); } while (0)

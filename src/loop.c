@@ -152,6 +152,8 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 				goto cleanup;
 			}
 		}
+		if (o->tick)
+			o->tick(o->tick_ctx);
 		if (acct__exec_ts(o->acct)) {
 			end = LOOP_TARGET_EXEC;
 			goto cleanup;

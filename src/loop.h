@@ -25,6 +25,8 @@ struct loop_opts {
 	bool watch_child;	/* the launched child is seized (child.h) */
 	struct unwinder *uw;	/* NULL: frame pointers only */
 	volatile uint32_t *uw_refresh;	/* set by BPF: a stack met code without rows */
+	void (*tick)(void *ctx);	/* called every tick (forks__poll); NULL: none */
+	void *tick_ctx;
 	uint64_t *rss_last;	/* the target's RSS, read now and then and at a launched
 				 * child's exit stop (NULL: unwanted) */
 	/* A snapshot on SIGUSR1 and every snapshot_ns (0: only on SIGUSR1). */

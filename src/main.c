@@ -17,6 +17,7 @@
 #include "child.h"
 #include "cli.h"
 #include "exechold.h"
+#include "forks.h"
 #include "interrupt.h"
 #include "log.h"
 #include "patterns.h"
@@ -51,18 +52,6 @@ static int take_stdout(void)
 	return err;
 }
 
-/* --follow-exec: program n of the target goes to out.n.json (n > 0). */
-static void output_of(const char *out, unsigned int n, char *buf, size_t len)
-{
-	char tag[16];
-
-	snprintf(tag, sizeof(tag), "%u", n);
-	if (n)
-		path_tagged(out, tag, buf, len);
-	else
-		snprintf(buf, len, "%s", out);
-}
-
 /* The next program of a target that execed: held where it can be traced
  * from its start if it is our child; false if there is none to trace. */
 static bool next_program(struct target *t, const struct capture_end *e, int *ret, bool *held)
@@ -91,11 +80,24 @@ static bool next_program(struct target *t, const struct capture_end *e, int *ret
 	return true;
 }
 
+/* The capture of a forked child, started by forks.c: its lines say whose. */
+static void fork_capture(struct dt_config *cfg)
+{
+	static char prefix[48];
+
+	snprintf(prefix, sizeof(prefix), "dhat-trace [PID %d]: ", cfg->pid);
+	dt_log_prefix = prefix;
+	/* Not for the children it may start in turn. */
+	if (cfg->ready_fd >= 0)
+		fcntl(cfg->ready_fd, F_SETFD, FD_CLOEXEC);
+}
+
 int main(int argc, char **argv)
 {
 	struct dt_config cfg;
 	struct target t = { .gate_fd = -1, .exec_err_fd = -1 };
 	struct capture_end e = { 0 };
+	struct forks *forks = NULL;
 	int ret = DT_EXIT_ERROR, out_fd = -1;
 	bool watching = false, held = false, gate_failed = false, to_stdout;
 	uint64_t deadline = 0;
@@ -120,6 +122,8 @@ int main(int argc, char **argv)
 	 * kill us (target.c restores it for a launched command). */
 	signal(SIGUSR1, SIG_IGN);
 	dt_verbosity = cfg.verbosity;
+	if (cfg.fork_of)
+		fork_capture(&cfg);
 	/* No network look-ups for debug info unless the user sets it up again. */
 	unsetenv("DEBUGINFOD_URLS");
 	libbpf_set_print(libbpf_print);
@@ -136,20 +140,26 @@ int main(int argc, char **argv)
 	}
 	if (cfg.probe_only)
 		cfg.unwind = DT_UNWIND_FP;	/* no programs will walk a stack */
+	if (cfg.follow_forks) {
+		forks = forks__new(&cfg, !cfg.pid);
+		if (!forks)
+			goto cleanup;
+	}
 	if (cfg.pid ? target__open_pid(&t, cfg.pid) : target__spawn(&t, cfg.argv))
 		goto cleanup;
 	/* One capture per program: more only when it execs, with --follow-exec. */
 	for (n = 0;; n++) {
 		char output[PATH_MAX], summary[PATH_MAX];
 
-		output_of(cfg.output, n, output, sizeof(output));
+		numbered_output(cfg.output, n, output, sizeof(output));
 		if (cfg.summary_json)
-			output_of(cfg.summary_json, n, summary, sizeof(summary));
+			numbered_output(cfg.summary_json, n, summary, sizeof(summary));
 		ret = capture__run(&(struct capture_opts){
 			.cfg = &cfg, .t = &t, .output = output, .out_fd = out_fd,
 			.summary = cfg.summary_json ? summary : NULL,
 			.deadline_ns = deadline, .watching = &watching,
-			.from_maps = !t.launched || n > 0, .held = held }, &e);
+			.from_maps = !t.launched || n > 0, .held = held, .forks = forks,
+			.ready_fd = n ? -1 : cfg.ready_fd }, &e);
 		gate_failed |= e.gate_failed;
 		if (e.end != LOOP_TARGET_EXEC || !cfg.follow_exec || ret != DT_EXIT_OK ||
 		    interrupt__seen()) {
@@ -166,6 +176,8 @@ int main(int argc, char **argv)
 	if (ret == DT_EXIT_OK && gate_failed)
 		ret = DT_EXIT_GATE;
 cleanup:
+	/* After the command's file: its children's captures may still run. */
+	forks__finish(forks);
 	target__cleanup(&t);
 	patterns__free(cfg.ignore);
 	if (out_fd >= 0)

@@ -28,6 +28,9 @@ struct reporter {
 	uint64_t output_t0;		/* when reporter__output_begin was called */
 	struct suspects *sus;
 	bool quiet;			/* ticks without printing */
+	uint64_t (*forks)(void *ctx);	/* reporter__set_forks */
+	void *forks_ctx;
+	bool forks_supervised;
 	char note[512];
 };
 
@@ -69,6 +72,38 @@ void reporter__set_quiet(struct reporter *r, bool quiet)
 void reporter__set_unwinder(struct reporter *r, const struct unwinder *uw)
 {
 	r->uw = uw;
+}
+
+void reporter__set_forks(struct reporter *r, uint64_t (*traced)(void *ctx), void *ctx,
+			 bool supervised)
+{
+	r->forks = traced;
+	r->forks_ctx = ctx;
+	r->forks_supervised = supervised;
+}
+
+static uint64_t forks_traced(const struct reporter *r)
+{
+	uint64_t n = r->forks ? r->forks(r->forks_ctx) : 0;
+
+	return n < r->bpf[DT_CNT_FORKS] ? n : r->bpf[DT_CNT_FORKS];
+}
+
+static void forks_summary(const struct reporter *r)
+{
+	unsigned long long n = r->bpf[DT_CNT_FORKS], traced = forks_traced(r);
+
+	if (!n)
+		return;
+	if (r->forks_supervised)
+		elog("%llu child processes forked during the capture: followed by the dhat-trace "
+		     "that started this capture (its last line counts them)\n", n);
+	else if (r->forks)
+		elog("%llu child processes forked during the capture: %llu traced (a file each, "
+		     "--follow-forks), %llu not traced\n", n, traced, n - traced);
+	else
+		wlog("%llu child processes forked during the capture were not traced (dhat-trace "
+		     "follows the one process; --follow-forks traces them too)\n", n);
 }
 
 void reporter__set_view(struct reporter *r, const struct tview *tv)
@@ -389,9 +424,7 @@ void reporter__summary(struct reporter *r)
 		     (unsigned long long)ss->debug_files_refused);
 	unseen_summary(r);
 	each_suspect(r, "", NULL, NULL);
-	if (r->bpf[DT_CNT_FORKS])
-		wlog("%llu child processes forked during the capture were not traced (dhat-trace "
-		     "follows the one process)\n", (unsigned long long)r->bpf[DT_CNT_FORKS]);
+	forks_summary(r);
 	if (r->tv)
 		view_summary(r, ss);
 	if (r->uw)
@@ -490,7 +523,12 @@ int reporter__stats(void *ctx, const char **names, uint64_t *values)
 	STAT("stack_collisions", stacks__collisions(acct__stacks(r->a)));
 	STAT("bad_records", l->bad_records);
 	STAT("untracked_blocks", l->untracked);
-	STAT("forks_not_traced", r->bpf[DT_CNT_FORKS]);
+	if (r->forks_supervised) {
+		STAT("forks_followed_by_supervisor", r->bpf[DT_CNT_FORKS]);
+	} else {
+		STAT("forks_traced", forks_traced(r));
+		STAT("forks_not_traced", r->bpf[DT_CNT_FORKS] - forks_traced(r));
+	}
 	STAT("rss_start_bytes", r->rss_start);
 	STAT("rss_end_bytes", r->rss_end);
 	/* Non-zero exactly when the summary says most memory is not seen. */

@@ -23,6 +23,11 @@ void reporter__set_view(struct reporter *r, const struct tview *tv);
 /* The target's resident memory when the capture started and ended (0: not
  * known): growth the probed allocator does not explain is said. */
 void reporter__set_rss(struct reporter *r, uint64_t start, uint64_t end);
+/* --follow-forks: traced(ctx) says how many of the target's children were
+ * traced (NULL: not followed); supervised: a launched command's child,
+ * whose children the dhat-trace that started this one follows. */
+void reporter__set_forks(struct reporter *r, uint64_t (*traced)(void *ctx), void *ctx,
+			 bool supervised);
 /* The periodic peak report, now: ns on the tracer clock. */
 void reporter__periodic(struct reporter *r, uint64_t now);
 /* Writing the output starts: its cost (output_write_us) counts from here. */

@@ -114,3 +114,14 @@ void path_tagged(const char *path, const char *tag, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%s.%s", path, tag);
 }
+
+void numbered_output(const char *out, unsigned long n, char *buf, size_t len)
+{
+	char tag[24];
+
+	snprintf(tag, sizeof(tag), "%lu", n);
+	if (n)
+		path_tagged(out, tag, buf, len);
+	else
+		snprintf(buf, len, "%s", out);
+}

@@ -28,6 +28,9 @@ static inline uint64_t sat_add(uint64_t a, uint64_t b)
 /* path with tag before its ".json": "out.json", "3" -> "out.3.json";
  * without ".json", "out" -> "out.3". */
 void path_tagged(const char *path, const char *tag, char *buf, size_t len);
+/* The n-th file of a series named after out (n > 0): out.json -> out.n.json,
+ * other names out.n; n == 0: out itself. */
+void numbered_output(const char *out, unsigned long n, char *buf, size_t len);
 /* CLOCK_MONOTONIC in ns: the clock bpf_ktime_get_ns() reads. */
 uint64_t mono_ns(void);
 

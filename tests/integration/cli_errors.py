@@ -54,6 +54,8 @@ with tempfile.TemporaryDirectory() as tmp:
     run([], 64, "nothing to trace", out)
     run(["--follow-exec", "-o", "-", "-p", "1"], 64, "--follow-exec writes one file per program",
         out)
+    run(["--follow-forks", "-o", "-", "-p", "1"], 64,
+        "--follow-forks writes one file per process", out)
     run(["--", "no-such-command-here"], 1,
         "cannot execute 'no-such-command-here': No such file or directory", out)
     text = os.path.join(tmp, "notes.txt")
