@@ -114,7 +114,7 @@ static int check(const struct check_args *a, const struct dhatfile *f)
 	for (i = 0; i < n; i++) {
 		const struct dhat_pp *pp = dhatfile__pp(f, i);
 		struct gate_site s = { pp->eb, pp->ebk, pp->gb, pp->gbk, pp->frames,
-				       pp->nr_frames };
+				       pp->nr_frames, NULL };
 
 		if (gate__add(g, &s))
 			goto oom;

@@ -138,10 +138,11 @@ static void verdict(struct gate *g, FILE *out, const char *prefix, const char *n
 
 		if (!bytes)
 			break;
-		if (shown++ == g->o.show)
+		if (shown++ >= g->o.show)
 			continue;
 		fprintf(out, "%s  %14s bytes in %9s blocks: %s\n", prefix,
 			fmt_thousands(bytes, b1, 32), fmt_thousands(blocks, b2, 32),
+			st->label ? st->label :
 			frametext__label(st->frames, st->nr_frames, 2, label, sizeof(label)));
 	}
 	if (shown > g->o.show)

@@ -27,6 +27,7 @@ struct gate_site {
 	uint64_t eb, ebk, gb, gbk;
 	const char *const *frames;	/* must live as long as the gate */
 	uint32_t nr_frames;
+	const char *label;	/* one line for it; NULL: its first frames */
 };
 
 struct gate;

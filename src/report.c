@@ -316,12 +316,13 @@ static void each_suspect(struct reporter *r, const char *indent, suspect_fn out,
 	for (i = 0; i < n; i++)
 		site_label(r, s[i].pp, labels[i], sizeof(labels[i]));
 	for (i = 0; i < n; i++) {
-		char via[300] = "";
+		char via[300] = "", diff[280];
 
 		for (j = 0; j < n; j++)
 			if (j != i && !strcmp(labels[i], labels[j])) {
-				snprintf(via, sizeof(via), " (via %s)",
-					 sitelabel__difference(r->a, r->sym, s[i].pp, s[j].pp));
+				sitelabel__difference(r->a, r->sym, s[i].pp, s[j].pp, diff,
+						      sizeof(diff));
+				snprintf(via, sizeof(via), " (via %s)", diff);
 				break;
 			}
 		reason(&s[i], labels[i], via, line, sizeof(line));

@@ -74,18 +74,35 @@ void sitelabel__format(struct acct *a, struct symbolizer *sym, uint32_t pp, char
 			      symbolizer__site(sym, ips[i]));
 }
 
-const char *sitelabel__difference(struct acct *a, struct symbolizer *sym, uint32_t pp,
-				  uint32_t other)
+void sitelabel__difference(struct acct *a, struct symbolizer *sym, uint32_t pp, uint32_t other,
+			   char *buf, size_t len)
 {
-	uint32_t n1, n2, i;
+	uint32_t n1, n2, i, first = UINT32_MAX;
 	const uint64_t *f1 = stacks__frames(acct__stacks(a), pp, &n1);
 	const uint64_t *f2 = stacks__frames(acct__stacks(a), other, &n2);
 
 	for (i = 0; i < n1 && i < n2; i++) {
 		const char *x = symbolizer__site(sym, f1[i]);
 
-		if (f1[i] != f2[i] && strcmp(x, symbolizer__site(sym, f2[i])))
-			return x;
+		if (f1[i] == f2[i])
+			continue;
+		if (strcmp(x, symbolizer__site(sym, f2[i]))) {
+			snprintf(buf, len, "%s", x);
+			return;
+		}
+		if (first == UINT32_MAX)
+			first = i;
 	}
-	return i < n1 ? symbolizer__site(sym, f1[i]) : "";
+	if (i < n1 && n1 != n2)
+		snprintf(buf, len, "%s", symbolizer__site(sym, f1[i]));
+	else if (first != UINT32_MAX) {
+		const char *const *strs;
+
+		/* The address as the file's frames show it ("0x55...: fn ..."). */
+		symbolizer__describe(sym, f1[first], &strs);
+		snprintf(buf, len, "another call on that line, at %.*s", (int)strcspn(strs[0], ":"),
+			 strs[0]);
+	}
+	else
+		snprintf(buf, len, "a stack of its own");
 }

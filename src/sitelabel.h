@@ -19,9 +19,10 @@
  */
 void sitelabel__format(struct acct *a, struct symbolizer *sym, uint32_t pp, char *buf,
 		       size_t len);
-/* The first frame, from the innermost, where sites pp and other differ:
- * what tells apart two sites of one label; "" if none. */
-const char *sitelabel__difference(struct acct *a, struct symbolizer *sym, uint32_t pp,
-				  uint32_t other);
+/* What tells apart two sites of one label: the first frame, from the
+ * innermost, whose text differs; where only addresses do (two calls on one
+ * source line, a loop the compiler unrolled), that frame's address. */
+void sitelabel__difference(struct acct *a, struct symbolizer *sym, uint32_t pp, uint32_t other,
+			   char *buf, size_t len);
 
 #endif

@@ -38,7 +38,7 @@ static void frames(const struct dhat_pp *pp, struct gate *g)
 	if (strlen(buf) >= sizeof(buf))
 		abort();
 	gate__add(g, &(struct gate_site){ pp->eb, pp->ebk, pp->gb, pp->gbk, pp->frames,
-					  pp->nr_frames });
+					  pp->nr_frames, NULL });
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

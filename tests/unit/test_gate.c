@@ -93,10 +93,10 @@ static void test_gate(void)
 	FILE *f;
 
 	g = gate__new(&o);
-	gate__add(g, &(struct gate_site){ 60, 6, 600, 6, a, 1 });
-	gate__add(g, &(struct gate_site){ 40, 4, 400, 4, b, 1 });
+	gate__add(g, &(struct gate_site){ 60, 6, 600, 6, a, 1, NULL });
+	gate__add(g, &(struct gate_site){ 40, 4, 400, 4, b, 1, NULL });
 	ok(!gate__failed(g), "100 bytes at t-end, limit 100; 1000 at the peak, limit 1000: pass");
-	gate__add(g, &(struct gate_site){ 1, 1, 0, 0, b, 1 });
+	gate__add(g, &(struct gate_site){ 1, 1, 0, 0, b, 1, NULL });
 	ok(gate__failed(g), "101 bytes: the leak check fails");
 	f = open_memstream(&out, &len);
 	gate__report(g, f, "> ");
@@ -112,8 +112,8 @@ static void test_gate(void)
 	o.ignore = ign;
 	o.leak_limit = 59;
 	g = gate__new(&o);
-	gate__add(g, &(struct gate_site){ 60, 6, 600, 6, a, 1 });
-	gate__add(g, &(struct gate_site){ 4000, 4, 4000, 4, b, 1 });
+	gate__add(g, &(struct gate_site){ 60, 6, 600, 6, a, 1, NULL });
+	gate__add(g, &(struct gate_site){ 4000, 4, 4000, 4, b, 1, NULL });
 	ok(gate__failed(g), "ignored cache does not count, 60 > 59 still fails");
 	f = open_memstream(&out, &len);
 	gate__report(g, f, "");
@@ -126,10 +126,34 @@ static void test_gate(void)
 	patterns__free(ign);
 }
 
+/* More offenders than shown: exactly `show` of them, then how many more. */
+static void test_show(void)
+{
+	const char *f[] = { "0x1: site (x.c:1)" };
+	struct gate *g = gate__new(&(struct gate_opts){ .leak = true, .show = 3 });
+	char *out = NULL, *p;
+	size_t len = 0;
+	int lines = 0;
+	FILE *m;
+
+	for (int i = 1; i <= 7; i++)
+		gate__add(g, &(struct gate_site){ (uint64_t)i, 1, 0, 0, f, 1, i == 7 ? "top" : NULL });
+	m = open_memstream(&out, &len);
+	gate__report(g, m, "");
+	fclose(m);
+	for (p = out; (p = strstr(p, " blocks: ")); p++)
+		lines++;
+	ok(lines == 3 && strstr(out, "... and 4 more sites"), "7 offenders, show 3: 3 lines, 4 more");
+	ok(strstr(out, "1 blocks: top\n") != NULL, "a site's own label, when given, is its line");
+	free(out);
+	gate__free(g);
+}
+
 int main(void)
 {
 	test_frametext();
 	test_patterns();
 	test_gate();
+	test_show();
 	return tap_done();
 }
