@@ -157,7 +157,7 @@ static void print_suspects(const struct dhatfile *f)
 {
 	const struct dhat_suspect *s;
 	uint32_t n, skipped, i;
-	char label[512];
+	char b1[32], b2[32];
 
 	n = dhatfile__suspects(f, &s, &skipped);
 	if (n)
@@ -165,10 +165,11 @@ static void print_suspects(const struct dhatfile *f)
 	for (i = 0; i < n; i++) {
 		const struct dhat_pp *pp = dhatfile__pp(f, s[i].pp);
 
+		/* The reason names the site already (after its allocator wrappers). */
 		printf("  ");
 		frametext__print(stdout, s[i].reason);
-		printf("\n      %s\n", frametext__label(pp->frames, pp->nr_frames, 2, label,
-						     sizeof(label)));
+		printf("\n      pps[%u]: %s bytes in %s blocks at t-end\n", s[i].pp,
+		       fmt_thousands(pp->eb, b1, 32), fmt_thousands(pp->ebk, b2, 32));
 	}
 	if (skipped)
 		printf("(%u entries of dhatTrace.suspects not understood)\n", skipped);

@@ -277,7 +277,8 @@ def check_suspects(c, tmp, dt_file):
     r = run("report", path)
     head = r.stdout.split("\n#1")[0]
     c.check(r.returncode == 0 and "Leak suspects" in head and
-            "LEAK? +2,560 B in 3 of 3 reports\n      " + LEAK in head and
+            f"LEAK? +2,560 B in 3 of 3 reports\n      pps[{leak}]: 2,560 bytes in 40 blocks "
+            "at t-end" in head and
             "(2 entries of dhatTrace.suspects not understood)" in head,
             "suspects shown first, 2 malformed counted", head)
     r = run("report", dt_file)
