@@ -110,13 +110,6 @@ int main(int argc, char **argv)
 		return diff_cmd__main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "check"))
 		return check_cmd__main(argc - 1, argv + 1);
-	/* The subcommands that read DHAT files; everything else is a capture. */
-	if (argc > 1 && !strcmp(argv[1], "report"))
-		return report_cmd__main(argc - 1, argv + 1);
-	if (argc > 1 && !strcmp(argv[1], "diff"))
-		return diff_cmd__main(argc - 1, argv + 1);
-	if (argc > 1 && !strcmp(argv[1], "check"))
-		return check_cmd__main(argc - 1, argv + 1);
 	cli__parse(argc, argv, &cfg);
 	/* SIGUSR1 asks for a snapshot; before the loop takes it, it must not
 	 * kill us (target.c restores it for a launched command). */

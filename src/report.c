@@ -477,6 +477,9 @@ static void json_suspect(void *ctx, uint32_t i, const struct dt_suspect *s, cons
 		(unsigned long long)s->old, (unsigned long long)(s->interval_ns / NSEC_PER_USEC));
 	for (k = 0; k < s->nhistory; k++)
 		fprintf(j->f, "%s%llu", k ? "," : "", (unsigned long long)s->history[k]);
+	fprintf(j->f, "],\"history_blocks\":[");
+	for (k = 0; k < s->nhistory; k++)
+		fprintf(j->f, "%s%llu", k ? "," : "", (unsigned long long)s->history_blocks[k]);
 	fprintf(j->f, "]}");
 }
 

@@ -11,6 +11,7 @@
 /* What a site did at the last ticks: a ring of live bytes. */
 struct hist {
 	uint64_t live[SLOTS];
+	uint64_t blocks[SLOTS];
 	uint64_t nb_prev;	/* its new bytes (pps.h: nb) at the tick before the last */
 	uint64_t nb_last;	/* ... at the last tick */
 };
@@ -59,6 +60,7 @@ int suspects__tick(struct suspects *s, struct pps *pps, uint64_t now)
 		struct hist *h = &s->h[i];
 
 		h->live[slot] = pp->curr_b;
+		h->blocks[slot] = pp->curr_bk;
 		h->nb_prev = h->nb_last;
 		h->nb_last = pp->nb;
 	}
@@ -103,8 +105,10 @@ static bool judge(const struct suspects *s, uint32_t i, struct dt_suspect *out)
 				    .growth = now - live_at(h, first), .live = now,
 				    .old = now - fresh, .interval_ns = s->t_last - s->t_prev,
 				    .nhistory = of + 1 };
-	for (k = 0; k <= of; k++)
+	for (k = 0; k <= of; k++) {
 		out->history[k] = live_at(h, first + k);
+		out->history_blocks[k] = h->blocks[(first + k) % SLOTS];
+	}
 	return true;
 }
 

@@ -32,6 +32,7 @@ struct dt_suspect {
 	uint64_t old;		/* of them, allocated before the last interval began */
 	uint64_t interval_ns;	/* the last interval's length */
 	uint64_t history[SUSPECT_WINDOW + 1];	/* live bytes at each tick, oldest first */
+	uint64_t history_blocks[SUSPECT_WINDOW + 1];	/* live blocks, likewise */
 	uint32_t nhistory;
 };
 

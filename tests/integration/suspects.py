@@ -85,8 +85,11 @@ with tempfile.TemporaryDirectory() as tmp:
                 "dhatTrace.suspects[0] is the leak's site (its whole stack)", first)
         if sus:
             h = sus[0]["history_bytes"]
-            c.check(len(h) == 7 and all(b > a for a, b in zip(h, h[1:])),
-                    "its history: 7 ticks of live bytes, rising", str(h))
+            hb = sus[0]["history_blocks"]
+            c.check(len(h) == 7 and all(b > a for a, b in zip(h, h[1:])) and
+                    [b * 2048 for b in hb] == h,
+                    "its history: 7 ticks of live bytes and blocks (2 KiB each), rising",
+                    f"{h} {hb}")
             c.check(sus[0]["rose"] == sus[0]["of"] == 6, "it rose in 6 of 6 intervals",
                     str(sus[0]))
 sys.exit(c.finish())
