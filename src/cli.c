@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <linux/types.h>
 #include "dhat_abi.h"
 #include "cli.h"
@@ -27,6 +28,7 @@ enum {
 	OPT_FOLLOW_FORKS,
 	OPT_FORK_OF,
 	OPT_READY_FD,
+	OPT_MAX_MEMORY,
 };
 
 const char *argp_program_version = "dhat-trace " DT_VERSION;
@@ -50,6 +52,10 @@ static const struct argp_option options[] = {
 	{ "max-frames", OPT_MAX_FRAMES, "N", 0, "Stack depth to record (default 64, at most 127)", 0 },
 	{ "ring-size", OPT_RING_SIZE, "SIZE", 0,
 	  "BPF ring buffer size, a power of two with K/M/G suffix (default 64M)", 0 },
+	{ "max-memory", OPT_MAX_MEMORY, "SIZE", 0,
+	  "Most memory for the tracer's tables of live blocks, stacks and sites, with K/M/G "
+	  "suffix (default: 10 % of RAM, at most 1G; 0: no cap).  Past it new blocks are "
+	  "counted, not tracked, and the output says so", 0 },
 	{ "unwind", OPT_UNWIND, "MODE", 0,
 	  "Stack unwinding: auto (DWARF CFI, frame pointers where an object has none; "
 	  "the default), dwarf, or fp (frame pointers only)", 0 },
@@ -178,6 +184,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		cfg->ring_size = sz;
 		cfg->ring_size_given = true;
 		break;
+	case OPT_MAX_MEMORY:
+		cfg->max_memory = bytes_arg("--max-memory", arg);
+		/* Below that even the tables' first allocations would not fit. */
+		if (cfg->max_memory && cfg->max_memory < (1 << 20))
+			usage_error("invalid --max-memory '%s': use 1M or more (0: no cap)", arg);
+		break;
 	case OPT_UNWIND:
 		if (!strcmp(arg, "auto"))
 			cfg->unwind = DT_UNWIND_AUTO;
@@ -273,6 +285,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+/* 10 % of RAM, at most 1 GiB: a capture next to a service must not be what
+ * the machine runs out of memory for. */
+static uint64_t default_max_memory(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	uint64_t tenth = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 10 : 0;
+
+	return tenth && tenth < (1ULL << 30) ? tenth : 1ULL << 30;
+}
+
 void cli__parse(int argc, char **argv, struct dt_config *cfg)
 {
 	static const struct argp argp = { options, parse_opt, args_doc, doc, NULL, NULL, NULL };
@@ -283,6 +305,7 @@ void cli__parse(int argc, char **argv, struct dt_config *cfg)
 		.top = 5,
 		.max_frames = 64,
 		.ring_size = 64ULL << 20,
+		.max_memory = default_max_memory(),
 		.unwind = DT_UNWIND_AUTO,
 		.ready_fd = -1,
 	};

@@ -22,6 +22,7 @@ struct dt_config {
 	unsigned int top;
 	unsigned int max_frames;
 	uint64_t ring_size;
+	uint64_t max_memory;	/* cap on the tracer's growing tables; 0: none */
 	int unwind;		/* enum dt_unwind_mode */
 	bool probe_at_entry;	/* no probe placement past the entry */
 	bool probe_only;	/* attach empty programs: measure the uprobe floor */

@@ -111,6 +111,9 @@ static void sub_args(const struct forks *f, pid_t pid, const char *output, char 
 		NUM("%llu", (unsigned long long)cfg->ring_size);
 	else
 		ARG(SUB_RING);
+	/* Each capture has the cap of its own. */
+	ARG("--max-memory");
+	NUM("%llu", (unsigned long long)cfg->max_memory);
 	ARG("--unwind");
 	ARG(unwind_name(cfg->unwind));
 	ARG("--max-frames");
