@@ -73,7 +73,7 @@ _dhat_trace()
 		COMPREPLY=($(compgen -W "64M 256M 1G 0" -- "$cur"))
 		return ;;
 	--ring-size)
-		COMPREPLY=($(compgen -W "16M 64M 256M" -- "$cur"))
+		COMPREPLY=($(compgen -W "8M 16M 64M 256M" -- "$cur"))
 		return ;;
 	--unwind)
 		COMPREPLY=($(compgen -W "auto dwarf fp" -- "$cur"))

@@ -34,7 +34,6 @@ struct dt_config {
 	const char *summary_json;	/* NULL: none */
 	uint64_t snapshot_ns;		/* --snapshot-every; 0: on SIGUSR1 only */
 	bool follow_forks;	/* a capture (and file) for each child process too (forks.h) */
-	bool ring_size_given;	/* --ring-size: forks' captures use it too (else a small ring) */
 	/* Hidden, for a capture of a forked child started by forks.c: */
 	const char *fork_of;	/* the user's -o: this capture is one of its children's */
 	int ready_fd;		/* one byte written there once the probes are placed; -1 */
