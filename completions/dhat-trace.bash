@@ -69,15 +69,18 @@ _dhat_trace()
 	-t | --top | --max-frames)
 		COMPREPLY=($(compgen -W "5 10 20 64 127" -- "$cur"))
 		return ;;
+	--max-memory)
+		COMPREPLY=($(compgen -W "64M 256M 1G 0" -- "$cur"))
+		return ;;
 	--ring-size)
-		COMPREPLY=($(compgen -W "16M 64M 256M" -- "$cur"))
+		COMPREPLY=($(compgen -W "8M 16M 64M 256M" -- "$cur"))
 		return ;;
 	--unwind)
 		COMPREPLY=($(compgen -W "auto dwarf fp" -- "$cur"))
 		return ;;
 	esac
 	COMPREPLY=($(compgen -W "-p --pid -d --duration -o --output -i --interval -t --top
-		--max-frames --unwind --ring-size --probe-at-entry --probe-only --follow-exec
+		--max-frames --unwind --ring-size --max-memory --probe-at-entry --probe-only --follow-exec
 		--fail-on-leak --max-peak --ignore-site --ignore-file --summary-json --snapshot-every
 		--follow-forks -q --quiet -v --verbose -? --help --usage -V --version --" \
 		-- "$cur"))

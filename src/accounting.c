@@ -43,6 +43,11 @@ struct acct {
 	struct pps *live;	/* during a snapshot: the real sites (pps is the copy) */
 	void (*on_fork)(void *ctx, pid_t child);
 	void *on_fork_ctx;
+	uint64_t max_mem;	/* --max-memory; 0: no cap */
+	size_t sites_bytes;	/* stacks and sites, counted as if each stack had its site */
+	bool capped;
+	void (*on_cap)(void *ctx);
+	void *on_cap_ctx;
 };
 
 struct acct *acct__new(uint64_t t0)
@@ -77,16 +82,50 @@ static uint64_t since(uint64_t t, uint64_t t0)
 	return t > t0 ? t - t0 : 0;
 }
 
-static struct dt_pp *pp_of_stack(struct acct *a, uint64_t stack_id, uint32_t *idx)
+/*
+ * The site of stack_id's allocations in *idx; -ENOSPC when that stack may be
+ * one the memory cap did not keep: its blocks are then not tracked rather
+ * than put at the "no stack" site.
+ */
+static int site_of(struct acct *a, uint64_t stack_id, uint32_t *idx)
 {
 	int i = stack_id ? stacks__lookup(a->stacks, stack_id) : 0;
 
 	if (i < 0) {
+		if (a->loss.capped_stacks)
+			return -ENOSPC;
 		a->loss.unknown_stacks++;
 		i = 0;
 	}
 	*idx = (uint32_t)i;
-	return pps__get(a->pps, *idx);
+	return 0;
+}
+
+static void hit_cap(struct acct *a)
+{
+	if (a->capped)
+		return;
+	a->capped = true;
+	if (a->on_cap)
+		a->on_cap(a->on_cap_ctx);
+}
+
+/* Would keeping b take the tables past the cap?  A block at a live address
+ * replaces it (a free was lost) and costs nothing. */
+static bool no_room(struct acct *a, const struct dt_block *b)
+{
+	struct dt_block live;
+
+	if (!a->max_mem || blocks__mem_after_insert(a->blocks, b) + a->sites_bytes <= a->max_mem)
+		return false;
+	return !blocks__get(a->blocks, b->addr, &live);
+}
+
+static void refuse(struct acct *a, uint64_t size)
+{
+	a->loss.capped_blocks++;
+	a->loss.capped_bytes += size;
+	hit_cap(a);
 }
 
 static void retire(struct acct *a, const struct dt_block *b, uint64_t ts)
@@ -121,10 +160,17 @@ static int insert(struct acct *a, const struct dt_block *b, uint64_t ts)
 static void on_alloc(struct acct *a, const struct dt_rec_alloc *r)
 {
 	struct dt_block b = { .addr = r->addr, .size = r->size ? r->size : 1, .t_alloc = r->ts };
-	struct dt_pp *pp = pp_of_stack(a, r->stack_id, &b.pp);
+	struct dt_pp *pp;
 
-	if (!pp)
+	if (site_of(a, r->stack_id, &b.pp) || no_room(a, &b)) {
+		refuse(a, b.size);
 		return;
+	}
+	pp = pps__get(a->pps, b.pp);
+	if (!pp) {
+		a->loss.untracked++;
+		return;
+	}
 	pps__alloc(a->pps, pp, b.size, since(r->ts, a->t0));
 	insert(a, &b, r->ts);
 }
@@ -160,7 +206,7 @@ static int claim_zombie(struct acct *a, uint64_t addr, uint64_t t_entry, struct 
 static void on_realloc(struct acct *a, const struct dt_rec_realloc *r)
 {
 	uint64_t size = r->size ? r->size : 1;
-	struct dt_block b;
+	struct dt_block b, nb = { .addr = r->addr, .size = size };
 	bool cur = blocks__take(a->blocks, r->old_addr, &b);
 	struct dt_pp *pp;
 	struct zombie z;
@@ -178,9 +224,22 @@ static void on_realloc(struct acct *a, const struct dt_rec_realloc *r)
 			retire(a, &b, r->ts);
 		return;
 	}
+	/* The old block is out of the table: the new one fits, but for the
+	 * table's rare regrowth at its end.  If not, the old block is gone and
+	 * the new one is not tracked. */
+	if (cur && no_room(a, &nb)) {
+		retire(a, &b, r->ts);
+		refuse(a, size);
+		return;
+	}
 	if (cur) {
 		pp = pps__get(a->pps, b.pp);
 		pps__resize(a->pps, pp, b.size, size, since(r->ts, a->t0));
+	} else if (no_room(a, &nb)) {
+		/* The old block, if we knew it, was counted freed when another
+		 * block took its address. */
+		refuse(a, size);
+		return;
 	} else if (!claim_zombie(a, r->old_addr, r->t_entry, &z)) {
 		/* Its eviction counted it freed: count it back as live. */
 		a->loss.displaced--;
@@ -193,15 +252,36 @@ static void on_realloc(struct acct *a, const struct dt_rec_realloc *r)
 		pp->tl += since(r->ts, a->t0) - since(z.t_evicted, a->t0);
 	} else {
 		a->loss.unknown_reallocs++;
-		pp = pp_of_stack(a, r->stack_id, &b.pp);
-		if (!pp)
+		if (site_of(a, r->stack_id, &b.pp)) {
+			refuse(a, size);
 			return;
+		}
+		pp = pps__get(a->pps, b.pp);
+		if (!pp) {
+			a->loss.untracked++;
+			return;
+		}
 		b.t_alloc = r->ts;
 		pps__alloc(a->pps, pp, size, since(r->ts, a->t0));
 	}
 	b.addr = r->addr;
 	b.size = size;
 	insert(a, &b, r->ts);
+}
+
+/* Stacks and their sites, each stack counted with its site before it has
+ * one (a site is made at the first allocation). */
+static size_t sites_bytes(const struct acct *a)
+{
+	return stacks__mem_bytes(a->stacks) +
+	       pps__mem_after_get(a->pps, stacks__count(a->stacks) - 1);
+}
+
+/* The same once one more stack, of nr frames, is kept. */
+static size_t sites_bytes_with(const struct acct *a, uint32_t nr)
+{
+	return stacks__mem_after_add(a->stacks, nr) +
+	       pps__mem_after_get(a->pps, stacks__count(a->stacks));
 }
 
 static int on_stack(struct acct *a, const struct dt_rec_stack *r, size_t size)
@@ -216,7 +296,16 @@ static int on_stack(struct acct *a, const struct dt_rec_stack *r, size_t size)
 		nr = a->translate(a->translate_ctx, r->epoch, frames, nr, locs);
 		frames = locs;
 	}
-	return stacks__add(a->stacks, r->stack_id, frames, nr) < 0 ? -ENOMEM : 0;
+	if (a->max_mem && stacks__lookup(a->stacks, r->stack_id) < 0 &&
+	    sites_bytes_with(a, nr) + blocks__mem_bytes(a->blocks) > a->max_mem) {
+		a->loss.capped_stacks++;
+		hit_cap(a);
+		return 0;
+	}
+	if (stacks__add(a->stacks, r->stack_id, frames, nr) < 0)
+		return -ENOMEM;
+	a->sites_bytes = sites_bytes(a);
+	return 0;
 }
 
 void acct__set_translate(struct acct *a, dt_translate_fn fn, void *ctx)
@@ -335,6 +424,29 @@ void acct__set_on_fork(struct acct *a, void (*fn)(void *ctx, pid_t child), void 
 	a->on_fork_ctx = ctx;
 }
 
+void acct__set_max_memory(struct acct *a, uint64_t bytes, void (*fn)(void *ctx), void *ctx)
+{
+	a->max_mem = bytes;
+	a->on_cap = fn;
+	a->on_cap_ctx = ctx;
+	a->sites_bytes = sites_bytes(a);
+}
+
+size_t acct__tables_bytes(const struct acct *a)
+{
+	return blocks__mem_bytes(a->blocks) + stacks__mem_bytes(a->stacks) +
+	       pps__mem_bytes(a->pps);
+}
+
+/* Stacks and sites never shrink: their peak is now. */
+size_t acct__tables_peak_bytes(const struct acct *a)
+{
+	return blocks__peak_bytes(a->blocks) + stacks__mem_bytes(a->stacks) +
+	       pps__mem_bytes(a->pps);
+}
+
+uint64_t acct__max_memory(const struct acct *a) { return a->max_mem; }
+bool acct__capped(const struct acct *a) { return a->capped; }
 void acct__skip_execs(struct acct *a, uint32_t n) { a->execs_to_skip = n; }
 uint64_t acct__exec_ts(const struct acct *a) { return a->exec_ts; }
 uint64_t acct__t0(const struct acct *a) { return a->t0; }

@@ -3,6 +3,7 @@
 #ifndef DT_ACCOUNTING_H
 #define DT_ACCOUNTING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -22,6 +23,12 @@ struct dt_loss {
 	uint64_t bad_records;	   /* malformed ring-buffer records */
 	uint64_t untracked;	   /* live block the table had no memory for */
 	uint64_t after_exec;	   /* records of the program the target exec'd: not kept */
+	/* --max-memory: blocks not tracked, since the tables would have grown
+	 * past the cap.  They count nowhere else: not in their site's numbers
+	 * (every number of a site is about the same tracked blocks), and their
+	 * frees are among unknown_frees. */
+	uint64_t capped_blocks, capped_bytes;
+	uint64_t capped_stacks;	   /* new stacks not kept; their blocks are capped_blocks */
 };
 
 struct acct;
@@ -38,6 +45,18 @@ void acct__free(struct acct *a);
 typedef uint32_t (*dt_translate_fn)(void *ctx, uint32_t epoch, const uint64_t *ips, uint32_t nr,
 				    uint64_t *out);
 void acct__set_translate(struct acct *a, dt_translate_fn fn, void *ctx);
+/*
+ * A cap on the bytes of the tables that grow with the target (live blocks,
+ * stacks, sites); 0: none.  Once a block or a stack would take them past
+ * it, fn is told (once) and what does not fit is counted, not tracked.
+ */
+void acct__set_max_memory(struct acct *a, uint64_t bytes, void (*fn)(void *ctx), void *ctx);
+uint64_t acct__max_memory(const struct acct *a);
+/* The cap refused something (dt_loss's capped_*). */
+bool acct__capped(const struct acct *a);
+/* Bytes the tables hold now, and the most they held. */
+size_t acct__tables_bytes(const struct acct *a);
+size_t acct__tables_peak_bytes(const struct acct *a);
 /* --follow-forks, attached: fn is told of each child the target forks. */
 void acct__set_on_fork(struct acct *a, void (*fn)(void *ctx, pid_t child), void *ctx);
 /* Consume one raw ring-buffer record (include/dhat_abi.h); -EINVAL if malformed. */

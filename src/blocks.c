@@ -437,6 +437,21 @@ size_t blocks__mem_bytes(const struct blocks *b)
 	return b->map_bytes + (b->w.v ? (b->w.mask + 1) * sizeof(*b->w.v) : 0);
 }
 
+size_t blocks__mem_after_insert(const struct blocks *b, const struct dt_block *blk)
+{
+	size_t wide = b->w.v ? (b->w.mask + 1) * sizeof(*b->w.v) : 0, cap;
+
+	if (!packable(blk)) {
+		if (!b->w.v)
+			return b->map_bytes + 64 * sizeof(*b->w.v);
+		return b->map_bytes + ((b->w.count + 1) * 10 > (b->w.mask + 1) * 7 ? 2 * wide : wide);
+	}
+	if ((b->packed + 1) * 100 <= b->cap * LOAD_PCT)
+		return b->map_bytes + wide;
+	cap = b->cap + b->cap / 2;
+	return map_size(cap + TAIL) + wide;
+}
+
 size_t blocks__peak_bytes(const struct blocks *b)
 {
 	return b->peak_bytes;

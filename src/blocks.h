@@ -40,6 +40,10 @@ size_t blocks__count(const struct blocks *b);
 size_t blocks__unpacked(const struct blocks *b);
 /* Bytes the table holds now, and the most it held at once. */
 size_t blocks__mem_bytes(const struct blocks *b);
+/* What blocks__mem_bytes would be once blk is inserted: the growth it would
+ * set off, so that a memory cap can refuse a block before the table grows
+ * (the rare regrowth at the table's end aside). */
+size_t blocks__mem_after_insert(const struct blocks *b, const struct dt_block *blk);
 size_t blocks__peak_bytes(const struct blocks *b);
 
 #endif

@@ -170,7 +170,7 @@ static int write_output(const struct capture_opts *o, const char *path, struct a
 		.cmd = o->t->cmdline,
 		.pid = o->t->pid,
 		.t_end = t_end,
-		.note = o->t->launched ? NULL : reporter__loss_note(rep),
+		.note = reporter__loss_note(rep, !o->t->launched),
 		.stats = reporter__stats,
 		.json = reporter__json,
 		.stats_ctx = rep,
@@ -372,6 +372,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 			    cfg.fork_of && !cfg.follow_forks);
 	if (o->forks)
 		acct__set_on_fork(a, on_fork, &fork_seen);
+	acct__set_max_memory(a, cfg.max_memory, reporter__on_cap, rep);
 	acct__set_translate(a, tview__translate, tv);
 	/* The held child's exec of the command (and env's of a "#!/usr/bin/env
 	 * prog" script's program) is where its capture starts. */

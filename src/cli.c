@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <linux/types.h>
 #include "dhat_abi.h"
 #include "cli.h"
@@ -27,6 +28,7 @@ enum {
 	OPT_FOLLOW_FORKS,
 	OPT_FORK_OF,
 	OPT_READY_FD,
+	OPT_MAX_MEMORY,
 };
 
 const char *argp_program_version = "dhat-trace " DT_VERSION;
@@ -49,7 +51,12 @@ static const struct argp_option options[] = {
 	{ "top", 't', "N", 0, "Call sites shown in each periodic report (default 5)", 0 },
 	{ "max-frames", OPT_MAX_FRAMES, "N", 0, "Stack depth to record (default 64, at most 127)", 0 },
 	{ "ring-size", OPT_RING_SIZE, "SIZE", 0,
-	  "BPF ring buffer size, a power of two with K/M/G suffix (default 64M)", 0 },
+	  "BPF ring buffer size, a power of two with K/M/G suffix (default 8M: see "
+	  "docs/performance.md for what it absorbs)", 0 },
+	{ "max-memory", OPT_MAX_MEMORY, "SIZE", 0,
+	  "Most memory for the tracer's tables of live blocks, stacks and sites, with K/M/G "
+	  "suffix (default: 10 % of RAM, at most 1G; 0: no cap).  Past it new blocks are "
+	  "counted, not tracked, and the output says so", 0 },
 	{ "unwind", OPT_UNWIND, "MODE", 0,
 	  "Stack unwinding: auto (DWARF CFI, frame pointers where an object has none; "
 	  "the default), dwarf, or fp (frame pointers only)", 0 },
@@ -176,7 +183,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			usage_error("invalid --ring-size '%s': use a power of two from 4K to 2G",
 				    arg);
 		cfg->ring_size = sz;
-		cfg->ring_size_given = true;
+		break;
+	case OPT_MAX_MEMORY:
+		cfg->max_memory = bytes_arg("--max-memory", arg);
+		/* Below that even the tables' first allocations would not fit. */
+		if (cfg->max_memory && cfg->max_memory < (1 << 20))
+			usage_error("invalid --max-memory '%s': use 1M or more (0: no cap)", arg);
 		break;
 	case OPT_UNWIND:
 		if (!strcmp(arg, "auto"))
@@ -273,6 +285,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+/* 10 % of RAM, at most 1 GiB: a capture next to a service must not be what
+ * the machine runs out of memory for. */
+static uint64_t default_max_memory(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	uint64_t tenth = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 10 : 0;
+
+	return tenth && tenth < (1ULL << 30) ? tenth : 1ULL << 30;
+}
+
 void cli__parse(int argc, char **argv, struct dt_config *cfg)
 {
 	static const struct argp argp = { options, parse_opt, args_doc, doc, NULL, NULL, NULL };
@@ -282,7 +304,11 @@ void cli__parse(int argc, char **argv, struct dt_config *cfg)
 		.interval_ns = 10 * NSEC_PER_SEC,
 		.top = 5,
 		.max_frames = 64,
-		.ring_size = 64ULL << 20,
+		/* Mapped twice, so it counts twice in the resident size: 8M keeps
+		 * an idle capture near 26 MB and still holds ~0.5 s of the fastest
+		 * event stream measured here (docs/performance.md). */
+		.ring_size = 8ULL << 20,
+		.max_memory = default_max_memory(),
 		.unwind = DT_UNWIND_AUTO,
 		.ready_fd = -1,
 	};

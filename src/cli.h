@@ -22,6 +22,7 @@ struct dt_config {
 	unsigned int top;
 	unsigned int max_frames;
 	uint64_t ring_size;
+	uint64_t max_memory;	/* cap on the tracer's growing tables; 0: none */
 	int unwind;		/* enum dt_unwind_mode */
 	bool probe_at_entry;	/* no probe placement past the entry */
 	bool probe_only;	/* attach empty programs: measure the uprobe floor */
@@ -33,7 +34,6 @@ struct dt_config {
 	const char *summary_json;	/* NULL: none */
 	uint64_t snapshot_ns;		/* --snapshot-every; 0: on SIGUSR1 only */
 	bool follow_forks;	/* a capture (and file) for each child process too (forks.h) */
-	bool ring_size_given;	/* --ring-size: forks' captures use it too (else a small ring) */
 	/* Hidden, for a capture of a forked child started by forks.c: */
 	const char *fork_of;	/* the user's -o: this capture is one of its children's */
 	int ready_fd;		/* one byte written there once the probes are placed; -1 */

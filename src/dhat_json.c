@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "dhat_json.h"
+#include "owner.h"
 #include "util.h"
 
 #define TUTH_US 500
@@ -509,6 +510,7 @@ static int tmp_open(struct tmp_file *tf, const char *path)
 opened:
 	/* Readable like any file we create, whatever the umask. */
 	fchmod(tf->fd, 0644);
+	owner__give(tf->fd, path);
 	return 0;
 }
 

@@ -16,7 +16,7 @@ typedef int (*dt_describe_fn)(void *ctx, uint64_t ip, const char *const **strs);
 
 /* Counters for the extra "dhatTrace" object: fills at most DT_MAX_STATS
  * name/value pairs, returns how many. */
-#define DT_MAX_STATS 64
+#define DT_MAX_STATS 96
 typedef int (*dt_stats_fn)(void *ctx, const char **names, uint64_t *values);
 /* Members for the dhatTrace object as JSON text ("name":value,...), malloc'd;
  * NULL if there are none (or no memory). */

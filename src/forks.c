@@ -21,9 +21,6 @@
 #include "log.h"
 #include "util.h"
 
-/* A child's capture needs far less than the default ring: children are
- * many, and each ring is locked memory. */
-#define SUB_RING "8M"
 #define MAX_ARGS 40
 
 enum ready { READY_WAIT, READY_YES, READY_NO };
@@ -107,10 +104,10 @@ static void sub_args(const struct forks *f, pid_t pid, const char *output, char 
 	ARG("--ready-fd");
 	ARG("3");
 	ARG("--ring-size");
-	if (cfg->ring_size_given)
-		NUM("%llu", (unsigned long long)cfg->ring_size);
-	else
-		ARG(SUB_RING);
+	NUM("%llu", (unsigned long long)cfg->ring_size);
+	/* Each capture has the cap of its own. */
+	ARG("--max-memory");
+	NUM("%llu", (unsigned long long)cfg->max_memory);
 	ARG("--unwind");
 	ARG(unwind_name(cfg->unwind));
 	ARG("--max-frames");

@@ -82,6 +82,21 @@ uint32_t pps__count(const struct pps *p)
 	return p->count;
 }
 
+size_t pps__mem_bytes(const struct pps *p)
+{
+	return sizeof(*p) + (size_t)p->cap * sizeof(*p->v);
+}
+
+/* Mirrors extend(). */
+size_t pps__mem_after_get(const struct pps *p, uint32_t idx)
+{
+	size_t cap = p->cap ? p->cap : 256;
+
+	while (cap <= idx)
+		cap *= 2;
+	return sizeof(*p) + cap * sizeof(*p->v);
+}
+
 const struct dt_totals *pps__totals(const struct pps *p)
 {
 	return &p->t;

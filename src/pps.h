@@ -3,6 +3,7 @@
 #ifndef DT_PPS_H
 #define DT_PPS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* DHAT's per-program-point counters (dhat-format.md §3, §6). */
@@ -39,6 +40,9 @@ struct pps *pps__clone(const struct pps *p);
 /* The PP at index idx, created (zeroed) if needed; NULL on ENOMEM. */
 struct dt_pp *pps__get(struct pps *p, uint32_t idx);
 uint32_t pps__count(const struct pps *p);
+/* Bytes held now, and once the PP at idx exists (the growth it sets off). */
+size_t pps__mem_bytes(const struct pps *p);
+size_t pps__mem_after_get(const struct pps *p, uint32_t idx);
 const struct dt_totals *pps__totals(const struct pps *p);
 
 /* Times (now, t_end) are ns since the capture started. */

@@ -339,7 +339,7 @@ void reporter__periodic(struct reporter *r, uint64_t now)
 	const struct dt_totals *t = pps__totals(pps);
 	uint32_t n = pps__count(pps), i, k, *top;
 	uint64_t dt = now > r->last_t ? now - r->last_t : 1, cpu0 = thread_cpu_ns();
-	char b1[32], b2[32], b3[32], b4[32], b5[32], label[512], unw[48] = "";
+	char b1[32], b2[32], b3[32], b4[32], b5[32], label[512], unw[48] = "", cap[96] = "";
 
 	suspects__tick(r->sus, pps, now);
 	if (r->quiet) {
@@ -353,14 +353,17 @@ void reporter__periodic(struct reporter *r, uint64_t now)
 	if (r->uw)
 		snprintf(unw, sizeof(unw), "; truncated stacks %llu",
 			 (unsigned long long)truncated(r));
+	if (acct__capped(r->a))
+		snprintf(cap, sizeof(cap), "; memory cap: %s blocks not tracked",
+			 fmt_thousands(acct__loss(r->a)->capped_blocks, b5, 32));
 	elog("[%.1fs] live %s bytes in %s blocks; peak %s bytes in %s blocks at %.1fs; "
-	     "%s allocs/s, %.1f MB/s; lost events %llu%s\n",
+	     "%s allocs/s, %.1f MB/s; lost events %llu%s%s\n",
 	     secs(now - acct__t0(r->a)), fmt_thousands(t->curr_b, b1, 32),
 	     fmt_thousands(t->curr_bk, b2, 32), fmt_thousands(t->max_b, b3, 32),
 	     fmt_thousands(t->max_bk, b4, 32), secs(t->t_gmax),
 	     fmt_thousands((t->tbk - r->last_tbk) * NSEC_PER_SEC / dt, b5, 32),
 	     (double)(t->tb - r->last_tb) * NSEC_PER_SEC / dt / 1e6,
-	     (unsigned long long)lost_events(r), unw);
+	     (unsigned long long)lost_events(r), unw, cap);
 	r->last_t = now;
 	r->last_tb = t->tb;
 	r->last_tbk = t->tbk;
@@ -387,6 +390,19 @@ void reporter__periodic(struct reporter *r, uint64_t now)
 	cpu0 = thread_cpu_ns() - cpu0;
 	if (cpu0 > r->periodic_ns_max)
 		r->periodic_ns_max = cpu0;
+}
+
+static void cap_summary(struct reporter *r)
+{
+	const struct dt_loss *l = acct__loss(r->a);
+	char cap[32], blocks[32], bytes[32];
+
+	wlog("memory cap (--max-memory %s) reached: %s blocks (%s bytes) and %llu stacks not "
+	     "tracked; the numbers above and each site's are those of the tracked blocks; the "
+	     "frees of untracked blocks count among frees of blocks never seen allocated\n",
+	     mib(acct__max_memory(r->a), cap, sizeof(cap)),
+	     fmt_thousands(l->capped_blocks, blocks, 32), fmt_thousands(l->capped_bytes, bytes, 32),
+	     (unsigned long long)l->capped_stacks);
 }
 
 void reporter__summary(struct reporter *r)
@@ -417,6 +433,8 @@ void reporter__summary(struct reporter *r)
 		     (unsigned long long)l->displaced, (unsigned long long)l->bad_records,
 		     (unsigned long long)stacks__collisions(acct__stacks(r->a)),
 		     (unsigned long long)l->untracked);
+	if (acct__capped(r->a))
+		cap_summary(r);
 	if (ss->debug_files_refused)
 		wlog("%llu separate debug files refused: found where the target keeps them, but "
 		     "their build-id (or debuglink CRC) is not their object's; those objects' "
@@ -514,7 +532,9 @@ int reporter__stats(void *ctx, const char **names, uint64_t *values)
 	const struct symbolizer_stats *ss = symbolizer__stats(r->sym);
 	int n = 0;
 
-#define STAT(name, v) do { names[n] = name; values[n] = (v); n++; } while (0)
+	/* A counter past DT_MAX_STATS is a bug: stop short of the arrays' end. */
+#define STAT(name, v) do { if (n < DT_MAX_STATS) { names[n] = name; values[n] = (v); n++; } } \
+		      while (0)
 	STAT("lost_events", lost_events(r));
 	STAT("ringbuf_drops", r->bpf[DT_CNT_RB_DROP_ALLOC] + r->bpf[DT_CNT_RB_DROP_FREE] +
 				      r->bpf[DT_CNT_RB_DROP_STACK]);
@@ -527,6 +547,12 @@ int reporter__stats(void *ctx, const char **names, uint64_t *values)
 	STAT("stack_collisions", stacks__collisions(acct__stacks(r->a)));
 	STAT("bad_records", l->bad_records);
 	STAT("untracked_blocks", l->untracked);
+	STAT("memory_capped", acct__capped(r->a));
+	STAT("max_memory_bytes", acct__max_memory(r->a));
+	STAT("untracked_cap_blocks", l->capped_blocks);
+	STAT("untracked_cap_bytes", l->capped_bytes);
+	STAT("untracked_cap_stacks", l->capped_stacks);
+	STAT("tables_bytes", acct__tables_peak_bytes(r->a));
 	if (r->forks_supervised) {
 		STAT("forks_followed_by_supervisor", r->bpf[DT_CNT_FORKS]);
 	} else {
@@ -584,14 +610,33 @@ int reporter__stats(void *ctx, const char **names, uint64_t *values)
 	return n;
 }
 
-const char *reporter__loss_note(struct reporter *r)
+const char *reporter__loss_note(struct reporter *r, bool attached)
 {
 	const struct dt_loss *l = acct__loss(r->a);
+	char cap[160] = "";
 
+	if (acct__capped(r->a))
+		snprintf(cap, sizeof(cap), "%smemory cap reached: %llu blocks not tracked",
+			 attached ? "; " : "dhat-trace: ", (unsigned long long)l->capped_blocks);
+	if (!attached)
+		return *cap ? strcpy(r->note, cap) : NULL;
 	snprintf(r->note, sizeof(r->note),
 		 "dhat-trace: attached; lost events %llu; frees of blocks never seen allocated %llu "
-		 "(ignored); allocations without stack %llu",
+		 "(ignored); allocations without stack %llu%s",
 		 (unsigned long long)lost_events(r), (unsigned long long)l->unknown_frees,
-		 (unsigned long long)stackless(r));
+		 (unsigned long long)stackless(r), cap);
 	return r->note;
+}
+
+void reporter__on_cap(void *ctx)
+{
+	struct reporter *r = ctx;
+	char cap[32], now[32];
+
+	wlog("memory cap reached (--max-memory %s; the tables hold %s for %zu live blocks and "
+	     "%u stacks): from now on, blocks and stacks that do not fit are counted, not "
+	     "tracked; each site's numbers are those of its tracked blocks\n",
+	     mib(acct__max_memory(r->a), cap, sizeof(cap)),
+	     mib(acct__tables_bytes(r->a), now, sizeof(now)), blocks__count(acct__blocks(r->a)),
+	     stacks__count(acct__stacks(r->a)) - 1);
 }

@@ -42,7 +42,11 @@ int reporter__stats(void *ctx, const char **names, uint64_t *values);
 void reporter__set_quiet(struct reporter *r, bool quiet);
 /* dt_json_fn (ctx: the reporter): the leak suspects for dhatTrace. */
 char *reporter__json(void *ctx);
-/* One line of losses for the JSON's cmd field, or NULL if nothing was lost. */
-const char *reporter__loss_note(struct reporter *r);
+/* A note for the JSON's cmd field: the losses of an attached capture, and
+ * the memory cap if it was reached; NULL if there is nothing to say. */
+const char *reporter__loss_note(struct reporter *r, bool attached);
+/* For acct__set_max_memory (ctx: the reporter): says once, at once, that
+ * the cap was reached. */
+void reporter__on_cap(void *ctx);
 
 #endif

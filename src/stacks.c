@@ -205,3 +205,28 @@ uint64_t stacks__collisions(const struct stacks *s)
 {
 	return s->collisions;
 }
+
+static size_t bytes_of(size_t ents, size_t frames, size_t slots)
+{
+	return sizeof(struct stacks) + ents * sizeof(struct stack_ent) + frames * sizeof(uint64_t) +
+	       slots * (sizeof(struct id_slot) + sizeof(uint32_t));
+}
+
+size_t stacks__mem_bytes(const struct stacks *s)
+{
+	return bytes_of(s->cap, s->frames_cap, (size_t)s->index_mask + 1);
+}
+
+/* Mirrors stacks__add's growth: ents and the indexes double, frames as
+ * array_reserve does. */
+size_t stacks__mem_after_add(const struct stacks *s, uint32_t nr)
+{
+	size_t ents = s->count == s->cap ? (size_t)s->cap * 2 : s->cap;
+	size_t slots = (size_t)s->index_mask + 1, frames = s->frames_cap ? s->frames_cap : 4096;
+
+	if ((size_t)(s->nids + 1) * 2 > slots)
+		slots *= 2;
+	while (frames < s->nframes + nr)
+		frames *= 2;
+	return bytes_of(ents, frames, slots);
+}

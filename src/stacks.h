@@ -3,6 +3,7 @@
 #ifndef DT_STACKS_H
 #define DT_STACKS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -24,5 +25,8 @@ int stacks__lookup(const struct stacks *s, uint64_t id);
 const uint64_t *stacks__frames(const struct stacks *s, uint32_t idx, uint32_t *nr);
 uint32_t stacks__count(const struct stacks *s);
 uint64_t stacks__collisions(const struct stacks *s);
+/* Bytes held now, and after adding a new stack of nr frames (its growth). */
+size_t stacks__mem_bytes(const struct stacks *s);
+size_t stacks__mem_after_add(const struct stacks *s, uint32_t nr);
 
 #endif

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "dhat_json.h"
+#include "owner.h"
 #include "summary.h"
 #include "util.h"
 
@@ -100,6 +101,7 @@ int summary__write(const char *path, struct acct *a, struct reporter *rep,
 		umask(um);
 		fchmod(fd, 0666 & ~um);
 	}
+	owner__give(fd, path);
 	f = fdopen(fd, "w");
 	if (!f) {
 		err = -errno;

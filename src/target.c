@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <linux/capability.h>
 #include "log.h"
+#include "owner.h"
 #include "target.h"
 
 #ifndef CAP_PERFMON
@@ -330,16 +331,11 @@ static int resolve_command(const char *cmd, char **out)
 /* Under sudo, run the command as the user who asked for it. */
 static int drop_to_sudo_user(void)
 {
-	const char *uid_s = getenv("SUDO_UID"), *gid_s = getenv("SUDO_GID");
 	const char *user = getenv("SUDO_USER");
 	uid_t uid;
 	gid_t gid;
 
-	if (getuid() != 0 || !uid_s || !gid_s)
-		return 0;
-	uid = (uid_t)strtoul(uid_s, NULL, 10);
-	gid = (gid_t)strtoul(gid_s, NULL, 10);
-	if (uid == 0)
+	if (getuid() != 0 || owner__sudo_ids(&uid, &gid))
 		return 0;
 	if ((user ? initgroups(user, gid) : setgroups(0, NULL)) || setgid(gid) || setuid(uid))
 		return -errno;

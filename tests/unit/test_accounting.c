@@ -45,6 +45,61 @@ static struct dt_pp *pp_of(uint64_t stack_id)
 	return pps__get(acct__pps(a), (uint32_t)stacks__lookup(acct__stacks(a), stack_id));
 }
 
+static void on_cap(void *ctx)
+{
+	(*(int *)ctx)++;
+}
+
+/*
+ * --max-memory: past the cap, blocks and stacks are counted, not tracked;
+ * the tracked ones keep exact numbers, and room made by frees is used again.
+ */
+static void test_cap(void)
+{
+	const uint64_t cap = 1 << 20;
+	uint64_t i, n = 100000, kept;
+	const struct dt_loss *l;
+	struct dt_pp *s1;
+	int told = 0;
+
+	a = acct__new(0);
+	acct__set_max_memory(a, cap, on_cap, &told);
+	stack(0x11, 0x401000);
+	for (i = 0; i < n; i++)
+		alloc(10 + i, 0x100000 + i * 16, 48, 0x11);
+	l = acct__loss(a);
+	s1 = pp_of(0x11);
+	kept = s1->tbk;
+	ok(kept > 10000 && kept < n, "cap: some blocks tracked (%llu of %llu)",
+	   (unsigned long long)kept, (unsigned long long)n);
+	ok(acct__tables_bytes(a) <= cap, "cap: the tables stay within it (%zu)",
+	   acct__tables_bytes(a));
+	is_u64(l->capped_blocks, n - kept, "cap: the others counted");
+	is_u64(l->capped_bytes, (n - kept) * 48, "cap: and their bytes");
+	is_u64(s1->tb, kept * 48, "cap: site totals are the tracked blocks'");
+	is_u64(s1->curr_bk, kept, "cap: live blocks, the tracked ones");
+	is_u64(told, 1, "cap: said once");
+	ok(acct__capped(a), "cap: marked");
+	/* New stacks are kept while their tables need not grow, then not. */
+	for (i = 0; i < 400; i++)
+		stack(0x1000 + i, 0x403000 + i);
+	ok(l->capped_stacks > 0 && l->capped_stacks < 400, "cap: stacks past it counted (%llu)",
+	   (unsigned long long)l->capped_stacks);
+	alloc(200000, 0x900000, 8, 0x1000 + 399);	/* at one of them: capped, not at PP 0 */
+	is_u64(l->unknown_stacks, 0, "cap: its blocks are not 'without stack'");
+	is_u64(l->capped_blocks, n - kept + 1, "cap: its block counted capped");
+	for (i = 0; i < n; i++)
+		release(300000 + i, 0x100000 + i * 16);
+	is_u64(l->unknown_frees, n - kept, "cap: frees of untracked blocks are unknown frees");
+	alloc(500000, 0x800000, 100, 0x11);	/* room again */
+	is_u64(s1->tbk, kept + 1, "cap: room made by frees is used again");
+	is_u64(s1->curr_b, 100, "cap: live bytes exact");
+	acct__finish(a, 600000);
+	is_u64(s1->gb, kept * 48, "cap: t-gmax of the tracked blocks");
+	is_u64(told, 1, "cap: still said once");
+	acct__free(a);
+}
+
 int main(void)
 {
 	const struct dt_loss *l;
@@ -121,5 +176,7 @@ int main(void)
 	is_u64(acct__finish(a, 1000), 1200, "t-end moves to the newest record");
 	is_u64(pp_of(0x11)->tl, 1200 - 100, "late block: lifetime 0, not negative");
 	acct__free(a);
+
+	test_cap();
 	return tap_done();
 }
