@@ -17,12 +17,14 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-pkgs=(clang bpftool libbpf-dev libelf-dev libdw-dev libcjson-dev libzydis-dev meson ninja-build
+pkgs=(clang bpftool libbpf-dev libelf-dev libdw-dev libcjson-dev libzydis-dev zlib1g-dev meson ninja-build
       pkg-config gcc g++ python3 util-linux)
 # llvm: llvm-symbolizer, for readable ASan/UBSan reports from build-asan.
+# golang-go (go tool pprof), prometheus (promtool), prometheus-node-exporter:
+# the clients that read --pprof and --metrics-file in tests/integration/exports.py.
 [ "$mode" != demo ] && pkgs+=(valgrind chromium libjemalloc2 redis-server redis-tools
                              rustc cargo librust-tokio-dev librust-libc-dev bubblewrap llvm
-                             golang-go)
+                             golang-go prometheus prometheus-node-exporter)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

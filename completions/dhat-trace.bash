@@ -10,12 +10,16 @@ _dhat_trace_files()
 		return ;;
 	-n | --top | --frames | -f | --min-bytes | --max-peak | -m | --match | --ignore-site)
 		return ;;
-	--ignore-file)
+	--ignore-file | --pprof | --folded)
 		COMPREPLY=($(compgen -f -- "$cur"))
+		return ;;
+	--folded-weight)
+		COMPREPLY=($(compgen -W "tend tgmax total" -- "$cur"))
 		return ;;
 	esac
 	case $sub in
-	report) opts="-n --top -s --sort --min-bytes -m --match --frames -h --help" ;;
+	report) opts="-n --top -s --sort --min-bytes -m --match --frames --pprof= --folded=
+		--folded-weight= -h --help" ;;
 	diff) opts="-n --top -f --frames -h --help" ;;
 	check) opts="--fail-on-leak --fail-on-leak= --max-peak= --ignore-site= --ignore-file= -n --top -h --help" ;;
 	esac
@@ -60,8 +64,15 @@ _dhat_trace()
 	-p | --pid)
 		COMPREPLY=($(compgen -W "$(ls /proc | grep -E '^[0-9]+$')" -- "$cur"))
 		return ;;
-	-o | --output | --ignore-file | --summary-json)
+	-o | --output | --ignore-file | --summary-json | --pprof | --folded | --metrics-file | \
+	--report-file)
 		COMPREPLY=($(compgen -f -- "$cur"))
+		return ;;
+	--folded-weight)
+		COMPREPLY=($(compgen -W "tend tgmax total" -- "$cur"))
+		return ;;
+	--report-format)
+		COMPREPLY=($(compgen -W "text json" -- "$cur"))
 		return ;;
 	-d | --duration | -i | --interval | --snapshot-every)
 		COMPREPLY=($(compgen -W "500ms 5s 10s 30s 1m 5m 0" -- "$cur"))
@@ -82,7 +93,8 @@ _dhat_trace()
 	COMPREPLY=($(compgen -W "-p --pid -d --duration -o --output -i --interval -t --top
 		--max-frames --unwind --ring-size --max-memory --probe-at-entry --probe-only --follow-exec
 		--fail-on-leak --max-peak --ignore-site --ignore-file --summary-json --snapshot-every
-		--follow-forks -q --quiet -v --verbose -? --help --usage -V --version --" \
+		--follow-forks --pprof --folded --folded-weight --metrics-file --report-format
+		--report-file -q --quiet -v --verbose -? --help --usage -V --version --" \
 		-- "$cur"))
 }
 complete -F _dhat_trace dhat-trace

@@ -16,6 +16,8 @@
 #include "capgate.h"
 #include "capture.h"
 #include "child.h"
+#include "convert.h"
+#include "dhatfile.h"
 #include "dhat_json.h"
 #include "elfsym.h"
 #include "forks.h"
@@ -162,11 +164,10 @@ static struct dhat_bpf *load_bpf(const struct dt_config *cfg, const struct targe
 
 /* To path, or o->out_fd if path is NULL; 0 or -errno, *step saying what
  * failed.  A snapshot cannot be abandoned (a signal ends the capture). */
-static int write_output(const struct capture_opts *o, const char *path, struct acct *a,
-			struct symbolizer *sym, struct reporter *rep, uint64_t t_end,
-			const char **step)
+static struct dt_doc doc_of(const struct capture_opts *o, const char *path,
+			    struct reporter *rep, uint64_t t_end)
 {
-	struct dt_doc doc = {
+	return (struct dt_doc){
 		.cmd = o->t->cmdline,
 		.pid = o->t->pid,
 		.t_end = t_end,
@@ -176,6 +177,13 @@ static int write_output(const struct capture_opts *o, const char *path, struct a
 		.stats_ctx = rep,
 		.abandon = path == o->output ? interrupt__abandoned() : NULL,
 	};
+}
+
+static int write_output(const struct capture_opts *o, const char *path, struct acct *a,
+			struct symbolizer *sym, struct reporter *rep, uint64_t t_end,
+			const char **step)
+{
+	struct dt_doc doc = doc_of(o, path, rep, t_end);
 
 	if (!path)
 		return dhat_json__write_fd(o->out_fd, a, &doc, symbolizer__describe, sym, step);
@@ -262,12 +270,48 @@ static void hold_for_next(const struct capture_opts *o, struct capture_end *e)
 	}
 }
 
+/*
+ * --pprof and --folded: the DHAT document converted by the code that
+ * converts any DHAT file (`dhat-trace report --pprof`), read back from the
+ * file just written (or rendered again, for -o -).  0 or -errno.
+ */
+static int convert_capture(const struct capture_opts *o, struct acct *a, struct symbolizer *sym,
+			   struct reporter *rep, uint64_t t_end)
+{
+	struct dt_doc doc = doc_of(o, NULL, rep, t_end);
+	struct dhatfile *f;
+	char why[256], *text;
+	int err;
+
+	if (!o->pprof && !o->folded)
+		return 0;
+	if (o->out_fd < 0) {
+		f = dhatfile__read(o->output, why, sizeof(why));
+	} else {
+		text = dhat_json__render(a, &doc, symbolizer__describe, sym);
+		errno = ENOMEM;
+		snprintf(why, sizeof(why), "out of memory");
+		f = text ? dhatfile__parse(text, strlen(text), why, sizeof(why)) : NULL;
+		free(text);
+	}
+	if (!f) {
+		err = -errno;
+		elog("cannot convert the capture for --pprof or --folded: %s\n", why);
+		return err;
+	}
+	err = convert__write(f, &(struct convert_opts){ .pprof = o->pprof, .folded = o->folded,
+		.folded_weight = o->cfg->folded_weight, .quiet = o->cfg->verbosity < 0 });
+	dhatfile__free(f);
+	return err;
+}
+
 /* The CI gates and the summary for scripts, once the file is written. */
 static void after_capture(const struct capture_opts *o, struct capture_end *e, struct acct *a,
 			  struct symbolizer *sym, struct reporter *rep, int status)
 {
 	const struct dt_config *cfg = o->cfg;
 	struct gate_result leak = { 0 }, peak = { 0 };
+	struct summary_info info;
 	bool gated = cfg->fail_on_leak || cfg->max_peak;
 	int err;
 
@@ -277,13 +321,16 @@ static void after_capture(const struct capture_opts *o, struct capture_end *e, s
 			elog("cannot check the gates: %s\n", strerror(-err));
 		e->gate_failed = err || leak.failed || peak.failed;
 	}
-	if (!o->summary)
-		return;
-	err = summary__write(o->summary, a, rep, &(struct summary_info){
+	info = (struct summary_info){
 		.cmd = o->t->cmdline, .pid = o->t->pid,
 		.dhat_file = o->out_fd >= 0 ? NULL : o->output, .t_end_ns = e->t_end - e->t0,
 		.leak = gated ? &leak : NULL, .peak = gated ? &peak : NULL,
-		.exited = o->t->launched && e->end == LOOP_TARGET_EXIT, .status = status });
+		.exited = o->t->launched && e->end == LOOP_TARGET_EXIT, .status = status };
+	if (cfg->report_json)
+		summary__line(o->report_out ? o->report_out : stderr, a, rep, &info);
+	if (!o->summary)
+		return;
+	err = summary__write(o->summary, a, rep, &info);
 	if (err)
 		elog("cannot write %s: %s\n", o->summary, strerror(-err));
 }
@@ -364,6 +411,9 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	}
 	/* -q: the reports tick for the suspects, silently. */
 	reporter__set_quiet(rep, cfg.verbosity < 0);
+	reporter__set_outputs(rep, &(struct report_outputs){
+		.json = !cfg.report_json ? NULL : o->report_out ? o->report_out : stderr,
+		.text = o->report_out, .metrics = cfg.metrics_file, .pid = t->pid, .cmd = t->cmdline });
 	if (uw)
 		reporter__set_unwinder(rep, uw);
 	reporter__set_view(rep, tv);
@@ -466,6 +516,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 								    DT_EXIT_OK;
 		goto cleanup;
 	}
+	reporter__final(rep, e->t_end);
 	reporter__output_begin(rep);
 	/* Writing symbolizes what the summary counts; a failure is the last line. */
 	err = write_output(o, o->out_fd >= 0 ? NULL : o->output, a, sym, rep, e->t_end - t0,
@@ -478,13 +529,17 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		ret = 128 + *interrupt__abandoned();
 		goto cleanup;
 	}
-	reporter__summary(rep);
+	/* JSON reports on stderr: the summary is their last line, not text. */
+	if (!cfg.report_json || o->report_out)
+		reporter__summary(rep);
 	if (err) {
 		elog("cannot write %s: %s failed: %s\n", shown, step, strerror(-err));
 		goto cleanup;
 	}
 	elog("wrote %s\n", shown);
 	ret = t->launched && e->end == LOOP_TARGET_EXIT ? exit_code_of(e->status) : DT_EXIT_OK;
+	if (convert_capture(o, a, sym, rep, e->t_end - t0) && ret == DT_EXIT_OK)
+		ret = DT_EXIT_ERROR;
 	after_capture(o, e, a, sym, rep, ret);
 cleanup:
 	if (!started && t->gate_fd >= 0)

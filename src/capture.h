@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "cli.h"
 #include "loop.h"
 #include "target.h"
@@ -20,6 +21,8 @@ struct capture_opts {
 	const char *output;	/* this program's file */
 	const char *summary;	/* --summary-json's for it, or NULL */
 	int out_fd;		/* -o -: the document's fd; else -1 */
+	const char *pprof, *folded;	/* --pprof's and --folded's for it, or NULL */
+	FILE *report_out;	/* --report-file; NULL: the reports go to stderr */
 	uint64_t deadline_ns;	/* -d: when the whole run ends (mono_ns); 0: -d from now */
 	bool *watching;		/* launched: the child is seized (child.h) */
 	bool from_maps;		/* objects read from its maps (else a launched command's

@@ -9,6 +9,7 @@
 #include <linux/types.h>
 #include "dhat_abi.h"
 #include "cli.h"
+#include "folded.h"
 #include "patterns.h"
 #include "util.h"
 
@@ -26,6 +27,12 @@ enum {
 	OPT_SUMMARY_JSON,
 	OPT_SNAPSHOT_EVERY,
 	OPT_FOLLOW_FORKS,
+	OPT_PPROF,
+	OPT_FOLDED,
+	OPT_FOLDED_WEIGHT,
+	OPT_METRICS_FILE,
+	OPT_REPORT_FORMAT,
+	OPT_REPORT_FILE,
 	OPT_FORK_OF,
 	OPT_READY_FD,
 	OPT_MAX_MEMORY,
@@ -88,6 +95,23 @@ static const struct argp_option options[] = {
 	{ "follow-forks", OPT_FOLLOW_FORKS, NULL, 0,
 	  "Trace the child processes the target forks too, each into a file of its own beside "
 	  "FILE: FILE.PID.json (-o FILE.json)", 0 },
+	{ "pprof", OPT_PPROF, "FILE", 0,
+	  "Also write the capture as a gzip'd pprof profile (go tool pprof): sample types "
+	  "alloc_space/objects, inuse_space/objects (t-end), tgmax_space/objects", 0 },
+	{ "folded", OPT_FOLDED, "FILE", 0,
+	  "Also write collapsed stacks for flame graphs (flamegraph.pl, inferno, speedscope)",
+	  0 },
+	{ "folded-weight", OPT_FOLDED_WEIGHT, "WEIGHT", 0,
+	  "Bytes that weigh a --folded stack: tend (live at the end; the default), tgmax "
+	  "(live at the peak) or total (all allocated)", 0 },
+	{ "metrics-file", OPT_METRICS_FILE, "PATH", 0,
+	  "Rewrite PATH (Prometheus text format, e.g. for node_exporter's textfile collector) "
+	  "at each report and at the end", 0 },
+	{ "report-format", OPT_REPORT_FORMAT, "FORMAT", 0,
+	  "text (the default) or json: each periodic report and the final summary as one JSON "
+	  "object per line", 0 },
+	{ "report-file", OPT_REPORT_FILE, "PATH", 0,
+	  "Append the reports to PATH rather than print them on stderr", 0 },
 	/* Set by forks.c on the captures of children it starts. */
 	{ "fork-of", OPT_FORK_OF, "FILE", OPTION_HIDDEN, NULL, 0 },
 	{ "ready-fd", OPT_READY_FD, "FD", OPTION_HIDDEN, NULL, 0 },
@@ -151,6 +175,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct dt_config *cfg = state->input;
 	unsigned int line = 0;
+	enum folded_weight weight;
 	uint64_t sz;
 	int err;
 
@@ -245,6 +270,26 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_FOLLOW_FORKS:
 		cfg->follow_forks = true;
+		break;
+	case OPT_PPROF:
+	case OPT_FOLDED:
+	case OPT_METRICS_FILE:
+	case OPT_REPORT_FILE:
+		if (!*arg || !strcmp(arg, "-"))
+			usage_error("give a file name to --pprof, --folded, --metrics-file and "
+				    "--report-file ('%s')", arg);
+		*(key == OPT_PPROF ? &cfg->pprof : key == OPT_FOLDED ? &cfg->folded :
+		  key == OPT_METRICS_FILE ? &cfg->metrics_file : &cfg->report_file) = arg;
+		break;
+	case OPT_FOLDED_WEIGHT:
+		if (folded__weight_of(arg, &weight))
+			usage_error("invalid --folded-weight '%s': use tend, tgmax or total", arg);
+		cfg->folded_weight = (int)weight;
+		break;
+	case OPT_REPORT_FORMAT:
+		if (strcmp(arg, "text") && strcmp(arg, "json"))
+			usage_error("invalid --report-format '%s': use text or json", arg);
+		cfg->report_json = !strcmp(arg, "json");
 		break;
 	case OPT_FORK_OF:
 		cfg->fork_of = arg;

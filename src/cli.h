@@ -34,6 +34,13 @@ struct dt_config {
 	const char *summary_json;	/* NULL: none */
 	uint64_t snapshot_ns;		/* --snapshot-every; 0: on SIGUSR1 only */
 	bool follow_forks;	/* a capture (and file) for each child process too (forks.h) */
+	/* Outputs for other tools, converted from the DHAT document: NULL: none */
+	const char *pprof, *folded;
+	int folded_weight;		/* enum folded_weight */
+	const char *metrics_file;	/* Prometheus text, rewritten at each report */
+	bool report_json;		/* --report-format=json: reports as JSON lines */
+	const char *report_file;	/* reports appended there; NULL: stderr */
+	bool ring_size_given;	/* --ring-size: forks' captures use it too (else a small ring) */
 	/* Hidden, for a capture of a forked child started by forks.c: */
 	const char *fork_of;	/* the user's -o: this capture is one of its children's */
 	int ready_fd;		/* one byte written there once the probes are placed; -1 */

@@ -2,6 +2,7 @@
 /* Copyright (c) 2026 The dhat-trace developers */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "frametext.h"
 
@@ -123,4 +124,71 @@ void frametext__print(FILE *out, const char *s)
 {
 	for (; *s; s++)
 		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
+}
+
+/* The number that ends [s, end) after a ':', and where that ':' is; NULL if
+ * it does not end so. */
+static const char *trailing_number(const char *s, const char *end, uint64_t *n)
+{
+	const char *p = end;
+
+	while (p > s && isdigit((unsigned char)p[-1]))
+		p--;
+	if (p == end || p == s || p[-1] != ':')
+		return NULL;
+	*n = strtoull(p, NULL, 10);
+	return p - 1;
+}
+
+void frametext__parts(const char *stripped, struct frame_parts *out)
+{
+	const char *loc = location(stripped), *end, *colon, *before;
+	uint64_t line = 0, col;
+
+	*out = (struct frame_parts){ .fn = stripped, .file = "", .object = "" };
+	out->fn_len = frametext__function_len(stripped);
+	if (!loc)
+		return;
+	end = stripped + strlen(stripped) - 1;	/* the closing ')' */
+	if (!strncmp(loc, "(in ", 4)) {
+		out->object = loc + 4;
+		out->object_len = (size_t)(end - out->object);
+		return;
+	}
+	colon = trailing_number(loc + 1, end, &line);
+	/* dhat-rs's "file:line:col": the number before the column is the line. */
+	if (colon && (before = trailing_number(loc + 1, colon, &col))) {
+		colon = before;
+		line = col;
+	}
+	out->file = loc + 1;
+	out->file_len = (size_t)((colon ? colon : end) - out->file);
+	out->line = colon ? line : 0;
+}
+
+uint64_t frametext__address(const char *frame)
+{
+	const char *rest = frametext__strip(frame);
+
+	return rest == frame ? 0 : strtoull(frame + 2, NULL, 16);
+}
+
+/* Length of "0xADDR: " at the start of frame; 0 without one. */
+static size_t address_len(const char *frame)
+{
+	return (size_t)(frametext__strip(frame) - frame);
+}
+
+uint32_t frametext__inline_run(const char *const *frames, uint32_t nr, uint32_t i)
+{
+	size_t len = address_len(frames[i]);
+	uint32_t j;
+
+	if (!len)
+		return 1;
+	for (j = i + 1; j < nr; j++)
+		if (address_len(frames[j]) != len || strncmp(frames[i], frames[j], len) ||
+		    !strcmp(frames[i], frames[j]))
+			break;
+	return j - i;
 }

@@ -40,6 +40,21 @@ uint32_t frametext__span(const char *const *frames, uint32_t nr, unsigned int de
  * characters as '?', cut to len - 1.  Returns buf. */
 char *frametext__label(const char *const *frames, uint32_t nr, unsigned int depth, char *buf,
 		       size_t len);
+/* The parts of a stripped frame; a part it lacks is empty (len 0, line 0). */
+struct frame_parts {
+	const char *fn, *file, *object;
+	size_t fn_len, file_len, object_len;
+	uint64_t line;
+};
+/* "fn (file:line)", "fn (file:line:col)" (the column dropped), "fn (in obj)". */
+void frametext__parts(const char *stripped, struct frame_parts *out);
+/* The address of "0xADDR: ..." (0 without one). */
+uint64_t frametext__address(const char *frame);
+/* How many frames from frames[i] on describe one return address: the inline
+ * chain that the symbolizer writes as frames of the same "0xADDR: ", a
+ * function inlined into the next.  Frames repeat the address in recursion
+ * too; the chain is cut where its first frame comes again.  >= 1. */
+uint32_t frametext__inline_run(const char *const *frames, uint32_t nr, uint32_t i);
 /* s on out with control characters shown as '?': file contents must not
  * drive the terminal. */
 void frametext__print(FILE *out, const char *s);

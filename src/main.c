@@ -99,6 +99,7 @@ int main(int argc, char **argv)
 	struct capture_end e = { 0 };
 	struct forks *forks = NULL;
 	int ret = DT_EXIT_ERROR, out_fd = -1;
+	FILE *report_out = NULL;
 	bool watching = false, held = false, gate_failed = false, to_stdout;
 	uint64_t deadline = 0;
 	unsigned int n;
@@ -124,8 +125,20 @@ int main(int argc, char **argv)
 	to_stdout = !cfg.probe_only && strcmp(cfg.output, "-") == 0;
 	if ((!cfg.probe_only && !to_stdout && target__check_output(cfg.output)) ||
 	    (cfg.summary_json && target__check_output(cfg.summary_json)) ||
+	    (cfg.pprof && target__check_output(cfg.pprof)) ||
+	    (cfg.folded && target__check_output(cfg.folded)) ||
+	    (cfg.metrics_file && target__check_output(cfg.metrics_file)) ||
 	    target__check_privileges())
 		return DT_EXIT_ERROR;
+	if (cfg.report_file) {
+		/* Appended to, line by line, as a log is. */
+		report_out = fopen(cfg.report_file, "ae");
+		if (!report_out) {
+			elog("cannot open %s: %s\n", cfg.report_file, strerror(errno));
+			return DT_EXIT_ERROR;
+		}
+		setvbuf(report_out, NULL, _IOLBF, 0);
+	}
 	if (to_stdout) {
 		out_fd = take_stdout();
 		if (out_fd < 0)
@@ -142,14 +155,20 @@ int main(int argc, char **argv)
 		goto cleanup;
 	/* One capture per program: more only when it execs, with --follow-exec. */
 	for (n = 0;; n++) {
-		char output[PATH_MAX], summary[PATH_MAX];
+		char output[PATH_MAX], summary[PATH_MAX], pprof[PATH_MAX], folded[PATH_MAX];
 
 		numbered_output(cfg.output, n, output, sizeof(output));
 		if (cfg.summary_json)
 			numbered_output(cfg.summary_json, n, summary, sizeof(summary));
+		if (cfg.pprof)
+			numbered_output(cfg.pprof, n, pprof, sizeof(pprof));
+		if (cfg.folded)
+			numbered_output(cfg.folded, n, folded, sizeof(folded));
 		ret = capture__run(&(struct capture_opts){
 			.cfg = &cfg, .t = &t, .output = output, .out_fd = out_fd,
 			.summary = cfg.summary_json ? summary : NULL,
+			.pprof = cfg.pprof ? pprof : NULL, .folded = cfg.folded ? folded : NULL,
+			.report_out = report_out,
 			.deadline_ns = deadline, .watching = &watching,
 			.from_maps = !t.launched || n > 0, .held = held, .forks = forks,
 			.ready_fd = n ? -1 : cfg.ready_fd }, &e);
@@ -175,5 +194,7 @@ cleanup:
 	patterns__free(cfg.ignore);
 	if (out_fd >= 0)
 		close(out_fd);
+	if (report_out)
+		fclose(report_out);
 	return ret;
 }

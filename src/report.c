@@ -1,17 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Copyright (c) 2026 The dhat-trace developers */
 #include <stdbool.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <linux/types.h>
 #include "dhat_abi.h"
+#include "jsonstr.h"
 #include "log.h"
+#include "metrics.h"
 #include "report.h"
+#include "reportjson.h"
 #include "sitelabel.h"
 #include "suspects.h"
 #include "targetview.h"
+#include "tick.h"
 #include "unwind.h"
 #include "util.h"
 
@@ -23,7 +28,13 @@ struct reporter {
 	const struct tview *tv;
 	uint64_t rss_start, rss_end;
 	unsigned int top;
-	uint64_t last_t, last_tb, last_tbk;
+	uint64_t last_t, last_tb, last_tbk, last_frees;
+	FILE *json;			/* --report-format=json: the lines go there */
+	FILE *text;			/* else the text reports: stderr or --report-file */
+	const char *metrics;		/* --metrics-file */
+	bool metrics_failed;		/* said once, until it works again */
+	int pid;
+	const char *cmd;
 	uint64_t periodic_ns_max;	/* CPU time of the dearest periodic report */
 	uint64_t output_t0;		/* when reporter__output_begin was called */
 	struct suspects *sus;
@@ -48,6 +59,7 @@ struct reporter *reporter__new(struct acct *a, struct symbolizer *sym,
 	r->bpf = bpf_counters;
 	r->top = top;
 	r->last_t = acct__t0(a);
+	r->text = stderr;
 	r->sus = suspects__new();
 	if (!r->sus) {
 		free(r);
@@ -307,7 +319,8 @@ typedef void (*suspect_fn)(void *ctx, uint32_t i, const struct dt_suspect *s,
 
 /* Each suspect's line to stderr (after indent), or to out; sites of one
  * label say where their stacks part. */
-static void each_suspect(struct reporter *r, const char *indent, suspect_fn out, void *ctx)
+static void each_suspect(struct reporter *r, FILE *to, const char *indent, suspect_fn out,
+			 void *ctx)
 {
 	struct dt_suspect s[MAX_SUSPECTS];
 	char labels[MAX_SUSPECTS][512], line[1024];
@@ -329,64 +342,137 @@ static void each_suspect(struct reporter *r, const char *indent, suspect_fn out,
 		if (out)
 			out(ctx, i, &s[i], line);
 		else
-			elog("%s%s\n", indent, line);
+			fprintf(to, "%s%s%s\n", dt_log_prefix, indent, line);
 	}
+}
+
+/* Index of site pp among those the document lists (the ones with blocks). */
+static uint32_t listed_index(struct reporter *r, uint32_t pp)
+{
+	struct pps *pps = acct__pps(r->a);
+	uint32_t i, k = 0;
+
+	for (i = 0; i < pp; i++)
+		k += pps__get(pps, i)->tbk != 0;
+	return k;
+}
+
+/* The text report of a tick, on stderr. */
+/* A line of the text report: stderr, or --report-file. */
+#define tlog(r, fmt, ...) fprintf((r)->text, "%s" fmt, dt_log_prefix, ##__VA_ARGS__)
+
+static void print_tick(struct reporter *r, const struct tick *t)
+{
+	const struct dt_totals *tot = t->tot;
+	char b1[32], b2[32], b3[32], b4[32], b5[32], unw[48] = "", cap[96] = "";
+	uint32_t i;
+
+	/* Frame-pointer walks cannot tell a truncated stack from a short one. */
+	if (t->unwinding)
+		snprintf(unw, sizeof(unw), "; truncated stacks %llu",
+			 (unsigned long long)t->truncated);
+	if (acct__capped(r->a))
+		snprintf(cap, sizeof(cap), "; memory cap: %s blocks not tracked",
+			 fmt_thousands(acct__loss(r->a)->capped_blocks, b5, 32));
+	tlog(r, "[%.1fs] live %s bytes in %s blocks; peak %s bytes in %s blocks at %.1fs; "
+	     "%s allocs/s, %.1f MB/s; lost events %llu%s%s\n",
+	     secs(t->t_ns), fmt_thousands(tot->curr_b, b1, 32),
+	     fmt_thousands(tot->curr_bk, b2, 32), fmt_thousands(tot->max_b, b3, 32),
+	     fmt_thousands(tot->max_bk, b4, 32), secs(tot->t_gmax),
+	     fmt_thousands((uint64_t)t->allocs_per_s, b5, 32), t->bytes_per_s / 1e6,
+	     (unsigned long long)t->lost_events, unw, cap);
+	for (i = 0; i < t->nr_sites; i++) {
+		const struct tick_site *ts = &t->sites[i];
+		bool shrank = ts->bytes < ts->last_bytes;
+
+		fmt_thousands(shrank ? ts->last_bytes - ts->bytes : ts->bytes - ts->last_bytes, b3,
+			      32);
+		tlog(r, "  %14s B in %9s blocks, %c%s B since last report: %s\n",
+		     fmt_thousands(ts->bytes, b1, 32), fmt_thousands(ts->blocks, b2, 32),
+		     shrank ? '-' : '+', b3, ts->label);
+	}
+	each_suspect(r, r->text, "  ", NULL, NULL);
+}
+
+/* The tick at now; sites: room for r->top.  The rates are since the last tick. */
+static void build_tick(struct reporter *r, uint64_t now, struct tick *t,
+		       struct tick_site *sites, uint32_t *top)
+{
+	struct pps *pps = acct__pps(r->a);
+	const struct dt_totals *tot = pps__totals(pps);
+	uint64_t dt = now > r->last_t ? now - r->last_t : 1, frees = tot->tbk - tot->curr_bk;
+	struct dt_suspect sus[MAX_SUSPECTS];
+	uint32_t i, k = top ? top_sites(pps, top, r->top) : 0;
+
+	*t = (struct tick){
+		.pid = r->pid, .cmd = r->cmd, .t_ns = now - acct__t0(r->a), .tot = tot,
+		.frees = frees,
+		.allocs_per_s = (double)(tot->tbk - r->last_tbk) * NSEC_PER_SEC / dt,
+		.frees_per_s = (double)(frees - r->last_frees) * NSEC_PER_SEC / dt,
+		.bytes_per_s = (double)(tot->tb - r->last_tb) * NSEC_PER_SEC / dt,
+		.lost_events = lost_events(r), .unwinding = r->uw != NULL, .truncated = truncated(r),
+		.sites = sites, .nr_sites = k,
+		.nr_suspects = suspects__find(r->sus, sus, MAX_SUSPECTS),
+	};
+	for (i = 0; i < k; i++) {
+		struct dt_pp *pp = pps__get(pps, top[i]);
+
+		sites[i] = (struct tick_site){ .pp = listed_index(r, top[i]), .bytes = pp->curr_b,
+			.blocks = pp->curr_bk, .last_bytes = pp->report_b };
+		site_label(r, top[i], sites[i].label, sizeof(sites[i].label));
+	}
+	r->last_t = now;
+	r->last_tb = tot->tb;
+	r->last_tbk = tot->tbk;
+	r->last_frees = frees;
+}
+
+/* The tick to the JSON lines and the metrics file that are asked for. */
+static void emit_tick(struct reporter *r, struct tick *t, bool json)
+{
+	char *suspects = json ? reporter__json(r) : NULL;
+	int err;
+
+	if (json) {
+		t->suspects_json = suspects;
+		reportjson__tick(r->json, t);
+	}
+	free(suspects);
+	if (!r->metrics)
+		return;
+	err = metrics__write(r->metrics, t);
+	if (err && !r->metrics_failed)
+		elog("cannot write %s: %s (tried again at each report)\n", r->metrics,
+		     strerror(-err));
+	r->metrics_failed = err != 0;
 }
 
 void reporter__periodic(struct reporter *r, uint64_t now)
 {
 	struct pps *pps = acct__pps(r->a);
-	const struct dt_totals *t = pps__totals(pps);
-	uint32_t n = pps__count(pps), i, k, *top;
-	uint64_t dt = now > r->last_t ? now - r->last_t : 1, cpu0 = thread_cpu_ns();
-	char b1[32], b2[32], b3[32], b4[32], b5[32], label[512], unw[48] = "", cap[96] = "";
+	uint32_t n = pps__count(pps), i, *top;
+	uint64_t cpu0 = thread_cpu_ns();
+	/* -q quiets the terminal; a --report-file still gets its reports. */
+	bool json = r->json && (!r->quiet || r->json != stderr),
+	     text = !r->json && (!r->quiet || r->text != stderr);
+	struct tick_site *sites;
+	struct tick t;
 
 	suspects__tick(r->sus, pps, now);
-	if (r->quiet) {
-		r->last_t = now;
-		r->last_tb = t->tb;
-		r->last_tbk = t->tbk;
+	if (!text && !json && !r->metrics) {
+		build_tick(r, now, &t, NULL, NULL);
 		return;
 	}
-
-	/* Frame-pointer walks cannot tell a truncated stack from a short one. */
-	if (r->uw)
-		snprintf(unw, sizeof(unw), "; truncated stacks %llu",
-			 (unsigned long long)truncated(r));
-	if (acct__capped(r->a))
-		snprintf(cap, sizeof(cap), "; memory cap: %s blocks not tracked",
-			 fmt_thousands(acct__loss(r->a)->capped_blocks, b5, 32));
-	elog("[%.1fs] live %s bytes in %s blocks; peak %s bytes in %s blocks at %.1fs; "
-	     "%s allocs/s, %.1f MB/s; lost events %llu%s%s\n",
-	     secs(now - acct__t0(r->a)), fmt_thousands(t->curr_b, b1, 32),
-	     fmt_thousands(t->curr_bk, b2, 32), fmt_thousands(t->max_b, b3, 32),
-	     fmt_thousands(t->max_bk, b4, 32), secs(t->t_gmax),
-	     fmt_thousands((t->tbk - r->last_tbk) * NSEC_PER_SEC / dt, b5, 32),
-	     (double)(t->tb - r->last_tb) * NSEC_PER_SEC / dt / 1e6,
-	     (unsigned long long)lost_events(r), unw, cap);
-	r->last_t = now;
-	r->last_tb = t->tb;
-	r->last_tbk = t->tbk;
-
 	top = calloc(r->top, sizeof(*top));
-	k = top ? top_sites(pps, top, r->top) : 0;
-	for (i = 0; i < k; i++) {
-		struct dt_pp *pp = pps__get(pps, top[i]);
-		bool shrank = pp->curr_b < pp->report_b;
-
-		site_label(r, top[i], label, sizeof(label));
-		fmt_thousands(shrank ? pp->report_b - pp->curr_b : pp->curr_b - pp->report_b, b3, 32);
-		elog("  %14s B in %9s blocks, %c%s B since last report: %s\n",
-		     fmt_thousands(pp->curr_b, b1, 32), fmt_thousands(pp->curr_bk, b2, 32),
-		     shrank ? '-' : '+', b3, label);
-	}
-	each_suspect(r, "  ", NULL, NULL);
-	for (i = 0; i < n; i++) {
-		struct dt_pp *pp = pps__get(pps, i);
-
-		pp->report_b = pp->curr_b;
-	}
+	sites = calloc(r->top, sizeof(*sites));
+	build_tick(r, now, &t, sites, top && sites ? top : NULL);
+	if (text)
+		print_tick(r, &t);
+	emit_tick(r, &t, json);
+	for (i = 0; i < n; i++)
+		pps__get(pps, i)->report_b = pps__get(pps, i)->curr_b;
 	free(top);
+	free(sites);
 	cpu0 = thread_cpu_ns() - cpu0;
 	if (cpu0 > r->periodic_ns_max)
 		r->periodic_ns_max = cpu0;
@@ -403,6 +489,32 @@ static void cap_summary(struct reporter *r)
 	     mib(acct__max_memory(r->a), cap, sizeof(cap)),
 	     fmt_thousands(l->capped_blocks, blocks, 32), fmt_thousands(l->capped_bytes, bytes, 32),
 	     (unsigned long long)l->capped_stacks);
+}
+
+void reporter__final(struct reporter *r, uint64_t now)
+{
+	uint32_t *top;
+	struct tick_site *sites;
+	struct tick t;
+
+	if (!r->metrics)
+		return;
+	top = calloc(r->top, sizeof(*top));
+	sites = calloc(r->top, sizeof(*sites));
+	build_tick(r, now, &t, sites, top && sites ? top : NULL);
+	t.final = true;
+	emit_tick(r, &t, false);
+	free(top);
+	free(sites);
+}
+
+void reporter__set_outputs(struct reporter *r, const struct report_outputs *o)
+{
+	r->json = o->json;
+	r->text = o->text ? o->text : stderr;
+	r->metrics = o->metrics;
+	r->pid = o->pid;
+	r->cmd = o->cmd;
 }
 
 void reporter__summary(struct reporter *r)
@@ -442,7 +554,7 @@ void reporter__summary(struct reporter *r)
 		     "the files)\n",
 		     (unsigned long long)ss->debug_files_refused);
 	unseen_summary(r);
-	each_suspect(r, "", NULL, NULL);
+	each_suspect(r, stderr, "", NULL, NULL);
 	forks_summary(r);
 	if (r->tv)
 		view_summary(r, ss);
@@ -450,37 +562,10 @@ void reporter__summary(struct reporter *r)
 		unwind_summary(r);
 }
 
-/* Index of site pp among those the document lists (the ones with blocks). */
-static uint32_t listed_index(struct reporter *r, uint32_t pp)
-{
-	struct pps *pps = acct__pps(r->a);
-	uint32_t i, k = 0;
-
-	for (i = 0; i < pp; i++)
-		k += pps__get(pps, i)->tbk != 0;
-	return k;
-}
-
 struct json_ctx {
 	struct reporter *r;
 	FILE *f;
 };
-
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
 
 static void json_suspect(void *ctx, uint32_t i, const struct dt_suspect *s, const char *reason)
 {
@@ -488,7 +573,7 @@ static void json_suspect(void *ctx, uint32_t i, const struct dt_suspect *s, cons
 	uint32_t k;
 
 	fprintf(j->f, "%s{\"pp\":%u,\"reason\":", i ? "," : "", listed_index(j->r, s->pp));
-	json_string(j->f, reason);
+	jsonstr__put(j->f, reason);
 	fprintf(j->f, ",\"growth_bytes\":%llu,\"rose\":%u,\"of\":%u,\"live_bytes\":%llu,"
 		      "\"older_bytes\":%llu,\"interval_us\":%llu,\"history_bytes\":[",
 		(unsigned long long)s->growth, s->rose, s->of, (unsigned long long)s->live,
@@ -511,7 +596,7 @@ char *reporter__json(void *ctx)
 	if (!j.f)
 		return NULL;
 	fprintf(j.f, "\"suspects\":[");
-	each_suspect(j.r, "", json_suspect, &j);
+	each_suspect(j.r, NULL, "", json_suspect, &j);
 	fprintf(j.f, "]");
 	if (fclose(j.f)) {
 		free(buf);

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "accounting.h"
 #include "dhat_json.h"
 #include "symbolizer.h"
@@ -28,8 +29,19 @@ void reporter__set_rss(struct reporter *r, uint64_t start, uint64_t end);
  * whose children the dhat-trace that started this one follows. */
 void reporter__set_forks(struct reporter *r, uint64_t (*traced)(void *ctx), void *ctx,
 			 bool supervised);
+/* Where the reports go besides (or instead of) the text on stderr. */
+struct report_outputs {
+	FILE *json;		/* --report-format=json: a JSON line per report; NULL: text */
+	FILE *text;		/* else where the text goes; NULL: stderr */
+	const char *metrics;	/* --metrics-file, rewritten at each report; NULL: none */
+	int pid;		/* the target, for both */
+	const char *cmd;
+};
+void reporter__set_outputs(struct reporter *r, const struct report_outputs *o);
 /* The periodic peak report, now: ns on the tracer clock. */
 void reporter__periodic(struct reporter *r, uint64_t now);
+/* The capture has ended at now: the metrics file's last update. */
+void reporter__final(struct reporter *r, uint64_t now);
 /* Writing the output starts: its cost (output_write_us) counts from here. */
 void reporter__output_begin(struct reporter *r);
 /* The closing summary in DHAT's words, plus every loss counter; after the

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "convert.h"
+#include "folded.h"
 #include "frametext.h"
 #include "patterns.h"
 #include "subcmd.h"
@@ -23,9 +25,10 @@ struct report_args {
 	unsigned int top, frames;
 	uint64_t min_bytes;
 	struct patterns *match;
+	struct convert_opts convert;	/* --pprof, --folded: convert instead of showing */
 };
 
-enum { OPT_MIN_BYTES = 1000, OPT_FRAMES };
+enum { OPT_MIN_BYTES = 1000, OPT_FRAMES, OPT_PPROF, OPT_FOLDED, OPT_FOLDED_WEIGHT };
 
 static const struct argp_option options[] = {
 	{ "top", 'n', "N", 0, "Call sites shown (default 10)", 0 },
@@ -36,6 +39,12 @@ static const struct argp_option options[] = {
 	{ "match", 'm', "PATTERN", 0, "Only sites with a frame whose function or text matches the "
 	  "glob PATTERN (repeatable: any of them)", 0 },
 	{ "frames", OPT_FRAMES, "N", 0, "Frames shown per site (default: all)", 0 },
+	{ "pprof", OPT_PPROF, "FILE", 0, "Write FILE, a gzip'd pprof profile of the whole file "
+	  "(- for standard output), instead of the report", 0 },
+	{ "folded", OPT_FOLDED, "FILE", 0, "Write FILE, collapsed stacks for flame graphs "
+	  "(- for standard output), instead of the report", 0 },
+	{ "folded-weight", OPT_FOLDED_WEIGHT, "WEIGHT", 0, "Bytes that weigh a --folded stack: "
+	  "tend (the default), tgmax or total", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, NULL, 0 },
 	{},
 };
@@ -43,6 +52,7 @@ static const struct argp_option options[] = {
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct report_args *a = state->input;
+	enum folded_weight weight;
 	size_t i;
 
 	switch (key) {
@@ -70,6 +80,18 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_FRAMES:
 		a->frames = subcmd__number("report", "--frames", arg, 1, 100000);
 		break;
+	case OPT_PPROF:
+		a->convert.pprof = arg;
+		break;
+	case OPT_FOLDED:
+		a->convert.folded = arg;
+		break;
+	case OPT_FOLDED_WEIGHT:
+		if (folded__weight_of(arg, &weight))
+			subcmd__usage_error("report", "invalid --folded-weight '%s': use tend, tgmax or "
+					    "total", arg);
+		a->convert.folded_weight = (int)weight;
+		break;
 	case ARGP_KEY_ARG:
 		if (a->file)
 			subcmd__usage_error("report", "one FILE only (extra: '%s')", arg);
@@ -78,6 +100,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (!a->file)
 			subcmd__usage_error("report", "no FILE given (see --help)%s", "");
+		if (a->convert.pprof && a->convert.folded && !strcmp(a->convert.pprof, "-") &&
+		    !strcmp(a->convert.folded, "-"))
+			subcmd__usage_error("report", "--pprof and --folded cannot both go to "
+					    "standard output%s", "");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -245,6 +271,7 @@ int report_cmd__main(int argc, char **argv)
 	static const char doc[] =
 		"Show the totals and the top call sites of a DHAT file: dhat-trace's, Valgrind's "
 		"(valgrind --tool=dhat) or dhat-rs's.  FILE - reads standard input.\v"
+		"With --pprof or --folded (or both), write those files and show no report.  "
 		"Exit status: 0; 1 when FILE cannot be read or is not a valid DHAT file; 64 for "
 		"bad usage.";
 	static const struct argp argp = { options, parse_opt, "FILE", doc, NULL, NULL, NULL };
@@ -261,7 +288,11 @@ int report_cmd__main(int argc, char **argv)
 	argv[0] = "dhat-trace report";
 	argp_parse(&argp, argc, argv, 0, NULL, &a);
 	f = subcmd__load(a.file);
-	if (f)
+	/* The files, quietly, as a converter is: nothing on stdout they may use. */
+	a.convert.quiet = true;
+	if (f && (a.convert.pprof || a.convert.folded))
+		ret = convert__write(f, &a.convert) ? DT_EXIT_ERROR : DT_EXIT_OK;
+	else if (f)
 		ret = report(&a, f);
 	dhatfile__free(f);
 	patterns__free(a.match);

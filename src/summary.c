@@ -1,32 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Copyright (c) 2026 The dhat-trace developers */
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/stat.h>
 #include "dhat_json.h"
-#include "owner.h"
+#include "jsonstr.h"
+#include "outfile.h"
+#include "reportjson.h"
 #include "summary.h"
 #include "util.h"
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
 
 static void gate_json(FILE *f, const char *name, const struct gate_result *g)
 {
@@ -42,7 +24,9 @@ static void gate_json(FILE *f, const char *name, const struct gate_result *g)
 		(unsigned long long)g->ignored_bytes, g->ignored_sites);
 }
 
-static void render(FILE *f, struct acct *a, struct reporter *rep, const struct summary_info *in)
+/* The document, or (line) the same members as a --report-format=json line. */
+static void render(FILE *f, struct acct *a, struct reporter *rep, const struct summary_info *in,
+		   bool line)
 {
 	const struct dt_totals *t = pps__totals(acct__pps(a));
 	const char *names[DT_MAX_STATS];
@@ -50,11 +34,17 @@ static void render(FILE *f, struct acct *a, struct reporter *rep, const struct s
 	char *suspects = reporter__json(rep);
 	int i, n = reporter__stats(rep, names, values);
 
-	fprintf(f, "{\"summaryVersion\":1,\"tool\":\"dhat-trace %s\",\"cmd\":", DT_VERSION);
-	json_str(f, in->cmd);
-	fprintf(f, ",\"pid\":%d,\"dhat_file\":", in->pid);
+	if (line)
+		reportjson__begin(f, "summary", in->pid);
+	else
+		fputc('{', f);
+	fprintf(f, "\"summaryVersion\":1,\"tool\":\"dhat-trace %s\",\"cmd\":", DT_VERSION);
+	jsonstr__put(f, in->cmd);
+	if (!line)
+		fprintf(f, ",\"pid\":%d", in->pid);
+	fprintf(f, ",\"dhat_file\":");
 	if (in->dhat_file)
-		json_str(f, in->dhat_file);
+		jsonstr__put(f, in->dhat_file);
 	else
 		fprintf(f, "null");
 	fprintf(f, ",\"duration_us\":%llu", (unsigned long long)(in->t_end_ns / NSEC_PER_USEC));
@@ -79,44 +69,25 @@ static void render(FILE *f, struct acct *a, struct reporter *rep, const struct s
 		fprintf(f, "%d", in->status);
 	else
 		fprintf(f, "null");
-	fprintf(f, "}\n");
+	if (line)
+		reportjson__end(f);
+	else
+		fprintf(f, "}\n");
 }
 
 int summary__write(const char *path, struct acct *a, struct reporter *rep,
 		   const struct summary_info *info)
 {
-	char tmp[PATH_MAX];
-	int fd, err = 0;
-	FILE *f;
+	struct outfile o;
+	int err = outfile__open(&o, path);
 
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return -errno;
-	/* mkstemp's 0600 is for secrets; this is a report, like the DHAT file. */
-	{
-		mode_t um = umask(0);
-
-		umask(um);
-		fchmod(fd, 0666 & ~um);
-	}
-	owner__give(fd, path);
-	f = fdopen(fd, "w");
-	if (!f) {
-		err = -errno;
-		close(fd);
-		unlink(tmp);
-		return err;
-	}
-	render(f, a, rep, info);
-	if (fflush(f) || fsync(fileno(f)))
-		err = -errno;
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
 	if (err)
-		unlink(tmp);
-	return err;
+		return err;
+	render(o.f, a, rep, info, false);
+	return outfile__commit(&o);
+}
+
+void summary__line(FILE *f, struct acct *a, struct reporter *rep, const struct summary_info *info)
+{
+	render(f, a, rep, info, true);
 }

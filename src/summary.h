@@ -4,6 +4,7 @@
 #define DT_SUMMARY_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include "accounting.h"
 #include "gate.h"
 #include "report.h"
@@ -26,6 +27,11 @@ struct summary_info {
  * renamed).  0 or -errno.
  */
 int summary__write(const char *path, struct acct *a, struct reporter *rep,
+		   const struct summary_info *info);
+
+/* The same as one --report-format=json line, {"type":"summary", ...}: the
+ * members of the document after "type", "time" and "pid". */
+void summary__line(FILE *f, struct acct *a, struct reporter *rep,
 		   const struct summary_info *info);
 
 #endif
