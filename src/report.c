@@ -308,10 +308,14 @@ static void reason(const struct dt_suspect *s, const char *label, const char *vi
 {
 	char g[32];
 
+	char oldest[48] = "";
+
+	if (s->oldest_ns > s->interval_ns)
+		snprintf(oldest, sizeof(oldest), ", the oldest over %.0f s", secs(s->oldest_ns));
 	snprintf(buf, len, "LEAK? +%s in %u of %u reports, %llu %% of live bytes older than %.0f "
-		 "s: %s%s", mib(s->growth, g, sizeof(g)), s->rose, s->of,
+		 "s%s: %s%s", mib(s->growth, g, sizeof(g)), s->rose, s->of,
 		 (unsigned long long)(s->live ? s->old * 100 / s->live : 0), secs(s->interval_ns),
-		 label, via);
+		 oldest, label, via);
 }
 
 typedef void (*suspect_fn)(void *ctx, uint32_t i, const struct dt_suspect *s,
@@ -575,9 +579,11 @@ static void json_suspect(void *ctx, uint32_t i, const struct dt_suspect *s, cons
 	fprintf(j->f, "%s{\"pp\":%u,\"reason\":", i ? "," : "", listed_index(j->r, s->pp));
 	jsonstr__put(j->f, reason);
 	fprintf(j->f, ",\"growth_bytes\":%llu,\"rose\":%u,\"of\":%u,\"live_bytes\":%llu,"
-		      "\"older_bytes\":%llu,\"interval_us\":%llu,\"history_bytes\":[",
+		      "\"older_bytes\":%llu,\"interval_us\":%llu,\"oldest_at_least_us\":%llu,"
+		      "\"history_bytes\":[",
 		(unsigned long long)s->growth, s->rose, s->of, (unsigned long long)s->live,
-		(unsigned long long)s->old, (unsigned long long)(s->interval_ns / NSEC_PER_USEC));
+		(unsigned long long)s->old, (unsigned long long)(s->interval_ns / NSEC_PER_USEC),
+		(unsigned long long)(s->oldest_ns / NSEC_PER_USEC));
 	for (k = 0; k < s->nhistory; k++)
 		fprintf(j->f, "%s%llu", k ? "," : "", (unsigned long long)s->history[k]);
 	fprintf(j->f, "],\"history_blocks\":[");

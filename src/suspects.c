@@ -12,15 +12,14 @@
 struct hist {
 	uint64_t live[SLOTS];
 	uint64_t blocks[SLOTS];
-	uint64_t nb_prev;	/* its new bytes (pps.h: nb) at the tick before the last */
-	uint64_t nb_last;	/* ... at the last tick */
+	uint64_t nb[SLOTS];	/* its bytes new to the heap so far (pps.h: nb) */
 };
 
 struct suspects {
 	struct hist *h;
 	uint32_t nh;		/* sites with a history */
 	uint32_t ticks;		/* ticks so far; slot of tick k: k % SLOTS */
-	uint64_t t_prev, t_last;
+	uint64_t t[SLOTS];	/* when each tick was */
 };
 
 struct suspects *suspects__new(void)
@@ -61,12 +60,10 @@ int suspects__tick(struct suspects *s, struct pps *pps, uint64_t now)
 
 		h->live[slot] = pp->curr_b;
 		h->blocks[slot] = pp->curr_bk;
-		h->nb_prev = h->nb_last;
-		h->nb_last = pp->nb;
+		h->nb[slot] = pp->nb;
 	}
+	s->t[slot] = now;
 	s->ticks++;
-	s->t_prev = s->t_last;
-	s->t_last = now;
 	return 0;
 }
 
@@ -98,13 +95,21 @@ static bool judge(const struct suspects *s, uint32_t i, struct dt_suspect *out)
 	now = live_at(h, last);
 	if (rose * 3 < of * 2 || !recent || now <= live_at(h, first))
 		return false;
-	fresh = h->nb_last - h->nb_prev;
+	fresh = h->nb[last % SLOTS] - h->nb[(last - 1) % SLOTS];
 	if (fresh > now || (now - fresh) * 2 < now)
 		return false;
 	*out = (struct dt_suspect){ .pp = i, .rose = rose, .of = of,
 				    .growth = now - live_at(h, first), .live = now,
-				    .old = now - fresh, .interval_ns = s->t_last - s->t_prev,
+				    .old = now - fresh,
+				    .interval_ns = s->t[last % SLOTS] - s->t[(last - 1) % SLOTS],
 				    .nhistory = of + 1 };
+	/* The oldest live block is older than the earliest tick since which
+	 * the site made fewer new bytes than it has live now. */
+	for (k = first; k < last; k++)
+		if (h->nb[last % SLOTS] - h->nb[k % SLOTS] < now) {
+			out->oldest_ns = s->t[last % SLOTS] - s->t[k % SLOTS];
+			break;
+		}
 	for (k = 0; k <= of; k++) {
 		out->history[k] = live_at(h, first + k);
 		out->history_blocks[k] = h->blocks[(first + k) % SLOTS];

@@ -20,7 +20,9 @@
  * share of intervals they rose in, then by how much they grew.  "Older than
  * the last interval" is exact as a bound: what is live minus all the bytes
  * new to the heap since the tick before (a realloc adds only what it grew
- * by: a buffer that keeps growing is old memory, and a leak too).
+ * by: a buffer that keeps growing is old memory, and a leak too).  The
+ * same bound over more intervals says how old its oldest live block is at
+ * least.
  */
 #define SUSPECT_WINDOW 6
 
@@ -31,6 +33,9 @@ struct dt_suspect {
 	uint64_t live;		/* live bytes now */
 	uint64_t old;		/* of them, allocated before the last interval began */
 	uint64_t interval_ns;	/* the last interval's length */
+	/* Its oldest live block is at least this old: live bytes outnumber
+	 * all it made new since that tick (within the window). */
+	uint64_t oldest_ns;
 	uint64_t history[SUSPECT_WINDOW + 1];	/* live bytes at each tick, oldest first */
 	uint64_t history_blocks[SUSPECT_WINDOW + 1];	/* live blocks, likewise */
 	uint32_t nhistory;

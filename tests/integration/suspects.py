@@ -24,7 +24,7 @@ DT, BUILD = sys.argv[1], sys.argv[2]
 PROG = fixture(BUILD, "suspects")
 REPORT = re.compile(r"^dhat-trace: \[(\d+\.\d)s\] live ")
 LEAK = re.compile(r"LEAK\? \+\S+ \S+ in (\d+) of (\d+) reports, (\d+) % of live bytes older than "
-                  r"\d+ s: (\S+).*?( \(via .*\))?$")
+                  r"\d+ s(?:, the oldest over (\d+) s)?: (\S+).*?( \(via .*\))?$")
 
 
 def reports(err):
@@ -41,13 +41,15 @@ def reports(err):
         if not m:
             continue
         (cur if line.startswith("dhat-trace:   ") and cur is not None else final).append(
-            m.group(4))
+            m.group(5))
         if line.startswith("dhat-trace:   "):
-            VIA.append(m.group(5) or "")
+            VIA.append(m.group(6) or "")
+            OLDEST.append(int(m.group(4) or 0))
     return out, final
 
 
 VIA = []
+OLDEST = []
 
 
 c = Checks()
@@ -92,4 +94,7 @@ with tempfile.TemporaryDirectory() as tmp:
                     f"{h} {hb}")
             c.check(sus[0]["rose"] == sus[0]["of"] == 6, "it rose in 6 of 6 intervals",
                     str(sus[0]))
+            c.check(5_500_000 <= sus[0]["oldest_at_least_us"] <= 6_500_000 and OLDEST and
+                    OLDEST[-1] == 6, "its oldest block: over the whole window (6 s), said so",
+                    f"{sus[0]['oldest_at_least_us']} {OLDEST[-3:]}")
 sys.exit(c.finish())

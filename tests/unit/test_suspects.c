@@ -74,6 +74,7 @@ int main(void)
 	ok(suspect(s, n, 0), "tick 10: the leak is a suspect");
 	is_u64(s[0].of, SUSPECT_WINDOW, "judged over the whole window");
 	is_u64(s[0].old, 9000, "older than the last interval: all but its newest 1000 B");
+	is_u64(s[0].oldest_ns, 6 * SEC, "its oldest block older than the whole window (6 s)");
 	ok(suspect(s, n, 4), "tick 10: the slow leak (2 of 3 intervals) is a suspect");
 	ok(suspect(s, n, 5), "tick 10: the growing buffer is a suspect (reallocs count what they add)");
 	ok(!cache_late, "the cache is no suspect two intervals after it stopped");
