@@ -42,6 +42,8 @@ int reporter__stats(void *ctx, const char **names, uint64_t *values);
 void reporter__set_quiet(struct reporter *r, bool quiet);
 /* dt_json_fn (ctx: the reporter): the leak suspects for dhatTrace. */
 char *reporter__json(void *ctx);
+/* Events lost so far (as lost_events in the stats), for the status line. */
+uint64_t reporter__lost(const struct reporter *r);
 /* One line of losses for the JSON's cmd field, or NULL if nothing was lost. */
 const char *reporter__loss_note(struct reporter *r);
 

@@ -77,7 +77,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case ARGP_KEY_END:
 		if (!a->file)
-			subcmd__usage_error("report", "no FILE given (see --help)%s", "");
+			subcmd__usage_error("report", "no FILE given%s", "");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
