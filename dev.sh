@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Set up a Debian 12 machine, build, and either run the demo or the test suite.
-#   ./dev.sh demo   trace the bundled demo program and write dhat-heap.json
+#   ./dev.sh demo   trace the bundled demo program and write
+#                   dhat-trace.leaky-server.PID.json
 #   ./dev.sh test   run every test suite, then the unit, fuzz-corpus and replay
 #                   checks again under ASan/UBSan (build-asan); ends with
 #                   "N passed, N failed"
@@ -19,12 +20,14 @@ fi
 
 pkgs=(clang bpftool libbpf-dev libelf-dev libdw-dev libcjson-dev libzydis-dev zlib1g-dev meson ninja-build
       pkg-config gcc g++ python3 util-linux)
+# bash-completion: its completionsdir; zsh and fish: their completions are
+# parsed and tried (cli_docs).
 # llvm: llvm-symbolizer, for readable ASan/UBSan reports from build-asan.
 # golang-go (go tool pprof), prometheus (promtool), prometheus-node-exporter:
 # the clients that read --pprof and --metrics-file in tests/integration/exports.py.
 [ "$mode" != demo ] && pkgs+=(valgrind chromium libjemalloc2 redis-server redis-tools
                              rustc cargo librust-tokio-dev librust-libc-dev bubblewrap llvm
-                             golang-go prometheus prometheus-node-exporter)
+                             golang-go prometheus prometheus-node-exporter bash-completion zsh fish)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -43,10 +46,10 @@ else
 fi
 
 if [ "$mode" = demo ]; then
-	build/dhat-trace -i 1s -o dhat-heap.json -- build/demo/leaky-server
+	build/dhat-trace -i 1s build/demo/leaky-server
 	echo
 	echo "Open /usr/libexec/valgrind/dh_view.html (Debian's valgrind package) in a browser,"
-	echo "press Load… and choose $(pwd)/dhat-heap.json."
+	echo "press Load… and choose $(pwd)/$(ls -t dhat-trace.leaky-server.*.json | head -1)."
 	exit 0
 fi
 

@@ -32,14 +32,41 @@ _dhat_trace_files()
 	COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
 }
 
+# The capture's options: those that take a value, and the others.  An
+# option with an optional value (--fail-on-leak[=BYTES]) is in both.
+_dhat_trace_arg_opts="-p --pid -d --duration -o --output -i --interval -t --top
+	--max-frames --ring-size --max-memory --unwind --fail-on-leak= --max-peak --ignore-site
+	--ignore-file --summary-json --snapshot-every --pprof --folded --folded-weight
+	--metrics-file --report-format --report-file"
+_dhat_trace_flag_opts="--probe-at-entry --probe-only --follow-exec --fail-on-leak
+	--follow-forks -q --quiet -v --verbose -h --help --usage -V --version --"
+
+_dhat_trace_takes_value()
+{
+	case $1 in
+	-p | --pid | -d | --duration | -o | --output | -i | --interval | -t | --top | \
+	--max-frames | --ring-size | --max-memory | --unwind | --max-peak | --ignore-site | \
+	--ignore-file | --summary-json | --snapshot-every | --pprof | --folded | --folded-weight | \
+	--metrics-file | --report-format | --report-file)
+		return 0 ;;
+	esac
+	return 1
+}
+
 _dhat_trace()
 {
-	local cur prev i
+	local cur prev i w start=
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
+	# "--unwind=<TAB>": bash splits the word at "=" (COMP_WORDBREAKS).
+	if [[ $cur == = ]]; then
+		cur=
+	elif [[ $prev == = ]] && ((COMP_CWORD > 1)); then
+		prev=${COMP_WORDS[COMP_CWORD-2]}
+	fi
 
 	if ((COMP_CWORD == 1)) && [[ $cur != -* ]]; then
-		COMPREPLY=($(compgen -W "report diff check" -- "$cur"))
+		COMPREPLY=($(compgen -W "report diff check" -- "$cur") $(compgen -c -- "$cur"))
 		return
 	fi
 	case ${COMP_WORDS[1]} in
@@ -48,17 +75,28 @@ _dhat_trace()
 		return ;;
 	esac
 
-	# After "--" everything is the command to launch.
+	# The first word that is neither an option nor an option's value starts
+	# the command to launch (so does "--"): from there on the words are its.
 	for ((i = 1; i < COMP_CWORD; i++)); do
-		if [[ ${COMP_WORDS[i]} == -- ]]; then
-			if declare -F _command_offset >/dev/null; then
-				_command_offset $((i + 1))
-			else
-				COMPREPLY=($(compgen -c -- "$cur"))
-			fi
-			return
-		fi
+		w=${COMP_WORDS[i]}
+		case $w in
+		--) start=$((i + 1)); break ;;
+		=) ((i++)); continue ;;	# "--opt=VALUE", split at "="
+		-*)
+			[[ ${COMP_WORDS[i+1]} != = ]] && _dhat_trace_takes_value "$w" && ((i++))
+			continue ;;
+		esac
+		start=$i
+		break
 	done
+	if [[ -n $start ]]; then
+		if declare -F _command_offset >/dev/null; then
+			_command_offset "$start"
+		else
+			COMPREPLY=($(compgen -c -- "$cur"))
+		fi
+		return
+	fi
 
 	case $prev in
 	-p | --pid)
@@ -89,12 +127,13 @@ _dhat_trace()
 	--unwind)
 		COMPREPLY=($(compgen -W "auto dwarf fp" -- "$cur"))
 		return ;;
+	--fail-on-leak | --max-peak | --ignore-site)
+		return ;;
 	esac
-	COMPREPLY=($(compgen -W "-p --pid -d --duration -o --output -i --interval -t --top
-		--max-frames --unwind --ring-size --max-memory --probe-at-entry --probe-only --follow-exec
-		--fail-on-leak --max-peak --ignore-site --ignore-file --summary-json --snapshot-every
-		--follow-forks --pprof --folded --folded-weight --metrics-file --report-format
-		--report-file -q --quiet -v --verbose -? --help --usage -V --version --" \
-		-- "$cur"))
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$_dhat_trace_arg_opts $_dhat_trace_flag_opts" -- "$cur"))
+		return
+	fi
+	COMPREPLY=($(compgen -c -- "$cur"))
 }
 complete -F _dhat_trace dhat-trace

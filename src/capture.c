@@ -26,12 +26,17 @@
 #include "mapwatch.h"
 #include "probes.h"
 #include "report.h"
+#include "status.h"
 #include "summary.h"
 #include "symbolizer.h"
 #include "targetview.h"
 #include "umulti.h"
 #include "unwind.h"
 #include "util.h"
+
+/* How long a launched command may take to end after the signal that ended
+ * the capture (its own clean-up included); see signalled_command(). */
+#define SIGNAL_WAIT_MS 2000
 
 static int on_record(void *ctx, void *data, size_t size)
 {
@@ -246,6 +251,23 @@ static int exit_code_of(int status)
 	return DT_EXIT_OK;
 }
 
+/*
+ * A signal ended the capture of a launched command.  Ctrl-C (the
+ * terminal's SIGINT, SIGTERM from systemd or kill -- -PGID) reaches the
+ * whole process group, the command too: give it a bounded while to end,
+ * now that the file is written, and exit as it did (130), as valgrind and
+ * heaptrack do and a shell script expects.  A command that runs on (the
+ * signal was dhat-trace's alone, or it ignores it) is left running: 0.
+ */
+static int signalled_command(struct target *t, struct capture_end *e)
+{
+	if (target__wait_exit(t, SIGNAL_WAIT_MS, &e->status))
+		return DT_EXIT_OK;
+	vlog("PID %d ended too: %s %d\n", t->pid, WIFSIGNALED(e->status) ? "signal" : "status",
+	     WIFSIGNALED(e->status) ? WTERMSIG(e->status) : WEXITSTATUS(e->status));
+	return exit_code_of(e->status);
+}
+
 /* The child that execs is kept, held at its exec stop, for the next capture. */
 static void hold_for_next(const struct capture_opts *o, struct capture_end *e)
 {
@@ -365,14 +387,18 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		goto cleanup;
 	}
 	/* Launched: the child is still us until it execs; its view comes later. */
+	status__phase("reading the objects of PID %d", t->pid);
 	if (o->from_maps)
 		tview__sync(tv);
+	if (cfg.unwind != DT_UNWIND_FP)
+		status__phase("building unwind tables");
 	uw = unwind_setup(&cfg, o, tv);
 	if (!uw && errno)
 		goto cleanup;
 	popts = (struct probe_opts){ .at_entry = cfg.probe_at_entry,
 		.probe_only = cfg.probe_only, .multi = use_multi_links(),
 		.from_maps = o->from_maps };
+	status__phase("loading the BPF programs");
 	skel = load_bpf(&cfg, t, uw, &popts);
 	if (!skel)
 		goto cleanup;
@@ -381,6 +407,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		goto cleanup;
 	/* The objects read before are kept: the probes are placed in them. */
 	tview__bind(tv, &skel->bss->map_epoch, skel->bss->unmap_log);
+	status__phase("placing the probes");
 	probes = probes__attach(skel, t, tv, &popts);
 	if (!probes)
 		goto cleanup;
@@ -438,9 +465,14 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	ns_pid = started ? target__ns_pid(t) : 0;
 	if (ns_pid && ns_pid != t->pid)
 		snprintf(ns_note, sizeof(ns_note), "PID %d in its own PID namespace; ", ns_pid);
-	elog("tracing PID %d (%s%s)%s%s\n", t->pid, ns_note, probes__summary(probes),
+	/* The file is named here, not only at the end: without -o the name
+	 * carries the PID, which the user may not know yet. */
+	ilog("tracing PID %d (%s%s)%s%s%s%s\n", t->pid, ns_note, probes__summary(probes),
 	     cfg.probe_only ? "; --probe-only: nothing is recorded" : "",
+	     cfg.probe_only ? "" : "; writing ", cfg.probe_only ? "" : shown,
 	     cfg.duration_ns ? "" : "; Ctrl-C to stop");
+	/* A launched command writing to the same terminal would break the line. */
+	status__tracing(!t->launched || !isatty(STDOUT_FILENO));
 	if (!started) {
 		*o->watching = child__seize(t->pid, cfg.follow_exec, (unsigned int)execs,
 					    o->forks) == 0;
@@ -469,6 +501,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		.snapshot_ns = cfg.snapshot_ns,
 		.tick = o->forks ? forks__poll : NULL, .tick_ctx = o->forks,
 	}, &e->status);
+	status__tracing(false);
 	e->t_end = mono_ns();
 	reporter__set_rss(rep, rss_start, e->end == LOOP_TARGET_EXIT ? rss_end : target__rss(t));
 	/* --probe-only has no output to lose: the signals stay blocked until exit. */
@@ -536,10 +569,12 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		elog("cannot write %s: %s failed: %s\n", shown, step, strerror(-err));
 		goto cleanup;
 	}
-	elog("wrote %s\n", shown);
+	ilog("wrote %s\n", shown);
 	ret = t->launched && e->end == LOOP_TARGET_EXIT ? exit_code_of(e->status) : DT_EXIT_OK;
 	if (convert_capture(o, a, sym, rep, e->t_end - t0) && ret == DT_EXIT_OK)
 		ret = DT_EXIT_ERROR;
+	if (t->launched && e->end == LOOP_SIGNAL)
+		ret = signalled_command(t, e);
 	after_capture(o, e, a, sym, rep, ret);
 cleanup:
 	if (!started && t->gate_fd >= 0)

@@ -84,7 +84,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case ARGP_KEY_END:
 		if (!a->file)
-			subcmd__usage_error("check", "no FILE given (see --help)%s", "");
+			subcmd__usage_error("check", "no FILE given%s", "");
 		if (!a->gate.leak && !a->gate.peak)
 			a->gate.leak = true;
 		break;

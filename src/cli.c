@@ -43,17 +43,18 @@ const char *argp_program_bug_address = NULL;
 
 static const char doc[] =
 	"Trace the heap of a running process (or of a command it launches) with eBPF "
-	"uprobes on the malloc family, and write Valgrind DHAT's JSON (dhat-heap.json) "
-	"for dh_view.html.\v"
-	"TIME is a number with unit ms, s, m or h (500ms, 30s, 5m); a bare number is "
-	"seconds. Stop with -d, Ctrl-C/SIGTERM, or when the target exits.";
+	"uprobes on the malloc family, and write Valgrind DHAT's JSON "
+	"(dhat-trace.NAME.PID.json) for dh_view.html.\v"
+	"The first argument that is not an option starts COMMAND: options after it are "
+	"COMMAND's. TIME is a number with unit ms, s, m or h (500ms, 30s, 5m); a bare "
+	"number is seconds. Stop with -d, Ctrl-C/SIGTERM, or when the target exits.";
 
-static const char args_doc[] = "-p PID\n-- COMMAND [ARG...]";
+static const char args_doc[] = "-p PID\nCOMMAND [ARG...]";
 
 static const struct argp_option options[] = {
 	{ "pid", 'p', "PID", 0, "Trace the running process PID", 0 },
 	{ "duration", 'd', "TIME", 0, "Stop after TIME", 0 },
-	{ "output", 'o', "FILE", 0, "DHAT JSON output file (default: dhat-heap.json)", 0 },
+	{ "output", 'o', "FILE", 0, "DHAT JSON output file (default: dhat-trace.NAME.PID.json)", 0 },
 	{ "interval", 'i', "TIME", 0, "Print a peak report every TIME (default 10s, 0: never)", 0 },
 	{ "top", 't', "N", 0, "Call sites shown in each periodic report (default 5)", 0 },
 	{ "max-frames", OPT_MAX_FRAMES, "N", 0, "Stack depth to record (default 64, at most 127)", 0 },
@@ -115,18 +116,19 @@ static const struct argp_option options[] = {
 	/* Set by forks.c on the captures of children it starts. */
 	{ "fork-of", OPT_FORK_OF, "FILE", OPTION_HIDDEN, NULL, 0 },
 	{ "ready-fd", OPT_READY_FD, "FD", OPTION_HIDDEN, NULL, 0 },
-	{ "quiet", 'q', NULL, 0, "No periodic reports: errors and the final summary only", 0 },
+	{ "quiet", 'q', NULL, 0, "Errors and the final summary only", 0 },
 	{ "verbose", 'v', NULL, 0, "More detail on stderr (repeat for debug output)", 0 },
+	/* valgrind's, heaptrack's, bpftrace's and memleak's help option; argp's
+	 * own is -?, which an unquoted shell word may glob. */
+	{ NULL, 'h', NULL, 0, "The same as --help", -1 },
 	{},
 };
 
-static void usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "dhat-trace: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n");
-	exit(DT_EXIT_USAGE);
-}
+/* The parse in progress: every usage error comes out as argp's own do
+ * (what is wrong, then where help is), with argp's exit status. */
+static const struct argp_state *parsing;
+
+#define usage_error(fmt, ...) argp_error(parsing, fmt, ##__VA_ARGS__)
 
 static uint64_t duration_arg(const char *arg)
 {
@@ -154,12 +156,15 @@ static uint64_t bytes_arg(const char *opt, const char *arg)
 {
 	uint64_t v;
 
-	if (parse_size(arg, &v)) {
-		fprintf(stderr, "dhat-trace: invalid %s '%s': use a number of bytes, with K, M or G "
-			"for powers of 1024\n", opt, arg);
-		exit(DT_EXIT_USAGE);
-	}
+	if (parse_size(arg, &v))
+		usage_error("invalid %s '%s': use a number of bytes, with K, M or G for powers "
+			    "of 1024", opt, arg);
 	return v;
+}
+
+static bool to_stdout(const struct dt_config *cfg)
+{
+	return cfg->output && !strcmp(cfg->output, "-");
 }
 
 static struct patterns *ignore_of(struct dt_config *cfg)
@@ -179,6 +184,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	uint64_t sz;
 	int err;
 
+	parsing = state;
 	switch (key) {
 	case 'p':
 		cfg->pid = (pid_t)number_arg(arg, "invalid PID '%s'", 1, 4194304);
@@ -190,7 +196,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'o':
 		if (!*arg)
-			usage_error("empty output file name%s", "");
+			usage_error("empty output file name");
 		cfg->output = arg;
 		break;
 	case 'i':
@@ -248,15 +254,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_IGNORE_FILE:
 		err = patterns__load(ignore_of(cfg), arg, &line);
-		if (err == -E2BIG) {
-			fprintf(stderr, "dhat-trace: --ignore-file %s: line %u is too long\n", arg,
-				line);
-			exit(DT_EXIT_USAGE);
-		}
-		if (err) {
-			fprintf(stderr, "dhat-trace: --ignore-file %s: %s\n", arg, strerror(-err));
-			exit(DT_EXIT_USAGE);
-		}
+		if (err == -E2BIG)
+			usage_error("--ignore-file %s: line %u is too long", arg, line);
+		if (err)
+			usage_error("--ignore-file %s: %s", arg, strerror(-err));
 		break;
 	case OPT_SNAPSHOT_EVERY:
 		cfg->snapshot_ns = duration_arg(arg);
@@ -265,7 +266,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_SUMMARY_JSON:
 		if (!*arg)
-			usage_error("empty --summary-json file name%s", "");
+			usage_error("empty --summary-json file name");
 		cfg->summary_json = arg;
 		break;
 	case OPT_FOLLOW_FORKS:
@@ -303,26 +304,31 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'v':
 		cfg->verbosity = cfg->verbosity < 0 ? 1 : cfg->verbosity + 1;
 		break;
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		break;
 	case ARGP_KEY_ARGS:
+		/* The first non-option (ARGP_IN_ORDER) or what follows "--": the
+		 * command and its own arguments, none of them ours. */
 		cfg->argv = state->argv + state->next;
+		state->next = state->argc;
 		break;
 	case ARGP_KEY_END:
 		if (cfg->pid && cfg->argv)
-			usage_error("give either -p PID or a command after --, not both%s", "");
+			usage_error("give either -p PID or a command, not both");
 		if (!cfg->pid && !cfg->argv)
-			usage_error("nothing to trace: give -p PID or -- COMMAND (see --help)%s",
-				    "");
-		if (cfg->snapshot_ns && !strcmp(cfg->output, "-"))
+			usage_error("nothing to trace: give -p PID or a COMMAND");
+		if (cfg->snapshot_ns && to_stdout(cfg))
 			usage_error("--snapshot-every writes files beside -o's: give -o FILE, not "
-				    "-o -%s", "");
-		if (cfg->follow_exec && !strcmp(cfg->output, "-"))
+				    "-o -");
+		if (cfg->follow_exec && to_stdout(cfg))
 			usage_error("--follow-exec writes one file per program: give -o FILE, "
-				    "not -o -%s", "");
-		if (cfg->follow_forks && !strcmp(cfg->output, "-"))
+				    "not -o -");
+		if (cfg->follow_forks && to_stdout(cfg))
 			usage_error("--follow-forks writes one file per process: give -o FILE, "
-				    "not -o -%s", "");
+				    "not -o -");
 		if (cfg->follow_forks && cfg->probe_only)
-			usage_error("--follow-forks records nothing with --probe-only%s", "");
+			usage_error("--follow-forks records nothing with --probe-only");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -344,8 +350,8 @@ void cli__parse(int argc, char **argv, struct dt_config *cfg)
 {
 	static const struct argp argp = { options, parse_opt, args_doc, doc, NULL, NULL, NULL };
 
+	/* .output NULL: named after the target once it is known (main.c). */
 	*cfg = (struct dt_config){
-		.output = "dhat-heap.json",
 		.interval_ns = 10 * NSEC_PER_SEC,
 		.top = 5,
 		.max_frames = 64,
@@ -358,7 +364,11 @@ void cli__parse(int argc, char **argv, struct dt_config *cfg)
 		.ready_fd = -1,
 	};
 	argp_err_exit_status = DT_EXIT_USAGE;
-	/* ARGP_IN_ORDER would hand us the command's own options one by one;
-	 * "--" already ends ours, and everything after it is the command. */
-	argp_parse(&argp, argc, argv, 0, NULL, cfg);
+	/* getopt names argv[0] as typed ("./build/dhat-trace: invalid option"),
+	 * argp its base name: one name for both. */
+	argv[0] = "dhat-trace";
+	/* In order, as valgrind and heaptrack take a command: the first
+	 * non-option starts it (ARGP_KEY_ARGS), so "dhat-trace ls -l" is not
+	 * read as dhat-trace's -l; "--" still works as before. */
+	argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, cfg);
 }

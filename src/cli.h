@@ -15,10 +15,10 @@
 
 struct dt_config {
 	pid_t pid;		/* -p; 0 when launching */
-	char **argv;		/* -- COMMAND ARGS; NULL when attaching */
+	char **argv;		/* COMMAND ARGS; NULL when attaching */
 	uint64_t duration_ns;	/* 0: until the target exits or a signal */
 	uint64_t interval_ns;	/* 0: no periodic report */
-	const char *output;
+	const char *output;	/* NULL: dhat-trace.NAME.PID.json, named once the target is known */
 	unsigned int top;
 	unsigned int max_frames;
 	uint64_t ring_size;

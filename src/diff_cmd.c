@@ -66,7 +66,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case ARGP_KEY_END:
 		if (state->arg_num < 2)
-			subcmd__usage_error("diff", "give two files, BEFORE and AFTER (see --help)%s",
+			subcmd__usage_error("diff", "give two files, BEFORE and AFTER%s",
 					    "");
 		break;
 	default:

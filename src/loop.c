@@ -16,6 +16,7 @@
 #include "child.h"
 #include "log.h"
 #include "loop.h"
+#include "status.h"
 #include "util.h"
 
 #define TICK_MS 10
@@ -173,6 +174,7 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 			end = LOOP_DURATION;
 			goto cleanup;
 		}
+		status__tick(now, o->acct, o->reporter);
 		if (o->interval_ns && now >= next_report) {
 			reporter__periodic(o->reporter, now);
 			next_report = now + o->interval_ns;

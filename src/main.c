@@ -21,6 +21,7 @@
 #include "interrupt.h"
 #include "log.h"
 #include "patterns.h"
+#include "status.h"
 #include "subcmd.h"
 #include "target.h"
 #include "util.h"
@@ -80,6 +81,19 @@ static bool next_program(struct target *t, const struct capture_end *e, int *ret
 	return true;
 }
 
+/*
+ * Without -o: a file per run, as valgrind's dhat.out.PID and heaptrack's
+ * heaptrack.NAME.PID, so a second capture does not replace the first.
+ */
+static const char *default_output(struct target *t, char *buf, size_t len)
+{
+	char name[64];
+
+	target__name(t, name, sizeof(name));
+	snprintf(buf, len, "dhat-trace.%s.%d.json", name, t->pid);
+	return buf;
+}
+
 /* The capture of a forked child, started by forks.c: its lines say whose. */
 static void fork_capture(struct dt_config *cfg)
 {
@@ -95,6 +109,7 @@ static void fork_capture(struct dt_config *cfg)
 int main(int argc, char **argv)
 {
 	struct dt_config cfg;
+	char default_out[PATH_MAX];
 	struct target t = { .gate_fd = -1, .exec_err_fd = -1 };
 	struct capture_end e = { 0 };
 	struct forks *forks = NULL;
@@ -116,14 +131,17 @@ int main(int argc, char **argv)
 	 * kill us (target.c restores it for a launched command). */
 	signal(SIGUSR1, SIG_IGN);
 	dt_verbosity = cfg.verbosity;
+	/* -q: errors and the summary only; a fork's capture shares the line
+	 * with the one that started it. */
+	status__init(cfg.verbosity >= 0 && !cfg.fork_of);
 	if (cfg.fork_of)
 		fork_capture(&cfg);
 	/* No network look-ups for debug info unless the user sets it up again. */
 	unsetenv("DEBUGINFOD_URLS");
 	libbpf_set_print(libbpf_print);
 
-	to_stdout = !cfg.probe_only && strcmp(cfg.output, "-") == 0;
-	if ((!cfg.probe_only && !to_stdout && target__check_output(cfg.output)) ||
+	to_stdout = !cfg.probe_only && cfg.output && strcmp(cfg.output, "-") == 0;
+	if ((!cfg.probe_only && cfg.output && !to_stdout && target__check_output(cfg.output)) ||
 	    (cfg.summary_json && target__check_output(cfg.summary_json)) ||
 	    (cfg.pprof && target__check_output(cfg.pprof)) ||
 	    (cfg.folded && target__check_output(cfg.folded)) ||
@@ -153,6 +171,13 @@ int main(int argc, char **argv)
 	}
 	if (cfg.pid ? target__open_pid(&t, cfg.pid) : target__spawn(&t, cfg.argv))
 		goto cleanup;
+	if (!cfg.output) {
+		cfg.output = default_output(&t, default_out, sizeof(default_out));
+		if (!cfg.probe_only && target__check_output(cfg.output)) {
+			target__abort(&t);
+			goto cleanup;
+		}
+	}
 	/* One capture per program: more only when it execs, with --follow-exec. */
 	for (n = 0;; n++) {
 		char output[PATH_MAX], summary[PATH_MAX], pprof[PATH_MAX], folded[PATH_MAX];

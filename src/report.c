@@ -211,6 +211,11 @@ static uint64_t lost_events(const struct reporter *r)
 	       r->bpf[DT_CNT_PENDING_FULL] + r->bpf[DT_CNT_STALE_ENTRY];
 }
 
+uint64_t reporter__lost(const struct reporter *r)
+{
+	return lost_events(r);
+}
+
 /* Allocations attributed to the "stack not captured" program point. */
 static uint64_t stackless(const struct reporter *r)
 {

@@ -60,5 +60,7 @@ const char *reporter__loss_note(struct reporter *r, bool attached);
 /* For acct__set_max_memory (ctx: the reporter): says once, at once, that
  * the cap was reached. */
 void reporter__on_cap(void *ctx);
+/* Events lost so far (as lost_events in the stats), for the status line. */
+uint64_t reporter__lost(const struct reporter *r);
 
 #endif

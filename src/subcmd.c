@@ -12,7 +12,9 @@ void subcmd__usage_error(const char *cmd, const char *fmt, const char *arg)
 {
 	fprintf(stderr, "dhat-trace %s: ", cmd);
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n");
+	/* The same second line as argp's own usage errors. */
+	fprintf(stderr, "\nTry `dhat-trace %s --help' or `dhat-trace %s --usage' for more "
+		"information.\n", cmd, cmd);
 	exit(DT_EXIT_USAGE);
 }
 

@@ -12,7 +12,8 @@ int report_cmd__main(int argc, char **argv);
 int diff_cmd__main(int argc, char **argv);
 int check_cmd__main(int argc, char **argv);
 
-/* Shared by them.  Bad usage prints one line and exits with DT_EXIT_USAGE. */
+/* Shared by them.  Bad usage prints what is wrong and where help is (as
+ * argp does), and exits with DT_EXIT_USAGE. */
 void subcmd__usage_error(const char *cmd, const char *fmt, const char *arg);
 unsigned long subcmd__number(const char *cmd, const char *opt, const char *arg,
 			     unsigned long lo, unsigned long hi);

@@ -451,6 +451,45 @@ void target__abort(struct target *t)
 	waitpid(t->pid, NULL, 0);
 }
 
+void target__name(struct target *t, char *buf, size_t len)
+{
+	const char *base = t->exe ? strrchr(t->exe, '/') : NULL;
+	ssize_t n = -1;
+	size_t i;
+
+	if (base)
+		n = snprintf(buf, len, "%s", base + 1);
+	else if (!t->launched)
+		n = read_in(t->proc_dir, "comm", buf, len);
+	if (n <= 0) {
+		snprintf(buf, len, "process");
+		return;
+	}
+	buf[strcspn(buf, "\n")] = '\0';
+	/* comm is whatever the process set (prctl): keep it one plain file
+	 * name a shell need not quote. */
+	for (i = 0; buf[i]; i++)
+		if (buf[i] == '/' || buf[i] <= ' ' || buf[i] == 0x7f || strchr("'\"\\$`*?[]", buf[i]))
+			buf[i] = '_';
+}
+
+int target__wait_exit(struct target *t, unsigned int ms, int *status)
+{
+	unsigned int waited;
+	pid_t r;
+
+	for (waited = 0;; waited += 10) {
+		r = waitpid(t->pid, status, WNOHANG);
+		if (r == t->pid)
+			return 0;
+		if (r < 0)
+			return -errno;
+		if (waited >= ms)
+			return -ETIMEDOUT;
+		usleep(10 * 1000);
+	}
+}
+
 void target__cleanup(struct target *t)
 {
 	if (t->gate_fd >= 0)

@@ -38,6 +38,12 @@ int target__exec_seen(struct target *t);
 /* Kill and reap a child that was never released. */
 void target__abort(struct target *t);
 void target__cleanup(struct target *t);
+/* A short name for files: the command's base name, or an attached
+ * process's comm, made safe as one file name. */
+void target__name(struct target *t, char *buf, size_t len);
+/* Reap the launched command within ms: 0 with its wait status, -ETIMEDOUT
+ * while it runs on, or -errno (not our child, or reaped already). */
+int target__wait_exit(struct target *t, unsigned int ms, int *status);
 /* Re-pick t->proc_dir (its thread may have exited): 0, or -ESRCH when no
  * thread of the process runs. */
 int target__pick_proc_dir(struct target *t);

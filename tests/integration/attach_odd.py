@@ -32,7 +32,7 @@ def trace(mode, pick, out, env=None):
         if len(ready) != 2 or ready[0] != b"ready":
             raise RuntimeError(f"fixture did not get ready: {ready}")
         tid = int(ready[1])
-        tracer = subprocess.Popen([DT, "-q", "-p", str(pick(target.pid, tid)), "-o", out],
+        tracer = subprocess.Popen([DT, "-i", "0", "-p", str(pick(target.pid, tid)), "-o", out],
                                   stderr=subprocess.PIPE, text=True,
                                   env={**os.environ, **(env or {})})
         lines = []

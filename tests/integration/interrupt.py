@@ -32,7 +32,7 @@ class Tracer:
     """dhat-trace launching manysites, its stderr collected line by line."""
 
     def __init__(self, out, *args):
-        self.p = subprocess.Popen([DT, "-q", "-o", out, "--", MANY, *args],
+        self.p = subprocess.Popen([DT, "-i", "0", "-o", out, "--", MANY, *args],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.lines = []
         first = self.p.stderr.readline()

@@ -50,7 +50,7 @@ with tempfile.TemporaryDirectory(prefix="dtc-", dir="/tmp") as tmp:
 
     # Recorded, not asserted: a launch through unshare, whose child is the program.
     out = os.path.join(tmp, "launch.json")
-    r = subprocess.run([DT, "-q", "-o", out, "--", "unshare", "-p", "-f", "--mount-proc", CTR],
+    r = subprocess.run([DT, "-i", "0", "-o", out, "--", "unshare", "-p", "-f", "--mount-proc", CTR],
                        capture_output=True, text=True, timeout=120)
     got = sites(out, "ctr.c") if r.returncode == 0 and os.path.exists(out) else None
     print(f"# note: dhat-trace -- unshare -p -f --mount-proc PROG: exit {r.returncode}, "

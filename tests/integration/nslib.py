@@ -155,7 +155,7 @@ def attach_inside(dt, out, argv, comm, *opts, timeout=60):
         pid = descendant(target.pid, comm)
         info = dict(pid=pid, mnt=ns_of(pid, "mnt"), pidns=ns_of(pid, "pid"), nspid=nspid(pid),
                     root=os.readlink(f"/proc/{pid}/root"))
-        tracer = subprocess.Popen([dt, "-q", "-p", str(pid), "-o", out, "-d", "60s", *opts],
+        tracer = subprocess.Popen([dt, "-i", "0", "-p", str(pid), "-o", out, "-d", "60s", *opts],
                                   stderr=subprocess.PIPE, text=True)
         first = tracer.stderr.readline()
         os.kill(pid, signal.SIGUSR1)

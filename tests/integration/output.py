@@ -17,7 +17,7 @@ c = Checks()
 
 with tempfile.TemporaryDirectory() as tmp:
     # In tmp, to see that no file (named "-" or other) is written.
-    r = subprocess.run([DT, "-q", "-o", "-", "--", fixture(BUILD, "basic")], capture_output=True,
+    r = subprocess.run([DT, "-i", "0", "-o", "-", "--", fixture(BUILD, "basic")], capture_output=True,
                        text=True, timeout=120, cwd=tmp)
     c.check(r.returncode == 0, "-o -: exit 0", r.stderr)
     try:

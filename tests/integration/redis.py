@@ -98,7 +98,7 @@ class Tracer:
     """dhat-trace -p PID with stderr collected by a thread (never blocks, never fills)."""
 
     def __init__(self, pid, out):
-        self.p = subprocess.Popen([DT, "-q", "-p", str(pid), "-o", out, *EXTRA],
+        self.p = subprocess.Popen([DT, "-i", "0", "-p", str(pid), "-o", out, *EXTRA],
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, text=True)
         self.lines = []

@@ -66,6 +66,10 @@ int main(void)
 	pthread_t th;
 	pid_t child;
 
+	if (geteuid() != 0) {
+		printf("1..0 # SKIP needs root (it loads BPF programs and places uprobes)\n");
+		return 77;
+	}
 	ver = kernel_version(release, sizeof(release));
 	if (!umulti__supported()) {
 		/* 6.6-6.8 may lack the PID-filter fix, which supported() demands. */
