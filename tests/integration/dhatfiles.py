@@ -129,8 +129,12 @@ def check_usage(c, good):
                        (["check", "--fail-on-leak=lots", good], "check with bad BYTES"),
                        (["report", "--sort=size", good], "report --sort=size")):
         r = run(*args)
-        c.check(r.returncode == 64 and len(r.stderr.splitlines()) == 1, f"{what}: exit 64",
-                r.stderr)
+        # One line that says what is wrong, then argp's pointer to --help
+        # (the one format of every usage error, cli_errors.py).
+        lines = r.stderr.splitlines()
+        c.check(r.returncode == 64 and lines and lines[0].startswith(f"dhat-trace {args[0]}: ")
+                and " ".join(lines[1:]).startswith("Try ") and "--help" in r.stderr,
+                f"{what}: exit 64, one line and the pointer to --help", r.stderr)
     for cmd in ("report", "diff", "check"):
         for h in ("-h", "--help"):
             r = run(cmd, h)
