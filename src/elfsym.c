@@ -123,6 +123,43 @@ static int for_each_function(struct elfsym *e, int (*fn)(const GElf_Sym *, const
 	return for_each_symbol(e, STT_FUNC, fn, ctx);
 }
 
+int elfsym__each_dynamic(Elf *elf, int (*fn)(const GElf_Dyn *d, const char *str, void *ctx),
+			 void *ctx)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	int ret;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		Elf_Data *data;
+		size_t k;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (k = 0; data && k < sh.sh_size / sh.sh_entsize; k++) {
+			GElf_Dyn d;
+			bool named;
+
+			if (!gelf_getdyn(data, (int)k, &d))
+				continue;
+			named = d.d_tag == DT_NEEDED || d.d_tag == DT_SONAME ||
+				d.d_tag == DT_RUNPATH || d.d_tag == DT_RPATH;
+			ret = fn(&d, named ? elf_strptr(elf, sh.sh_link, d.d_un.d_val) : NULL, ctx);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static int is_pie(const GElf_Dyn *d, const char *str, void *ctx)
+{
+	(void)str;
+	(void)ctx;
+	return d->d_tag == DT_FLAGS_1 && (d->d_un.d_val & DF_1_PIE);
+}
+
 /* A statically linked executable (non-PIE or static-pie): no interpreter,
  * and either ET_EXEC or flagged PIE.  Shared libraries and ld.so are neither. */
 static bool is_static_exe(Elf *elf)
@@ -145,24 +182,7 @@ static bool is_static_exe(Elf *elf)
 		return true;
 	if (eh.e_type != ET_DYN || !dyn)
 		return false;
-	{
-		Elf_Scn *scn = NULL;
-		GElf_Shdr sh;
-
-		while ((scn = elf_nextscn(elf, scn))) {
-			Elf_Data *d;
-			GElf_Dyn dy;
-
-			if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !sh.sh_entsize)
-				continue;
-			d = elf_getdata(scn, NULL);
-			for (i = 0; d && i < sh.sh_size / sh.sh_entsize; i++)
-				if (gelf_getdyn(d, (int)i, &dy) && dy.d_tag == DT_FLAGS_1 &&
-				    (dy.d_un.d_val & DF_1_PIE))
-					return true;
-		}
-	}
-	return false;
+	return elfsym__each_dynamic(elf, is_pie, NULL) != 0;
 }
 
 struct find_ctx {
@@ -363,15 +383,31 @@ static int find_lib(const char *root, struct list *dirs, const char *name, char 
 	return -ENOENT;
 }
 
+struct needed_ctx {
+	struct list *dirs, *names;
+	const char *origin;
+};
+
+static int take_needed(const GElf_Dyn *d, const char *s, void *ctx)
+{
+	struct needed_ctx *n = ctx;
+
+	if (!s)
+		return 0;
+	if (d->d_tag == DT_NEEDED)
+		list_add(n->names, s);
+	else if (d->d_tag == DT_RUNPATH || d->d_tag == DT_RPATH)
+		add_path_list(n->dirs, s, n->origin);
+	return 0;
+}
+
 /* Append the DT_NEEDED names of object, resolved, to order. */
 static void add_needed(const char *root, const char *object, struct list *order,
 		       const struct list *sys)
 {
 	char full[4096], origin[4096], found[4096], *slash;
 	struct list dirs = {}, names = {};
-	Elf_Scn *scn = NULL;
 	struct elfsym *e;
-	GElf_Shdr sh;
 	int i;
 
 	snprintf(full, sizeof(full), "%s%s", root, object);
@@ -387,28 +423,8 @@ static void add_needed(const char *root, const char *object, struct list *order,
 	else
 		snprintf(origin, sizeof(origin), ".");
 	add_path_list(&dirs, getenv("LD_LIBRARY_PATH"), origin);
-	while ((scn = elf_nextscn(e->elf, scn))) {
-		Elf_Data *data;
-		size_t k;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !sh.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		for (k = 0; data && k < sh.sh_size / sh.sh_entsize; k++) {
-			GElf_Dyn d;
-			const char *s;
-
-			if (!gelf_getdyn(data, (int)k, &d))
-				continue;
-			s = elf_strptr(e->elf, sh.sh_link, d.d_un.d_val);
-			if (!s)
-				continue;
-			if (d.d_tag == DT_NEEDED)
-				list_add(&names, s);
-			else if (d.d_tag == DT_RUNPATH || d.d_tag == DT_RPATH)
-				add_path_list(&dirs, s, origin);
-		}
-	}
+	elfsym__each_dynamic(e->elf, take_needed,
+			     &(struct needed_ctx){ .dirs = &dirs, .names = &names, .origin = origin });
 	for (i = 0; i < sys->n; i++)
 		list_add(&dirs, sys->v[i]);
 	for (i = 0; i < names.n; i++)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <gelf.h>
 
 struct elfsym;
 
@@ -23,6 +24,11 @@ struct elfsym_fn {
 
 /* The defined function sym, as elfsym__lookup finds it; -ENOENT. */
 int elfsym__function(struct elfsym *e, const char *sym, struct elfsym_fn *out);
+/* Each entry of the object's dynamic section, with its string (DT_NEEDED,
+ * DT_SONAME, DT_RUNPATH...: NULL for the others); a non-zero return of fn
+ * stops the walk and is returned. */
+int elfsym__each_dynamic(Elf *elf, int (*fn)(const GElf_Dyn *d, const char *str, void *ctx),
+			 void *ctx);
 /* The ELF virtual address of the global variable sym; -ENOENT. */
 int elfsym__variable(struct elfsym *e, const char *sym, uint64_t *vaddr);
 /* Whether any function symbol starts in (lo, hi] (virtual addresses): code

@@ -26,6 +26,7 @@
 #include <linux/openat2.h>
 #include <linux/types.h>
 #include "dhat_abi.h"
+#include "elfsym.h"
 #include "log.h"
 #include "target.h"
 #include "targetview.h"
@@ -315,40 +316,30 @@ static uint32_t born_epoch(const struct tview *tv, uint64_t start, uint64_t end,
 
 /* DT_SONAME and DT_NEEDED, for update_pins; an object without them (a
  * program, or a library not in the closure) is simply not pinned. */
+static int take_dynamic(const GElf_Dyn *d, const char *name, void *ctx)
+{
+	struct module *m = ctx;
+	char **v;
+
+	if (!name || (d->d_tag != DT_NEEDED && d->d_tag != DT_SONAME))
+		return 0;
+	if (d->d_tag == DT_SONAME) {
+		free(m->soname);
+		m->soname = strdup(name);
+		return 0;
+	}
+	v = realloc(m->needed, (m->nneeded + 1) * sizeof(*v));
+	if (!v)
+		return 0;
+	m->needed = v;
+	if ((v[m->nneeded] = strdup(name)))
+		m->nneeded++;
+	return 0;
+}
+
 static void read_dynamic(struct module *m, Elf *e)
 {
-	Elf_Scn *scn = NULL;
-	GElf_Shdr sh;
-
-	while ((scn = elf_nextscn(e, scn))) {
-		Elf_Data *data;
-		size_t k;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !sh.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		for (k = 0; data && k < sh.sh_size / sh.sh_entsize; k++) {
-			const char *name;
-			char **v;
-			GElf_Dyn d;
-
-			if (!gelf_getdyn(data, (int)k, &d) ||
-			    (d.d_tag != DT_NEEDED && d.d_tag != DT_SONAME) ||
-			    !(name = elf_strptr(e, sh.sh_link, d.d_un.d_val)))
-				continue;
-			if (d.d_tag == DT_SONAME) {
-				free(m->soname);
-				m->soname = strdup(name);
-				continue;
-			}
-			v = realloc(m->needed, (m->nneeded + 1) * sizeof(*v));
-			if (!v)
-				continue;
-			m->needed = v;
-			if ((v[m->nneeded] = strdup(name)))
-				m->nneeded++;
-		}
-	}
+	elfsym__each_dynamic(e, take_dynamic, m);
 	if (!m->soname) {
 		const char *slash = strrchr(m->pub.path, '/');
 
