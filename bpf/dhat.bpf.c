@@ -68,6 +68,18 @@ struct {
 	__type(value, __u8);
 } seen_stacks SEC(".maps");
 
+/* In front of seen_stacks, per CPU and direct-mapped: a hit is one load,
+ * where the hash map lookup cost ~50 ns on every allocation.  A hash gets
+ * here only once user space has it, and user space never forgets one. */
+#define SEEN_SLOTS 4096
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SEEN_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} seen_recent SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -107,25 +119,65 @@ static __always_inline int traced(__u64 pid_tgid)
 	return (pid_tgid >> 32) == target_tgid && tracing_on;
 }
 
-/* Frames after ips[0] by frame pointers; returns the frame count. */
-static __always_inline __u32 unwind_fp(struct pt_regs *ctx, struct dt_rec_stack *s)
-{
-	__u64 fp = PT_REGS_FP(ctx);
-	struct { __u64 next, ret; } fr;
-	__u32 nr = 1, i;
+/*
+ * One frame-pointer step, a bpf_loop() callback for the same reason as
+ * uw_step(): with the window's reads inlined, a loop unrolled by the
+ * verifier went over its instruction limit.  The state is uw_state's.
+ */
+#define FP_UNROLL 4
 
-	for (i = 1; i < DT_MAX_FRAMES; i++) {
-		if (i >= max_frames || !fp || (fp & 7) ||
-		    bpf_probe_read_user(&fr, sizeof(fr), (void *)fp) || !fr.ret)
-			break;
-		s->ips[i] = fr.ret;
-		nr = i + 1;
+static long fp_step(__u32 i, void *data)
+{
+	struct dt_rec_stack *s;
+	struct stack_win *w;
+	struct uw_state *st;
+	__u64 fp, next, ret, nr;
+	__u32 zero = 0, k;
+
+	st = bpf_map_lookup_elem(&uw_state, &zero);
+	s = bpf_map_lookup_elem(&stack_scratch, &zero);
+	w = win_get();
+	if (!st || !s || !w)
+		return 1;
+	fp = st->bp;
+	nr = st->nr;
+	/* A few frames per call: the call itself is much of a frame's cost. */
+	for (k = 0; k < FP_UNROLL; k++) {
+		if (nr >= max_frames || !fp || (fp & 7) ||
+		    win_word(w, fp, &next) || win_word(w, fp + 8, &ret) || !ret)
+			goto end;
+		/* Bounded where it is used: clang hoists the address otherwise. */
+		asm volatile("" : "+r"(nr));
+		if (nr >= DT_MAX_FRAMES)
+			goto end;
+		s->ips[nr] = ret;
+		nr++;
 		/* Callers' frames lie above; anything else is not a frame chain. */
-		if (fr.next <= fp)
-			break;
-		fp = fr.next;
+		if (next <= fp)
+			goto end;
+		fp = next;
 	}
-	return nr;
+	st->nr = nr;
+	st->bp = fp;
+	return 0;
+end:
+	st->nr = nr;
+	return 1;
+}
+
+/* Frames after ips[0] by frame pointers; returns the frame count. */
+static __always_inline __u32 unwind_fp(struct pt_regs *ctx)
+{
+	struct uw_state *st;
+	__u32 zero = 0;
+
+	st = bpf_map_lookup_elem(&uw_state, &zero);
+	if (!st)
+		return 1;
+	st->bp = PT_REGS_FP(ctx);
+	st->nr = 1;
+	bpf_loop((DT_MAX_FRAMES + FP_UNROLL - 2) / FP_UNROLL, fp_step, NULL, 0);
+	return (__u32)st->nr;
 }
 
 /*
@@ -139,6 +191,9 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 {
 	__u32 zero = 0, nr, i;
 	struct dt_rec_stack *s;
+	struct stack_win *w;
+	__u64 gen, *recent;
+	__u32 slot;
 	/* The epoch is in the hash: the same addresses after an unmap are
 	 * another stack, sent again and placed by user space anew. */
 	__u32 epoch = map_epoch;
@@ -146,23 +201,41 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 	__u8 one = 1;
 
 	s = bpf_map_lookup_elem(&stack_scratch, &zero);
-	if (!s)
+	w = win_get();
+	if (!s || !w)
 		return 0;
-	if (bpf_probe_read_user(&s->ips[0], sizeof(__u64), (void *)PT_REGS_SP(ctx))) {
+	/* What the window holds was read by an earlier call: memory since moved on. */
+	w->len = 0;
+	gen = ++w->gen;
+	if (win_word(w, PT_REGS_SP(ctx), &s->ips[0])) {
 		count(DT_CNT_STACK_FAIL);
 		return 0;
 	}
-	nr = unwind_mode == DT_UNWIND_FP ? unwind_fp(ctx, s) : unwind_dwarf(ctx, s->ips[0], epoch);
+	nr = unwind_mode == DT_UNWIND_FP ? unwind_fp(ctx) :
+					   unwind_dwarf(ctx, s->ips[0], epoch);
 	for (i = 0; i < DT_MAX_FRAMES; i++) {
 		if (i >= nr)
 			break;
 		h = (h ^ s->ips[i]) * 0x100000001b3ULL;
 		h ^= h >> 29;
 	}
+	/* Another walk ran on this CPU meanwhile (a preemptible kernel) and
+	 * used the same per-CPU buffers: the frames may be a mix of two. */
+	if (w->gen != gen) {
+		count(DT_CNT_STACK_FAIL);
+		return 0;
+	}
 	if (!h)
 		h = 1;
-	if (bpf_map_lookup_elem(&seen_stacks, &h))
+	slot = (__u32)h & (SEEN_SLOTS - 1);
+	recent = bpf_map_lookup_elem(&seen_recent, &slot);
+	if (recent && *recent == h)
 		return h;
+	if (bpf_map_lookup_elem(&seen_stacks, &h)) {
+		if (recent)
+			*recent = h;
+		return h;
+	}
 	s->kind = DT_REC_STACK;
 	s->nr_frames = nr;
 	s->stack_id = h;
@@ -173,6 +246,8 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 		return h;	/* not marked seen: the next call sends it again */
 	}
 	bpf_map_update_elem(&seen_stacks, &h, &one, BPF_ANY);
+	if (recent)
+		*recent = h;
 	return h;
 }
 

@@ -77,6 +77,61 @@ struct {
 	__type(value, struct dt_uw_row);
 } uw_cache SEC(".maps");
 
+/*
+ * The user stack, read a page at a time.  Each bpf_probe_read_user() has a
+ * fixed cost several times that of copying a few KiB (~50-100 ns here, most
+ * of the FP walk's time when it read 16 bytes per frame: docs/performance.md),
+ * and the frames of a stack lie close together, so every read below comes
+ * from this window and it is refilled only when a walk leaves it.  A fill
+ * never crosses the end of a page: the read is all or nothing, and the page
+ * above the stack's top may be unmapped (the main thread's, a few frames
+ * below main).  Per CPU: the programs run with migration disabled and this
+ * kernel does not preempt them; capture_stack() checks that all the same.
+ */
+#define SW_PAGE 4096
+
+struct stack_win {
+	__u64 base, len;	/* buf holds [base, base + len) of the target's memory */
+	__u64 gen;		/* bumped by every walk on this CPU */
+	__u8 buf[SW_PAGE + 8];	/* + 8: what a masked offset may reach */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stack_win);
+} stack_win SEC(".maps");
+
+static __always_inline struct stack_win *win_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&stack_win, &zero);
+}
+
+/* The word at addr; non-zero if it cannot be read. */
+static __always_inline int win_word(struct stack_win *w, __u64 addr, __u64 *out)
+{
+	__u64 off = addr - w->base, n;
+
+	if (w->len < 8 || off > w->len - 8) {
+		n = SW_PAGE - (addr & (SW_PAGE - 1));
+		if (n < 8)	/* straddles two pages: read it alone */
+			return bpf_probe_read_user(out, sizeof(*out), (void *)addr);
+		if (n > SW_PAGE)
+			n = SW_PAGE;
+		w->len = 0;
+		if (bpf_probe_read_user(w->buf, n, (void *)addr))
+			return -1;
+		w->base = addr;
+		w->len = n;
+		off = 0;
+	}
+	*out = *(__u64 *)(w->buf + (off & (SW_PAGE - 1)));
+	return 0;
+}
+
 struct vma_found {
 	__u64 start, end, pgoff;
 	struct dt_uw_obj_key key;
@@ -250,7 +305,70 @@ static __always_inline void rule_in(const struct dt_uw_obj *o, __u64 rel,
 	bpf_map_update_elem(&uw_cache, key, out, BPF_ANY);
 }
 
-static __always_inline void resolve(__u64 addr, __u32 epoch, struct dt_uw_row *out)
+/*
+ * In front of uw_cache, a direct-mapped cache per CPU: a hit is a few loads
+ * where a hash map lookup (hashing the key, walking a bucket, comparing) was
+ * a tenth of the DWARF walk's time.  The check word makes an entry that a
+ * preempted writer left half written a miss (a torn entry goes unnoticed
+ * with probability 2^-64); address and epoch are compared in full.
+ */
+#define RC_SLOTS 2048
+
+struct rc_slot {
+	__u64 addr;
+	struct dt_uw_row row;
+	__u64 check;
+	__u32 epoch, pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RC_SLOTS);
+	__type(key, __u32);
+	__type(value, struct rc_slot);
+} uw_rcache SEC(".maps");
+
+static __always_inline __u64 rc_check(__u64 addr, __u32 epoch, const struct dt_uw_row *r)
+{
+	__u64 h = addr * 0x9e3779b97f4a7c15ULL;
+
+	h ^= (*(const __u64 *)r + epoch) * 0xc2b2ae3d27d4eb4fULL;
+	return h ^ (h >> 29);
+}
+
+static __always_inline struct rc_slot *rc_slot(__u64 addr)
+{
+	__u32 i = ((addr * 0x9e3779b97f4a7c15ULL) >> 53) & (RC_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&uw_rcache, &i);
+}
+
+static __always_inline void rc_put(struct rc_slot *e, __u64 addr, __u32 epoch,
+				   const struct dt_uw_row *r)
+{
+	if (!e)
+		return;
+	e->addr = 0;
+	asm volatile("" ::: "memory");
+	e->row = *r;
+	e->epoch = epoch;
+	e->check = rc_check(addr, epoch, r);
+	asm volatile("" ::: "memory");
+	e->addr = addr;
+}
+
+static __always_inline bool resolve_fast(__u64 addr, __u32 epoch, struct dt_uw_row *out)
+{
+	struct rc_slot *e = rc_slot(addr);
+
+	if (!e || e->addr != addr || e->epoch != epoch ||
+	    e->check != rc_check(addr, epoch, &e->row))
+		return false;
+	*out = e->row;
+	return true;
+}
+
+static __always_inline bool resolve_slow(__u64 addr, __u32 epoch, struct dt_uw_row *out)
 {
 	struct dt_uw_cache_key key = { .addr = addr, .epoch = epoch };
 	struct vma_found v = {};
@@ -261,28 +379,28 @@ static __always_inline void resolve(__u64 addr, __u32 epoch, struct dt_uw_row *o
 	c = bpf_map_lookup_elem(&uw_cache, &key);
 	if (c) {
 		*out = *c;
-		return;
+		return true;
 	}
 	out->kind = DT_UW_GAP;
 	if (lookup_map(addr, epoch, &known, &rel)) {
 		rule_in(&known, rel, &key, out);
-		return;
+		return true;
 	}
 	/* Mapped since user space last looked (or a launched program that
 	 * user space has not looked at yet), or unmapped since. */
 	uw_refresh = 1;
 	if (lookup_learned(addr, epoch, &known, &rel)) {
 		rule_in(&known, rel, &key, out);
-		return;
+		return true;
 	}
 	if (bpf_find_vma(bpf_get_current_task_btf(), addr, vma_cb, &v, 0) || !v.found)
-		return;	/* not mapped (garbage, a mapping gone), or the lock was busy */
+		return false;	/* not mapped (garbage, a mapping gone), or the lock was busy */
 	if (!v.has_file) {
 		out->kind = DT_UW_FP;	/* anonymous code (JIT): no CFI anywhere */
 	} else {
 		o = bpf_map_lookup_elem(&uw_objs, &v.key);
 		if (!o)
-			return;	/* not cached: its rows may come soon */
+			return false;	/* not cached: its rows may come soon */
 		learn(&v, o, epoch);
 		if (!o->nrows)
 			out->kind = DT_UW_FP;
@@ -290,6 +408,14 @@ static __always_inline void resolve(__u64 addr, __u32 epoch, struct dt_uw_row *o
 			search_rows(o, addr - v.start + (v.pgoff << 12) + o->vaddr_delta, out);
 	}
 	bpf_map_update_elem(&uw_cache, &key, out, BPF_ANY);
+	return true;
+}
+
+static __always_inline void resolve(__u64 addr, __u32 epoch, struct dt_uw_row *out)
+{
+	/* Only what uw_cache keeps: a miss that may resolve later stays one. */
+	if (!resolve_fast(addr, epoch, out) && resolve_slow(addr, epoch, out))
+		rc_put(rc_slot(addr), addr, epoch, out);
 }
 
 /*
@@ -320,25 +446,25 @@ struct {
 #define SIGCTX_RSP (40 + 120)
 #define SIGCTX_RIP (40 + 128)
 
-static long uw_step(__u32 i, void *data)
+/* One frame: 0 to go on, 1 at the end; 2 when only the rule cache was to be
+ * asked (!full) and it had no entry: the next uw_step() takes that frame. */
+static __always_inline int uw_frame(struct uw_state *st, struct stack_win *w,
+				    struct dt_rec_stack *s, bool full)
 {
-	struct dt_rec_stack *s;
 	struct dt_uw_row r = {};
-	struct uw_state *st;
 	__u64 cfa, ra, addr, nr;
-	__u32 zero = 0;
 
-	st = bpf_map_lookup_elem(&uw_state, &zero);
-	if (!st)
-		return 1;
 	nr = st->nr;
 	if (nr >= max_frames || nr >= DT_MAX_FRAMES) {
 		st->end = DT_CNT_UW_DEPTH;
 		return 1;
 	}
 	addr = st->exact ? st->pc : st->pc - 1;
+	if (full)
+		resolve(addr, (__u32)st->epoch, &r);
+	else if (!resolve_fast(addr, (__u32)st->epoch, &r))
+		return 2;
 	st->exact = 0;
-	resolve(addr, (__u32)st->epoch, &r);
 	switch (r.kind) {
 	case DT_UW_CFA_RSP:
 		cfa = st->sp + (__s64)r.cfa_off * 8;
@@ -359,9 +485,9 @@ static long uw_step(__u32 i, void *data)
 		r.rbp_off8 = -2;
 		break;
 	case DT_UW_SIGNAL:
-		if (bpf_probe_read_user(&st->bp, 8, (void *)(st->sp + SIGCTX_RBP)) ||
-		    bpf_probe_read_user(&st->pc, 8, (void *)(st->sp + SIGCTX_RIP)) ||
-		    bpf_probe_read_user(&st->sp, 8, (void *)(st->sp + SIGCTX_RSP))) {
+		if (win_word(w, st->sp + SIGCTX_RBP, &st->bp) ||
+		    win_word(w, st->sp + SIGCTX_RIP, &st->pc) ||
+		    win_word(w, st->sp + SIGCTX_RSP, &st->sp)) {
 			st->end = DT_CNT_UW_READ_FAULT;
 			return 1;
 		}
@@ -383,9 +509,8 @@ static long uw_step(__u32 i, void *data)
 		st->end = DT_CNT_UW_BAD_RULE;	/* a stack only grows up towards callers */
 		return 1;
 	}
-	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8)) ||
-	    (r.rbp_off8 &&
-	     bpf_probe_read_user(&st->bp, 8, (void *)(cfa + (__s64)r.rbp_off8 * 8)))) {
+	if (win_word(w, cfa - 8, &ra) ||
+	    (r.rbp_off8 && win_word(w, cfa + (__s64)r.rbp_off8 * 8, &st->bp))) {
 		st->end = DT_CNT_UW_READ_FAULT;
 		return 1;
 	}
@@ -396,14 +521,41 @@ static long uw_step(__u32 i, void *data)
 		return 1;
 	}
 push:
-	s = bpf_map_lookup_elem(&stack_scratch, &zero);
-	if (!s || nr >= DT_MAX_FRAMES) {
+	/* Bounded where it is used: clang hoists the address otherwise. */
+	asm volatile("" : "+r"(nr));
+	if (nr >= DT_MAX_FRAMES) {
 		st->end = DT_CNT_UW_BAD_RULE;
 		return 1;
 	}
 	s->ips[nr] = ra;
 	st->nr = nr + 1;
 	return 0;
+}
+
+/*
+ * Up to UW_UNROLL frames per call, the first with the full lookup and the
+ * others only while the per-CPU rule cache knows them: the call itself is
+ * a good part of a frame's cost, and the slow lookup is too large to repeat.
+ */
+#define UW_UNROLL 4
+
+static long uw_step(__u32 i, void *data)
+{
+	struct dt_rec_stack *s;
+	struct uw_state *st;
+	struct stack_win *w;
+	__u32 zero = 0, k;
+	int ret;
+
+	st = bpf_map_lookup_elem(&uw_state, &zero);
+	s = bpf_map_lookup_elem(&stack_scratch, &zero);
+	w = win_get();
+	if (!st || !s || !w)
+		return 1;
+	ret = uw_frame(st, w, s, true);
+	for (k = 1; k < UW_UNROLL && !ret; k++)
+		ret = uw_frame(st, w, s, false);
+	return ret == 1;
 }
 
 /* Frames after ips[0] (the caller, read at [sp]); returns the frame count. */
