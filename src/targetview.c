@@ -1,15 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Copyright (c) 2026 The dhat-trace developers */
 /*
- * How a target's file is opened, in order (shared/targetview.md §1):
- *   1. /proc/PID/map_files/START-END: the mapped inode itself, deleted,
- *      replaced or in another mount namespace alike (needs
- *      CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN);
- *   2. the maps path from the target's side: in our own root when we share
- *      its mount namespace (a chroot's maps paths are ours), else resolved
- *      inside /proc/PID/root with openat2(RESOLVE_IN_ROOT), and then only
- *      if the file is the mapped inode (device and inode as maps says);
- *   3. otherwise nothing: its frames are "???", counted with the reason.
+ * The target's code mappings over time, read from /proc/PID/maps and kept
+ * in step with the BPF side's unmap log, and each stack's frames placed in
+ * the object that was mapped when it was taken.  The objects themselves
+ * (opening, identity, pins): tvobjects.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,74 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-#include <linux/openat2.h>
 #include <linux/types.h>
 #include "dhat_abi.h"
-#include "elfsym.h"
 #include "log.h"
 #include "target.h"
 #include "targetview.h"
+#include "targetview_int.h"
 #include "util.h"
-
-#define MAX_PHDRS 16
-#define SYNC_TRIES 4
-/* A long capture of a program that creates and ends threads unmaps their
- * stacks all the time: the history kept is bounded, and what is older than
- * it is treated as unknown (frames ???, never a wrong name). */
-#define MAX_UNMAPS 65536
-#define LOG_WAIT_NS (50 * NSEC_PER_MSEC)
-
-struct module {
-	struct tv_module pub;
-	GElf_Phdr loads[MAX_PHDRS];	/* PT_LOAD only */
-	int nloads;
-	char *soname;		/* DT_SONAME, else the file's base name */
-	char **needed;		/* DT_NEEDED */
-	int nneeded;
-	bool pinned;		/* never unloaded by the dynamic linker, see update_pins */
-};
-
-struct unmap {
-	uint64_t start, end;
-	uint32_t epoch;
-	bool loader;		/* DT_UNMAP_LOADER: all code but the pinned objects' */
-};
-
-struct tview {
-	pid_t pid;
-	char proc[64];		/* /proc/PID, or a live thread's dir if the leader exited */
-	int rootfd;
-	char *root_prefix;	/* our path of its root when it is a chroot in our mount
-				 * namespace (its maps paths start with it), else NULL */
-	struct module *mods;	/* index 0..TV_FIRST_MODULE-1 unused */
-	uint32_t nmods, capmods;
-	struct tv_map *hist;	/* mapped now: the last read, less what the log
-				 * killed since; by address */
-	size_t nhist, caphist;
-	struct tv_map *next;	/* the read going on */
-	size_t nnext, capnext;
-	struct tv_map *dead;	/* mappings unmapped since bind, in order of death */
-	size_t ndead, capdead;
-	uint32_t last_all;	/* epoch of the newest unmap of all code */
-	uint32_t last_loader;	/* ... of all code the loader may unload */
-	uint32_t pins_for;	/* modules update_pins has looked at */
-	struct tv_map *anon;	/* executable mappings without a file (JIT, vDSO), last read */
-	size_t nanon, capanon;
-	struct unmap *unmaps;	/* the unmaps applied, by epoch: the last MAX_UNMAPS */
-	size_t nunmaps, capunmaps;
-	uint32_t horizon;	/* unmaps before this epoch are forgotten (0: none) */
-	const volatile uint32_t *epoch;
-	const volatile struct dt_unmap *log;
-	uint32_t applied;	/* log read up to this epoch */
-	uint32_t synced;	/* epoch of the last complete sync */
-	uint64_t last_sync_ns;
-	uint64_t missed[256];	/* addresses in no mapping even after a sync */
-	uint32_t missed_epoch[256];	/* ... a complete one of this epoch (else ~0) */
-	struct tview_stats st;
-};
 
 /* Once the main thread has exited its /proc entries are empty: a running
  * thread's own /proc/TID shows the process (and, unlike task/TID, has
@@ -149,15 +85,8 @@ void tview__free(struct tview *tv)
 
 	if (!tv)
 		return;
-	for (i = TV_FIRST_MODULE; i < tv->nmods; i++) {
-		if (tv->mods[i].pub.fd >= 0)
-			close(tv->mods[i].pub.fd);
-		free(tv->mods[i].pub.path);
-		free(tv->mods[i].soname);
-		for (int k = 0; k < tv->mods[i].nneeded; k++)
-			free(tv->mods[i].needed[k]);
-		free(tv->mods[i].needed);
-	}
+	for (i = TV_FIRST_MODULE; i < tv->nmods; i++)
+		tvobj__release(&tv->mods[i]);
 	if (tv->rootfd >= 0)
 		close(tv->rootfd);
 	free(tv->root_prefix);
@@ -300,7 +229,7 @@ static bool after(uint32_t a, uint32_t b)
 
 /* The epoch from which a mapping of mod seen now at [start, end) has been
  * there: just after the last unmap of its range. */
-static uint32_t born_epoch(const struct tview *tv, uint64_t start, uint64_t end, uint32_t mod)
+uint32_t tview__born_epoch(const struct tview *tv, uint64_t start, uint64_t end, uint32_t mod)
 {
 	uint32_t floor = tv->last_all;
 	size_t i = tv->nunmaps;
@@ -312,253 +241,6 @@ static uint32_t born_epoch(const struct tview *tv, uint64_t start, uint64_t end,
 		if (hits(tv, &tv->unmaps[i], start, end, mod))
 			return tv->unmaps[i].epoch;
 	return after(floor, tv->horizon) ? floor : tv->horizon;
-}
-
-/* DT_SONAME and DT_NEEDED, for update_pins; an object without them (a
- * program, or a library not in the closure) is simply not pinned. */
-static int take_dynamic(const GElf_Dyn *d, const char *name, void *ctx)
-{
-	struct module *m = ctx;
-	char **v;
-
-	if (!name || (d->d_tag != DT_NEEDED && d->d_tag != DT_SONAME))
-		return 0;
-	if (d->d_tag == DT_SONAME) {
-		free(m->soname);
-		m->soname = strdup(name);
-		return 0;
-	}
-	v = realloc(m->needed, (m->nneeded + 1) * sizeof(*v));
-	if (!v)
-		return 0;
-	m->needed = v;
-	if ((v[m->nneeded] = strdup(name)))
-		m->nneeded++;
-	return 0;
-}
-
-static void read_dynamic(struct module *m, Elf *e)
-{
-	elfsym__each_dynamic(e, take_dynamic, m);
-	if (!m->soname) {
-		const char *slash = strrchr(m->pub.path, '/');
-
-		m->soname = strdup(slash ? slash + 1 : m->pub.path);
-	}
-}
-
-static int read_elf(struct module *m)
-{
-	Elf *e = elf_begin(m->pub.fd, ELF_C_READ_MMAP, NULL);
-	size_t n, i;
-	GElf_Phdr ph;
-
-	if (!e)
-		return -ENOEXEC;
-	if (elf_kind(e) != ELF_K_ELF || elf_getphdrnum(e, &n)) {
-		elf_end(e);
-		return -ENOEXEC;
-	}
-	for (i = 0; i < n && m->nloads < MAX_PHDRS; i++)
-		if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_LOAD)
-			m->loads[m->nloads++] = ph;
-	read_dynamic(m, e);
-	elf_end(e);
-	return m->nloads ? 0 : -ENOEXEC;
-}
-
-/* ELF vaddr minus file offset for the segment mapped at pgoff. */
-static int64_t segment_delta(const struct module *m, uint64_t pgoff)
-{
-	int i;
-
-	for (i = 0; i < m->nloads; i++) {
-		const GElf_Phdr *p = &m->loads[i];
-
-		if ((p->p_offset & ~4095ULL) <= pgoff && pgoff < p->p_offset + p->p_filesz)
-			return (int64_t)(p->p_vaddr - p->p_offset);
-	}
-	return m->nloads ? (int64_t)(m->loads[0].p_vaddr - m->loads[0].p_offset) : 0;
-}
-
-static int open_in_root(struct tview *tv, const char *path)
-{
-	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC,
-				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-	int fd;
-
-	if (tv->st.same_mntns)
-		return open(path, O_RDONLY | O_CLOEXEC);
-	if (tv->rootfd < 0)
-		return -1;
-	fd = (int)syscall(SYS_openat2, tv->rootfd, path, &how, sizeof(how));
-	return fd;
-}
-
-/* Open the module's file (see the top of this file); 0 or -errno. */
-static int open_module(struct tview *tv, struct module *m, uint64_t start, uint64_t end)
-{
-	char path[PATH_MAX];
-	struct stat st;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/map_files/%lx-%lx", tv->proc, (unsigned long)start,
-		 (unsigned long)end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		tv->st.map_files = true;
-		m->pub.source = "map_files";
-	} else if (!strstr(m->pub.path, " (deleted)")) {
-		fd = open_in_root(tv, m->pub.path);
-		m->pub.source = tv->st.same_mntns ? "host path" : "target root";
-	}
-	if (fd < 0)
-		return errno ? -errno : -ENOENT;
-	/* map_files can name a mapping made at the same range since maps was
-	 * read; a path can name another file than the one mapped. */
-	if (fstat(fd, &st) || st.st_ino != m->pub.ino || st.st_dev != m->pub.dev) {
-		vlog("%s (from %s) is not the file the target mapped (inode %llu, mapped %llu)\n",
-		     m->pub.path, m->pub.source, (unsigned long long)st.st_ino,
-		     (unsigned long long)m->pub.ino);
-		close(fd);
-		return -ESTALE;
-	}
-	m->pub.fd = fd;
-	m->pub.size = (uint64_t)st.st_size;
-	if (read_elf(m)) {
-		close(fd);
-		m->pub.fd = -1;
-		return -ENOEXEC;
-	}
-	return 0;
-}
-
-static uint32_t find_module(struct tview *tv, uint64_t dev, uint64_t ino)
-{
-	uint32_t i;
-
-	for (i = TV_FIRST_MODULE; i < tv->nmods; i++)
-		if (tv->mods[i].pub.ino == ino && tv->mods[i].pub.dev == dev)
-			return i;
-	return 0;
-}
-
-static uint32_t add_module(struct tview *tv, uint64_t dev, uint64_t ino, const char *path,
-			   uint64_t start, uint64_t end, uint64_t pgoff)
-{
-	struct module *m;
-	int err;
-
-	if (tv->nmods == tv->capmods) {
-		m = realloc(tv->mods, tv->capmods * 2 * sizeof(*m));
-		if (!m)
-			return 0;
-		tv->mods = m;
-		tv->capmods *= 2;
-	}
-	if (tv->nmods >= 1u << 15)
-		return 0;
-	m = &tv->mods[tv->nmods];
-	memset(m, 0, sizeof(*m));
-	m->pub.fd = -1;
-	m->pub.dev = dev;
-	m->pub.ino = ino;
-	m->pub.path = strdup(path);
-	if (!m->pub.path)
-		return 0;
-	err = open_module(tv, m, start, end);
-	if (err) {
-		m->pub.err = err;
-		tv->st.modules_unopened++;
-		wlog("cannot read %s as the target maps it (%s): its frames will be ???\n", path,
-		     strerror(-err));
-	} else {
-		vlog("object %s opened through %s\n", path, m->pub.source);
-	}
-	m->pub.first_bias = start - pgoff - (uint64_t)segment_delta(m, pgoff);
-	tv->st.modules++;
-	return tv->nmods++;
-}
-
-static bool mark_exe(struct tview *tv)
-{
-	char path[128];
-	struct stat st;
-	bool changed = false;
-	uint32_t i;
-
-	snprintf(path, sizeof(path), "%s/exe", tv->proc);
-	if (stat(path, &st))
-		return false;
-	for (i = TV_FIRST_MODULE; i < tv->nmods; i++) {
-		bool exe = tv->mods[i].pub.ino == st.st_ino && tv->mods[i].pub.dev == st.st_dev;
-
-		changed |= exe != tv->mods[i].pub.is_exe;
-		tv->mods[i].pub.is_exe = exe;
-	}
-	return changed;
-}
-
-static bool needed_by_pinned(const struct tview *tv, const char *soname)
-{
-	uint32_t i;
-	int k;
-
-	for (i = TV_FIRST_MODULE; i < tv->nmods; i++)
-		for (k = 0; tv->mods[i].pinned && k < tv->mods[i].nneeded; k++)
-			if (strcmp(tv->mods[i].needed[k], soname) == 0)
-				return true;
-	return false;
-}
-
-static bool soname_twice(const struct tview *tv, uint32_t mod)
-{
-	uint32_t i;
-
-	for (i = TV_FIRST_MODULE; i < tv->nmods; i++)
-		if (i != mod && tv->mods[i].soname &&
-		    strcmp(tv->mods[i].soname, tv->mods[mod].soname) == 0)
-			return true;
-	return false;
-}
-
-/*
- * The dynamic linker never unloads the program, nor any object of its
- * DT_NEEDED closure (ld.so and libc among them): a dlopen or dlclose, whose
- * range the probes cannot see, leaves their mappings alone.  An object
- * whose soname two objects share (dlmopen's second libc) is not pinned, as
- * another namespace may unload it.  Mappings of a module whose pin changed
- * get their birth again (born_epoch reads the pin).
- */
-static void update_pins(struct tview *tv, bool exe_changed)
-{
-	bool changed = true, any = false;
-	uint32_t i;
-	size_t k;
-
-	if (!exe_changed && tv->pins_for == tv->nmods)
-		return;
-	tv->pins_for = tv->nmods;
-	while (changed) {
-		changed = false;
-		for (i = TV_FIRST_MODULE; i < tv->nmods; i++) {
-			struct module *m = &tv->mods[i];
-			bool pin = m->pub.fd >= 0 && m->soname &&
-				   (m->pub.is_exe || needed_by_pinned(tv, m->soname)) &&
-				   !soname_twice(tv, i);
-
-			if (pin == m->pinned)
-				continue;
-			m->pinned = pin;
-			changed = any = true;
-			vlog("%s: %s\n", m->pub.path,
-			     pin ? "loaded with the program, never unloaded by the loader"
-				 : "no longer taken as never unloaded");
-		}
-	}
-	for (k = 0; any && k < tv->nhist; k++)
-		tv->hist[k].born = born_epoch(tv, tv->hist[k].start, tv->hist[k].end,
-					      tv->hist[k].mod);
 }
 
 /*
@@ -610,15 +292,15 @@ static int read_maps(struct tview *tv, uint32_t epoch)
 			h->fresh = false;
 			m = *h;
 		} else {
-			mod = find_module(tv, makedev(maj, min), ino);
+			mod = tvobj__find(tv, makedev(maj, min), ino);
 			if (!mod)
-				mod = add_module(tv, makedev(maj, min), ino, p, start, end, pgoff);
+				mod = tvobj__add(tv, makedev(maj, min), ino, p, start, end, pgoff);
 			if (!mod)
 				continue;
 			m = (struct tv_map){ .start = start, .end = end, .pgoff = pgoff, .mod = mod,
-					     .born = born_epoch(tv, start, end, mod),
+					     .born = tview__born_epoch(tv, start, end, mod),
 					     .dead = UINT32_MAX,
-					     .delta = segment_delta(&tv->mods[mod], pgoff),
+					     .delta = tvobj__segment_delta(&tv->mods[mod], pgoff),
 					     .fresh = true };
 		}
 		if (array_reserve(&tv->next, &tv->capnext, tv->nnext + 1, sizeof(*tv->next)) == 0)
@@ -635,7 +317,7 @@ static int read_maps(struct tview *tv, uint32_t epoch)
 	tv->nhist = tv->nnext;
 	tv->next = swap;
 	tv->capnext = cap;
-	update_pins(tv, mark_exe(tv));
+	tvobj__update_pins(tv, tvobj__mark_exe(tv));
 	return 0;
 }
 
@@ -680,7 +362,7 @@ static void settle_births(struct tview *tv)
 		struct tv_map *h = &tv->hist[i];
 
 		if (h->provisional)
-			h->born = born_epoch(tv, h->start, h->end, h->mod);
+			h->born = tview__born_epoch(tv, h->start, h->end, h->mod);
 		h->provisional = false;
 	}
 }
@@ -868,53 +550,6 @@ size_t tview__live(const struct tview *tv, const struct tv_map **maps)
 {
 	*maps = tv->hist;
 	return tv->nhist;
-}
-
-const struct tv_module *tview__module(const struct tview *tv, uint32_t mod)
-{
-	return mod >= TV_FIRST_MODULE && mod < tv->nmods ? &tv->mods[mod].pub : NULL;
-}
-
-uint32_t tview__nr_modules(const struct tview *tv)
-{
-	return tv->nmods;
-}
-
-const char *tview__module_open_path(const struct tview *tv, uint32_t mod, char *buf, size_t len)
-{
-	const struct tv_module *m = tview__module(tv, mod);
-
-	if (!m || m->fd < 0)
-		return NULL;
-	snprintf(buf, len, "/proc/self/fd/%d", m->fd);
-	return buf;
-}
-
-const char *tview__target_path(const struct tview *tv, uint32_t mod)
-{
-	const struct tv_module *m = tview__module(tv, mod);
-	size_t n;
-
-	if (!m || m->path[0] != '/' || strstr(m->path, " (deleted)"))
-		return NULL;
-	if (!tv->root_prefix)
-		return m->path;
-	n = strlen(tv->root_prefix);
-	if (strncmp(m->path, tv->root_prefix, n) || m->path[n] != '/')
-		return NULL;	/* mapped from outside its root (before a chroot) */
-	return m->path + n;
-}
-
-int tview__open_in_root(const struct tview *tv, const char *path)
-{
-	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC,
-				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-	int fd;
-
-	if (tv->rootfd < 0)
-		return -EBADF;
-	fd = (int)syscall(SYS_openat2, tv->rootfd, path, &how, sizeof(how));
-	return fd < 0 ? -errno : fd;
 }
 
 const struct tview_stats *tview__stats(const struct tview *tv)
