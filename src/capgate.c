@@ -78,15 +78,16 @@ static const char **frames_of(struct acct *a, struct symbolizer *sym, uint32_t p
 int capgate__run(const struct dt_config *cfg, struct acct *a, struct symbolizer *sym,
 		 struct gate_result *leak, struct gate_result *peak)
 {
-	struct gate_opts o = { .leak = cfg->fail_on_leak, .leak_limit = cfg->leak_limit,
-			       .peak = cfg->max_peak, .peak_limit = cfg->peak_limit,
-			       .ignore = cfg->ignore, .show = SHOW_SITES };
+	struct gate_opts o = cfg->gate.opts;
 	struct pps *pps = acct__pps(a);
 	uint32_t i, n = pps__count(pps);
 	const char ***frames = calloc(n ? n : 1, sizeof(*frames));
 	char **labels = calloc(n ? n : 1, sizeof(*labels));
-	struct gate *g = gate__new(&o);
+	struct gate *g;
 	int err = 0;
+
+	o.show = SHOW_SITES;
+	g = gate__new(&o);
 
 	if (!frames || !labels || !g) {
 		err = -ENOMEM;

@@ -334,7 +334,7 @@ static void after_capture(const struct capture_opts *o, struct capture_end *e, s
 	const struct dt_config *cfg = o->cfg;
 	struct gate_result leak = { 0 }, peak = { 0 };
 	struct summary_info info;
-	bool gated = cfg->fail_on_leak || cfg->max_peak;
+	bool gated = gate_args__any(&cfg->gate);
 	int err;
 
 	if (gated) {

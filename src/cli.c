@@ -20,10 +20,6 @@ enum {
 	OPT_PROBE_AT_ENTRY,
 	OPT_PROBE_ONLY,
 	OPT_FOLLOW_EXEC,
-	OPT_FAIL_ON_LEAK,
-	OPT_MAX_PEAK,
-	OPT_IGNORE_SITE,
-	OPT_IGNORE_FILE,
 	OPT_SUMMARY_JSON,
 	OPT_SNAPSHOT_EVERY,
 	OPT_FOLLOW_FORKS,
@@ -47,7 +43,9 @@ static const char doc[] =
 	"(dhat-trace.NAME.PID.json) for dh_view.html.\v"
 	"The first argument that is not an option starts COMMAND: options after it are "
 	"COMMAND's. TIME is a number with unit ms, s, m or h (500ms, 30s, 5m); a bare "
-	"number is seconds. Stop with -d, Ctrl-C/SIGTERM, or when the target exits.";
+	"number is seconds. Stop with -d, Ctrl-C/SIGTERM, or when the target exits. A "
+	"failed gate (--fail-on-leak, --max-peak) exits 23, unless a launched COMMAND's "
+	"own status is not 0: that comes first.";
 
 static const char args_doc[] = "-p PID\nCOMMAND [ARG...]";
 
@@ -77,17 +75,6 @@ static const struct argp_option options[] = {
 	{ "follow-exec", OPT_FOLLOW_EXEC, NULL, 0,
 	  "When the target execs another program, write the file of the one that ended and "
 	  "go on tracing the new one into FILE.1.json, FILE.2.json, ... (-o FILE.json)", 0 },
-	{ "fail-on-leak", OPT_FAIL_ON_LEAK, "BYTES", OPTION_ARG_OPTIONAL,
-	  "At the end, fail (exit 23) when more than BYTES (default 0) are live in sites not "
-	  "ignored; a launched command's own non-zero status comes first", 0 },
-	{ "max-peak", OPT_MAX_PEAK, "BYTES", 0,
-	  "At the end, fail (exit 23) when more than BYTES were live at t-gmax in sites not "
-	  "ignored", 0 },
-	{ "ignore-site", OPT_IGNORE_SITE, "PATTERN", 0,
-	  "Sites the gates do not count: a glob on any frame's function or text (repeatable)",
-	  0 },
-	{ "ignore-file", OPT_IGNORE_FILE, "FILE", 0,
-	  "Patterns as for --ignore-site, one a line; '#' starts a comment line", 0 },
 	{ "summary-json", OPT_SUMMARY_JSON, "FILE", 0,
 	  "Also write a small JSON summary (totals, suspects, losses, gates) for scripts", 0 },
 	{ "snapshot-every", OPT_SNAPSHOT_EVERY, "TIME", 0,
@@ -167,22 +154,11 @@ static bool to_stdout(const struct dt_config *cfg)
 	return cfg->output && !strcmp(cfg->output, "-");
 }
 
-static struct patterns *ignore_of(struct dt_config *cfg)
-{
-	if (!cfg->ignore && !(cfg->ignore = patterns__new())) {
-		fprintf(stderr, "dhat-trace: out of memory\n");
-		exit(DT_EXIT_ERROR);
-	}
-	return cfg->ignore;
-}
-
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct dt_config *cfg = state->input;
-	unsigned int line = 0;
 	enum folded_weight weight;
 	uint64_t sz;
-	int err;
 
 	parsing = state;
 	switch (key) {
@@ -240,24 +216,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_FOLLOW_EXEC:
 		cfg->follow_exec = true;
 		break;
-	case OPT_FAIL_ON_LEAK:
-		cfg->fail_on_leak = true;
-		cfg->leak_limit = arg ? bytes_arg("--fail-on-leak", arg) : 0;
-		break;
-	case OPT_MAX_PEAK:
-		cfg->max_peak = true;
-		cfg->peak_limit = bytes_arg("--max-peak", arg);
-		break;
-	case OPT_IGNORE_SITE:
-		if (patterns__add(ignore_of(cfg), arg))
-			usage_error("out of memory for --ignore-site '%s'", arg);
-		break;
-	case OPT_IGNORE_FILE:
-		err = patterns__load(ignore_of(cfg), arg, &line);
-		if (err == -E2BIG)
-			usage_error("--ignore-file %s: line %u is too long", arg, line);
-		if (err)
-			usage_error("--ignore-file %s: %s", arg, strerror(-err));
+	case ARGP_KEY_INIT:
+		state->child_inputs[0] = &cfg->gate;
 		break;
 	case OPT_SNAPSHOT_EVERY:
 		cfg->snapshot_ns = duration_arg(arg);
@@ -348,7 +308,10 @@ static uint64_t default_max_memory(void)
 
 void cli__parse(int argc, char **argv, struct dt_config *cfg)
 {
-	static const struct argp argp = { options, parse_opt, args_doc, doc, NULL, NULL, NULL };
+	/* The gates, as `check` takes them (gateopts.h). */
+	static const struct argp_child children[] = { { &gateopts__argp, 0, NULL, 0 }, {} };
+	static const struct argp argp = { options, parse_opt, args_doc, doc, children, NULL,
+					  NULL };
 
 	/* .output NULL: named after the target once it is known (main.c). */
 	*cfg = (struct dt_config){

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "gateopts.h"
 
 #define DT_EXIT_OK 0
 #define DT_EXIT_ERROR 1
@@ -28,9 +29,7 @@ struct dt_config {
 	bool probe_only;	/* attach empty programs: measure the uprobe floor */
 	bool follow_exec;	/* a new capture (and file) for each program the target execs */
 	/* CI gates at the end (gate.h), and a summary for scripts */
-	bool fail_on_leak, max_peak;
-	uint64_t leak_limit, peak_limit;
-	struct patterns *ignore;	/* --ignore-site, --ignore-file; NULL: none */
+	struct gate_args gate;	/* --fail-on-leak, --max-peak, --ignore-* (gateopts.h) */
 	const char *summary_json;	/* NULL: none */
 	uint64_t snapshot_ns;		/* --snapshot-every; 0: on SIGUSR1 only */
 	bool follow_forks;	/* a capture (and file) for each child process too (forks.h) */

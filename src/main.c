@@ -216,7 +216,7 @@ cleanup:
 	/* After the command's file: its children's captures may still run. */
 	forks__finish(forks);
 	target__cleanup(&t);
-	patterns__free(cfg.ignore);
+	gate_args__free(&cfg.gate);
 	if (out_fd >= 0)
 		close(out_fd);
 	if (report_out)
