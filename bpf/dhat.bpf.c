@@ -16,7 +16,7 @@
 
 /* Set by user space before load. */
 const volatile __u32 target_tgid = 0;
-const volatile __u32 max_frames = 64;
+const volatile __u32 max_frames = DT_MAX_FRAMES;
 /* Wake the consumer only when this much is waiting: a wakeup per record costs
  * more than everything else the tracer does (design.md §3). */
 const volatile __u64 wake_bytes = 256 * 1024;
@@ -491,8 +491,9 @@ struct dt_r_debug {
 enum { DT_RT_CONSISTENT, DT_RT_ADD, DT_RT_DELETE };
 
 /*
- * Whether this call of _dl_debug_state may follow an unmap of code not yet
- * logged.  dlclose calls it with RT_DELETE before its unmaps and with
+ * What this call of _dl_debug_state says: LOADER_MAPPED when it ends the
+ * mapping of new objects, LOADER_UNMAP when it may follow an unmap of code
+ * not yet logged.  dlclose calls it with RT_DELETE before its unmaps and with
  * RT_CONSISTENT after them; dlopen with RT_ADD before mapping and with
  * RT_CONSISTENT after (a dlopen that fails unloads through dlclose's path,
  * RT_DELETE).  A stack taken before the unmaps ends has an epoch before
@@ -503,7 +504,9 @@ enum { DT_RT_CONSISTENT, DT_RT_ADD, DT_RT_DELETE };
  * Anything unreadable counts, and so does RT_CONSISTENT that does not end
  * an RT_ADD seen (a namespace other than the first has its own r_debug).
  */
-static __always_inline bool loader_may_unmap(struct pt_regs *ctx)
+enum { LOADER_NOTHING, LOADER_UNMAP, LOADER_MAPPED };
+
+static __always_inline int loader_change(struct pt_regs *ctx)
 {
 	__u32 prev = r_state_prev;
 	struct dt_r_debug r;
@@ -512,9 +515,54 @@ static __always_inline bool loader_may_unmap(struct pt_regs *ctx)
 	if (!r_debug_delta ||
 	    bpf_probe_read_user(&r, sizeof(r), (void *)(PT_REGS_IP(ctx) + r_debug_delta)) ||
 	    (r.r_version != 1 && r.r_version != 2) || (__u32)r.r_state > DT_RT_DELETE)
-		return true;
+		return LOADER_UNMAP;
 	r_state_prev = r.r_state;
-	return r.r_state == DT_RT_CONSISTENT && prev != DT_RT_ADD;
+	if (r.r_state != DT_RT_CONSISTENT)
+		return LOADER_NOTHING;
+	return prev == DT_RT_ADD ? LOADER_MAPPED : LOADER_UNMAP;
+}
+
+/* Set by user space while it holds launched threads at each load: its tgid. */
+volatile __u32 hold_tracer;
+
+struct task_struct___t {
+	unsigned int ptrace;
+	struct task_struct___t *parent;
+	int tgid;
+} __attribute__((preserve_access_index));
+
+/*
+ * The loader has mapped new objects and none of their code has run yet
+ * (relocation, IFUNC resolvers and constructors come after this call).
+ * Their unwind rows exist only once user space has built them: if user
+ * space traces this thread (a launched command's), stop it here until it
+ * has; the signal never reaches the program (the tracer drops it, and its
+ * default action is to be ignored should the tracer be gone).  Otherwise
+ * user space is only told to look at once: stacks through the new code end
+ * in the meantime, counted as the mapping window's.
+ */
+static __always_inline void loader_mapped(void)
+{
+	struct task_struct___t *t = (void *)bpf_get_current_task_btf();
+	__u32 tracer = hold_tracer;
+	int tgid = 0;
+
+	count(DT_CNT_LOADS);
+	uw_refresh = DT_UW_REFRESH_NOW;
+	if (tracer && BPF_CORE_READ(t, ptrace))
+		BPF_CORE_READ_INTO(&tgid, t, parent, tgid);
+	if (!tracer || (__u32)tgid != tracer) {
+		struct dt_rec_load l = { .kind = DT_REC_LOAD, .ts = bpf_ktime_get_ns() };
+
+		/* Lost or not, the tables come at the next tick: not counted. */
+		bpf_ringbuf_output(&events, &l, sizeof(l), BPF_RB_FORCE_WAKEUP);
+		return;
+	}
+	/* Counted first: user space tells ours from a SIGURG of the kernel's
+	 * (out-of-band data) by the count of holds asked for. */
+	count(DT_CNT_LOADS_HELD);
+	if (bpf_send_signal_thread(DT_HOLD_SIGNAL))
+		__sync_fetch_and_add(&counters[DT_CNT_LOADS_HELD], -1);
 }
 
 static __always_inline void log_unmap(__u64 start, __u64 end, __u32 flags)
@@ -567,8 +615,16 @@ static __always_inline int map_change(struct pt_regs *ctx, __u32 fn)
 		note_unmap(a0, a1);
 		return a3 & DT_MREMAP_FIXED ? note_unmap(a4, a2) : 0;
 	default:
-		if ((bpf_get_current_pid_tgid() >> 32) == target_tgid && loader_may_unmap(ctx))
+		if ((bpf_get_current_pid_tgid() >> 32) != target_tgid)
+			return 0;
+		switch (loader_change(ctx)) {
+		case LOADER_UNMAP:
 			log_unmap(0, ~0ULL, DT_UNMAP_LOADER);
+			break;
+		case LOADER_MAPPED:
+			loader_mapped();
+			break;
+		}
 		return 0;
 	}
 }

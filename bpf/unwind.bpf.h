@@ -388,7 +388,8 @@ static __always_inline bool resolve_slow(__u64 addr, __u32 epoch, struct dt_uw_r
 	}
 	/* Mapped since user space last looked (or a launched program that
 	 * user space has not looked at yet), or unmapped since. */
-	uw_refresh = 1;
+	if (!uw_refresh)
+		uw_refresh = DT_UW_REFRESH_SOON;
 	if (lookup_learned(addr, epoch, &known, &rel)) {
 		rule_in(&known, rel, &key, out);
 		return true;
@@ -399,8 +400,11 @@ static __always_inline bool resolve_slow(__u64 addr, __u32 epoch, struct dt_uw_r
 		out->kind = DT_UW_FP;	/* anonymous code (JIT): no CFI anywhere */
 	} else {
 		o = bpf_map_lookup_elem(&uw_objs, &v.key);
-		if (!o)
-			return false;	/* not cached: its rows may come soon */
+		if (!o) {
+			/* Mapped a moment ago (dlopen): its rows come soon. */
+			out->kind = DT_UW_NOT_YET;
+			return false;
+		}
 		learn(&v, o, epoch);
 		if (!o->nrows)
 			out->kind = DT_UW_FP;
@@ -496,6 +500,9 @@ static __always_inline int uw_frame(struct uw_state *st, struct stack_win *w,
 		goto push;
 	case DT_UW_STOP:
 		st->end = DT_CNT_NR;
+		return 1;
+	case DT_UW_NOT_YET:
+		st->end = DT_CNT_UW_WINDOW;
 		return 1;
 	case DT_UW_GAP:
 		/* The ABI's outermost-frame marker where CFI says nothing. */

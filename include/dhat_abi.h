@@ -18,6 +18,7 @@ enum dt_rec_kind {
 	DT_REC_STACK = 4,	/* struct dt_rec_stack, variable length */
 	DT_REC_EXEC = 5,	/* struct dt_rec_exec */
 	DT_REC_FORK = 6,	/* struct dt_rec_fork */
+	DT_REC_LOAD = 7,	/* struct dt_rec_load */
 };
 
 /* Which user call produced a record (for -v and statistics only). */
@@ -127,6 +128,14 @@ struct dt_rec_fork {
 	__u64 ts;
 };
 
+/* The dynamic linker mapped objects in a thread that was not held there:
+ * sent only to wake user space at once, to build their tables. */
+struct dt_rec_load {
+	__u32 kind;
+	__u32 pad;
+	__u64 ts;
+};
+
 /* Loss counters kept in the BPF program's .bss, read by user space. */
 enum dt_counter {
 	DT_CNT_RB_DROP_ALLOC,	/* ring buffer full: allocation record lost */
@@ -143,9 +152,22 @@ enum dt_counter {
 	DT_CNT_UW_DEPTH,	/* ended at --max-frames */
 	DT_CNT_UW_BAD_RULE,	/* ended at a rule we cannot follow, or a CFA going down */
 	DT_CNT_UW_FP_FRAMES,	/* frames taken by frame pointer (mapping without table) */
+	DT_CNT_UW_WINDOW,	/* ended in an object mapped so recently it had no table yet */
+	DT_CNT_LOADS,		/* the dynamic linker mapped objects (start, dlopen) */
+	DT_CNT_LOADS_HELD,	/* ... and the thread was held until their tables were built */
 	DT_CNT_FORKS,		/* child processes the target forked */
 	DT_CNT_NR,
 };
+
+/* uw_refresh (bpf/unwind.bpf.h): a stack met code without rows, so the
+ * tables should grow within a few ms; or the loader has just mapped objects,
+ * so they should grow now. */
+enum { DT_UW_REFRESH_SOON = 1, DT_UW_REFRESH_NOW = 2 };
+
+/* The signal that stops a launched thread at each load (bpf/dhat.bpf.c
+ * loader_mapped): its default action is to be ignored, should it ever
+ * reach the program. */
+#define DT_HOLD_SIGNAL 23	/* SIGURG */
 
 /* --unwind: frame pointers only, DWARF CFI only, or CFI with frame pointers
  * where an object has none (JIT code, objects without .eh_frame). */
@@ -165,6 +187,7 @@ enum dt_uw_kind {
 	DT_UW_STOP,	/* return address undefined: outermost frame (_start, clone) */
 	DT_UW_GAP,	/* no FDE covers the address */
 	DT_UW_FP,	/* (cache only) mapping without a table: follow rbp */
+	DT_UW_NOT_YET,	/* (never stored) a mapped file whose rows are not built yet */
 	DT_UW_NR,
 };
 

@@ -349,6 +349,11 @@ int acct__handle(struct acct *a, const void *data, size_t size)
 		if (a->on_fork)
 			a->on_fork(a->on_fork_ctx, (pid_t)((const struct dt_rec_fork *)data)->pid);
 		break;
+	case DT_REC_LOAD:
+		/* Only a wakeup: the loop builds the new objects' tables. */
+		if (size < sizeof(struct dt_rec_load))
+			goto bad;
+		break;
 	case DT_REC_ALLOC:
 		if (size < sizeof(struct dt_rec_alloc))
 			goto bad;

@@ -476,6 +476,9 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	if (!started) {
 		*o->watching = child__seize(t->pid, cfg.follow_exec, (unsigned int)execs,
 					    o->forks) == 0;
+		/* Its loads are held until their tables are built (loop.c). */
+		if (*o->watching && !cfg.probe_only)
+			skel->bss->hold_tracer = (__u32)getpid();
 		if (target__release(t))
 			goto cleanup;
 	} else if (held) {
@@ -497,11 +500,15 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		.interval_ns = cfg.interval_ns,
 		.watch_child = t->launched && *o->watching,
 		.uw = uw, .uw_refresh = &skel->bss->uw_refresh, .rss_last = &rss_end,
+		.holds_asked = skel->bss->hold_tracer ?
+				       (const volatile uint64_t *)&skel->bss->counters[DT_CNT_LOADS_HELD] :
+				       NULL,
 		.snapshot = cfg.probe_only ? NULL : take_snapshot, .snapshot_ctx = &snap,
 		.snapshot_ns = cfg.snapshot_ns,
 		.tick = o->forks ? forks__poll : NULL, .tick_ctx = o->forks,
 	}, &e->status);
 	status__tracing(false);
+	skel->bss->hold_tracer = 0;
 	e->t_end = mono_ns();
 	reporter__set_rss(rep, rss_start, e->end == LOOP_TARGET_EXIT ? rss_end : target__rss(t));
 	/* --probe-only has no output to lose: the signals stay blocked until exit. */
@@ -586,6 +593,8 @@ cleanup:
 	}
 	probes__detach(probes);
 	mapwatch__detach(watch);
+	/* The counters are gone with the BPF object. */
+	child__on_hold(NULL, NULL, NULL);
 	ring_buffer__free(rb);
 	reporter__free(rep);
 	symbolizer__free(sym);

@@ -184,19 +184,21 @@ static void view_summary(const struct reporter *r, const struct symbolizer_stats
 /* Unwinds that ended before the bottom of the stack. */
 static uint64_t truncated(const struct reporter *r)
 {
-	return r->bpf[DT_CNT_UW_NO_TABLE] + r->bpf[DT_CNT_UW_READ_FAULT] +
-	       r->bpf[DT_CNT_UW_DEPTH] + r->bpf[DT_CNT_UW_BAD_RULE];
+	return r->bpf[DT_CNT_UW_NO_TABLE] + r->bpf[DT_CNT_UW_WINDOW] +
+	       r->bpf[DT_CNT_UW_READ_FAULT] + r->bpf[DT_CNT_UW_DEPTH] +
+	       r->bpf[DT_CNT_UW_BAD_RULE];
 }
 
 static void unwind_summary(const struct reporter *r)
 {
 	const struct unwinder_stats *u = unwinder__stats(r->uw);
 
-	elog("stacks: %llu unwound, %llu truncated (no unwind table %llu, unreadable stack "
-	     "%llu, --max-frames %llu, unsupported rule %llu); unwind tables: %llu objects "
-	     "(%llu without CFI), %llu rows, %.1f MiB\n",
+	elog("stacks: %llu unwound, %llu truncated (no unwind table %llu, library loaded a "
+	     "moment before %llu, unreadable stack %llu, --max-frames %llu, unsupported rule "
+	     "%llu); unwind tables: %llu objects (%llu without CFI), %llu rows, %.1f MiB\n",
 	     (unsigned long long)r->bpf[DT_CNT_UW_STACKS], (unsigned long long)truncated(r),
 	     (unsigned long long)r->bpf[DT_CNT_UW_NO_TABLE],
+	     (unsigned long long)r->bpf[DT_CNT_UW_WINDOW],
 	     (unsigned long long)r->bpf[DT_CNT_UW_READ_FAULT],
 	     (unsigned long long)r->bpf[DT_CNT_UW_DEPTH],
 	     (unsigned long long)r->bpf[DT_CNT_UW_BAD_RULE], (unsigned long long)u->objects,
@@ -680,6 +682,8 @@ int reporter__stats(void *ctx, const char **names, uint64_t *values)
 		STAT("unmap_log_waits", v->log_waits);
 		STAT("unmap_log_timeouts", v->log_timeouts);
 	}
+	STAT("loader_loads", r->bpf[DT_CNT_LOADS]);
+	STAT("loader_loads_held", r->bpf[DT_CNT_LOADS_HELD]);
 	STAT("events", acct__events(r->a));
 	STAT("block_table_bytes", blocks__peak_bytes(acct__blocks(r->a)));
 	STAT("periodic_report_us_max", r->periodic_ns_max / NSEC_PER_USEC);
@@ -690,6 +694,7 @@ int reporter__stats(void *ctx, const char **names, uint64_t *values)
 		STAT("stack_unwinds", r->bpf[DT_CNT_UW_STACKS]);
 		STAT("stacks_truncated", truncated(r));
 		STAT("truncated_no_table", r->bpf[DT_CNT_UW_NO_TABLE]);
+		STAT("truncated_load_window", r->bpf[DT_CNT_UW_WINDOW]);
 		STAT("truncated_read_fault", r->bpf[DT_CNT_UW_READ_FAULT]);
 		STAT("truncated_depth", r->bpf[DT_CNT_UW_DEPTH]);
 		STAT("truncated_bad_rule", r->bpf[DT_CNT_UW_BAD_RULE]);
