@@ -20,6 +20,8 @@ const volatile __u32 max_frames = DT_MAX_FRAMES;
 /* Wake the consumer only when this much is waiting: a wakeup per record costs
  * more than everything else the tracer does (design.md §3). */
 const volatile __u64 wake_bytes = 256 * 1024;
+/* Stacks with tails (send_tail) only while the ring holds less than this. */
+const volatile __u64 tail_room = 512 * 1024;
 /* --follow-forks, attached: a record for each child (see fork_seen). */
 const volatile __u32 emit_forks = 0;
 
@@ -80,11 +82,19 @@ struct {
 	__type(value, __u64);
 } seen_recent SEC(".maps");
 
+/* A stack record, and room for its tail (DT_STACK_TAIL): + a page that a
+ * masked offset may reach. */
+struct stack_buf {
+	struct dt_rec_stack s;
+	struct dt_stack_tail t;
+	__u8 bytes[DT_TAIL_MAX + 4096];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct dt_rec_stack);
+	__type(value, struct stack_buf);
 } stack_scratch SEC(".maps");
 
 struct {
@@ -181,6 +191,66 @@ static __always_inline __u32 unwind_fp(struct pt_regs *ctx)
 }
 
 /*
+ * A stack cut at an object whose rows are being built (uw_state's end is
+ * DT_CNT_UW_WINDOW) goes with a copy of the stack from where the walk
+ * stopped, for user space to finish once it has the rows: its id, or 0 when
+ * it is sent as it is (no cut there, or no room in the ring), the cut then
+ * counted.  Up to DT_TAIL_MAX bytes, read a page at a time: the read stops at
+ * the first page that cannot be read (above the stack's top).
+ */
+static __always_inline __u64 send_tail(struct stack_buf *b, struct stack_win *w, __u64 gen,
+				       __u32 nr, __u32 epoch)
+{
+	struct uw_state *st;
+	__u64 addr, off = 0, n;
+	__u32 zero = 0, i;
+
+	st = bpf_map_lookup_elem(&uw_state, &zero);
+	if (!st || st->end != DT_CNT_UW_WINDOW)
+		return 0;
+	/* Tails are large: they never take the room that the records of
+	 * allocations and frees need, only the first part of the ring. */
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= tail_room) {
+		count(DT_CNT_UW_WINDOW);
+		return 0;
+	}
+	addr = st->sp;
+	for (i = 0; i < DT_TAIL_MAX / SW_PAGE + 1; i++) {
+		n = SW_PAGE - (addr & (SW_PAGE - 1));
+		if (n > DT_TAIL_MAX - off)
+			n = DT_TAIL_MAX - off;
+		if (!n || n > SW_PAGE ||
+		    bpf_probe_read_user(b->bytes + (off & (DT_TAIL_MAX - 1)), n, (void *)addr))
+			break;
+		off += n;
+		addr += n;
+		if (off >= DT_TAIL_MAX)
+			break;
+	}
+	/* Another walk on this CPU mixed in: capture_stack() counts it. */
+	if (w->gen != gen || off > DT_TAIL_MAX)
+		return 0;
+	b->t.pc = st->pc;
+	b->t.sp = st->sp;
+	b->t.bp = st->bp;
+	b->t.exact = (__u32)st->exact;
+	b->t.len = (__u32)off;
+	b->t.missing_ino = st->missing.ino;
+	b->t.missing_size = st->missing.size;
+	b->s.kind = DT_REC_STACK;
+	b->s.nr_frames = nr;
+	b->s.epoch = epoch;
+	b->s.flags = DT_STACK_TAIL;
+	b->s.stack_id = (__u64)bpf_get_prandom_u32() << 32 | bpf_get_prandom_u32() | 1;
+	if (bpf_ringbuf_output(&events, b, sizeof(b->s) + sizeof(b->t) + off, rb_flags())) {
+		count(DT_CNT_UW_WINDOW);
+		return 0;
+	}
+	count(DT_CNT_UW_TAILS);
+	return b->s.stack_id;
+}
+
+/*
  * The stack at the allocator's entry, innermost first.  There the caller's
  * return address is at [sp] and rbp still belongs to the caller, so every
  * walk starts from [sp].  bpf_get_stack() would do the frame-pointer walk
@@ -213,6 +283,12 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 	}
 	nr = unwind_mode == DT_UNWIND_FP ? unwind_fp(ctx) :
 					   unwind_dwarf(ctx, s->ips[0], epoch);
+	if (unwind_mode != DT_UNWIND_FP) {
+		__u64 id = send_tail((struct stack_buf *)s, w, gen, nr, epoch);
+
+		if (id)
+			return id;
+	}
 	for (i = 0; i < DT_MAX_FRAMES; i++) {
 		if (i >= nr)
 			break;
@@ -240,6 +316,7 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 	s->nr_frames = nr;
 	s->stack_id = h;
 	s->epoch = epoch;
+	s->flags = 0;
 	if (bpf_ringbuf_output(&events, s, DT_REC_STACK_HDR + (__u64)(nr & 127) * sizeof(__u64),
 			       rb_flags())) {
 		count(DT_CNT_RB_DROP_STACK);

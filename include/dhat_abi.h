@@ -86,11 +86,36 @@ struct dt_rec_stack {
 	__u32 nr_frames;
 	__u64 stack_id;	/* hash of the frames and the epoch */
 	__u32 epoch;	/* dt_map_epoch when the stack was taken */
-	__u32 pad;
+	__u32 flags;	/* DT_STACK_* */
 	__u64 ips[DT_MAX_FRAMES];
 };
 
 #define DT_REC_STACK_HDR 24
+
+/*
+ * The unwind met an object mapped so recently that its rows were not built
+ * yet (dlopen, in a thread nobody holds): the record carries all of ips[]
+ * and, after it, struct dt_stack_tail, the registers where the walk stopped
+ * (ips[nr_frames - 1] is pc) and a copy of the stack from sp up, so that
+ * user space can go on once it has the rows.  Such a stack_id names only
+ * this record: the frames beyond the cut may differ from one call to the
+ * next.
+ */
+#define DT_STACK_TAIL 1
+#define DT_TAIL_MAX (16 * 1024)	/* bytes of stack copied, at most */
+
+struct dt_stack_tail {
+	__u64 pc, sp, bp;
+	__u32 exact;	/* pc is an interrupted instruction, not a return address */
+	__u32 len;	/* bytes copied from sp, which follow */
+	__u64 missing_ino, missing_size;	/* the object's key (struct dt_uw_obj_key) */
+};
+
+/* Registers the kernel saved in the rt_sigframe: at the signal trampoline,
+ * sp points at its ucontext, whose mcontext starts 40 bytes in. */
+#define DT_SIGCTX_RBP (40 + 80)
+#define DT_SIGCTX_RSP (40 + 120)
+#define DT_SIGCTX_RIP (40 + 128)
 
 /*
  * Code unmapped in the target (munmap, mremap, mmap MAP_FIXED over a file
@@ -153,6 +178,7 @@ enum dt_counter {
 	DT_CNT_UW_BAD_RULE,	/* ended at a rule we cannot follow, or a CFA going down */
 	DT_CNT_UW_FP_FRAMES,	/* frames taken by frame pointer (mapping without table) */
 	DT_CNT_UW_WINDOW,	/* ended in an object mapped so recently it had no table yet */
+	DT_CNT_UW_TAILS,	/* ... and sent with a copy of the stack instead (DT_STACK_TAIL) */
 	DT_CNT_LOADS,		/* the dynamic linker mapped objects (start, dlopen) */
 	DT_CNT_LOADS_HELD,	/* ... and the thread was held until their tables were built */
 	DT_CNT_FORKS,		/* child processes the target forked */
@@ -208,9 +234,12 @@ struct dt_uw_obj_key {
 
 struct dt_uw_obj {
 	__s64 vaddr_delta;	/* ELF vaddr minus file offset in the executable segment */
-	__u32 first_row;
+	__u32 first_row;	/* DT_UW_NO_ROWS (and nrows 0): no table will come, the
+				 * stack ends there; other with nrows 0: follow rbp */
 	__u32 nrows;		/* 0: the object has no usable CFI */
 };
+
+#define DT_UW_NO_ROWS 0xffffffffu
 
 /* The target's executable mappings with rows, sorted by start, as user space
  * last read them from /proc/PID/maps: the unwinder's first place to look,

@@ -44,6 +44,12 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static int complete_stack(void *ctx, const struct dt_rec_stack *r, size_t size, uint64_t *ips,
+			  uint32_t *nr)
+{
+	return unwinder__complete(ctx, r, size, ips, nr);
+}
+
 struct fork_seen {
 	struct forks *forks;
 	pid_t parent;
@@ -141,6 +147,8 @@ static struct dhat_bpf *load_bpf(const struct dt_config *cfg, const struct targe
 	skel->rodata->emit_forks = cfg->follow_forks && !t->launched;
 	skel->rodata->max_frames = cfg->max_frames;
 	skel->rodata->wake_bytes = cfg->ring_size / 4;
+	/* Half the ring stays for the records that must not be lost. */
+	skel->rodata->tail_room = cfg->ring_size / 2;
 	skel->rodata->unwind_mode = (__u32)cfg->unwind;
 	bpf_map__set_max_entries(skel->maps.events, (__u32)cfg->ring_size);
 	bpf_map__set_max_entries(skel->maps.uw_rows, rows);
@@ -451,6 +459,10 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		acct__set_on_fork(a, on_fork, &fork_seen);
 	acct__set_max_memory(a, cfg.max_memory, reporter__on_cap, rep);
 	acct__set_translate(a, tview__translate, tv);
+	if (uw) {
+		unwinder__set_walk(uw, cfg.max_frames, cfg.unwind == DT_UNWIND_AUTO);
+		acct__set_complete(a, complete_stack, uw);
+	}
 	/* The held child's exec of the command (and env's of a "#!/usr/bin/env
 	 * prog" script's program) is where its capture starts. */
 	if (!started) {
