@@ -485,12 +485,14 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	     cfg.duration_ns ? "" : "; Ctrl-C to stop");
 	/* A launched command writing to the same terminal would break the line. */
 	status__tracing(!t->launched || !isatty(STDOUT_FILENO));
-	if (!started) {
+	if (!started)
 		*o->watching = child__seize(t->pid, cfg.follow_exec, (unsigned int)execs,
 					    o->forks) == 0;
-		/* Its loads are held until their tables are built (loop.c). */
-		if (*o->watching && !cfg.probe_only)
-			skel->bss->hold_tracer = (__u32)getpid();
+	/* Its loads are held until their tables are built (loop.c); the
+	 * program it execs into too (--follow-exec: still seized). */
+	if (t->launched && *o->watching && !cfg.probe_only)
+		skel->bss->hold_tracer = (__u32)getpid();
+	if (!started) {
 		if (target__release(t))
 			goto cleanup;
 	} else if (held) {
