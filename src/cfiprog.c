@@ -61,7 +61,8 @@ static uint64_t fixed(struct reader *r, size_t n)
 	return v;
 }
 
-static uint64_t uleb(struct reader *r)
+/* LEB128, signed or not; past 64 bits the high bits are dropped. */
+static uint64_t leb(struct reader *r, bool sign)
 {
 	uint64_t v = 0;
 	unsigned int shift = 0;
@@ -73,24 +74,19 @@ static uint64_t uleb(struct reader *r)
 			v |= (uint64_t)(b & 0x7f) << shift;
 		shift += 7;
 	} while ((b & 0x80) && !r->bad);
+	if (sign && shift < 64 && (b & 0x40))
+		v |= ~0ULL << shift;
 	return v;
+}
+
+static uint64_t uleb(struct reader *r)
+{
+	return leb(r, false);
 }
 
 static int64_t sleb(struct reader *r)
 {
-	uint64_t v = 0;
-	unsigned int shift = 0;
-	uint8_t b;
-
-	do {
-		b = u8(r);
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-	} while ((b & 0x80) && !r->bad);
-	if (shift < 64 && (b & 0x40))
-		v |= ~0ULL << shift;
-	return (int64_t)v;
+	return (int64_t)leb(r, true);
 }
 
 /* n * factor as the CPU wraps it: crafted CFI may overflow, and such a
