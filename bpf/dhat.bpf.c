@@ -191,11 +191,10 @@ static __always_inline __u32 unwind_fp(struct pt_regs *ctx)
 }
 
 /*
- * A stack cut at an object whose rows are being built (uw_state's end is
+ * A stack cut at an object whose rows are being built (the walk ended with
  * DT_CNT_UW_WINDOW) goes with a copy of the stack from where the walk
  * stopped, for user space to finish once it has the rows: its id, or 0 when
- * it is sent as it is (no cut there, or no room in the ring), the cut then
- * counted.  Up to DT_TAIL_MAX bytes, read a page at a time: the read stops at
+ * it is sent as it is (no room in the ring: the cut is counted).  Up to DT_TAIL_MAX bytes, read a page at a time: the read stops at
  * the first page that cannot be read (above the stack's top).
  */
 static __always_inline __u64 send_tail(struct stack_buf *b, struct stack_win *w, __u64 gen,
@@ -206,8 +205,10 @@ static __always_inline __u64 send_tail(struct stack_buf *b, struct stack_win *w,
 	__u32 zero = 0, i;
 
 	st = bpf_map_lookup_elem(&uw_state, &zero);
-	if (!st || st->end != DT_CNT_UW_WINDOW)
+	if (!st) {
+		count(DT_CNT_UW_WINDOW);
 		return 0;
+	}
 	/* Tails are large: they never take the room that the records of
 	 * allocations and frees need, only the first part of the ring. */
 	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= tail_room) {
@@ -269,6 +270,7 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 	__u32 epoch = map_epoch;
 	__u64 h = 0xcbf29ce484222325ULL ^ epoch;
 	__u8 one = 1;
+	bool window = false;
 
 	s = bpf_map_lookup_elem(&stack_scratch, &zero);
 	w = win_get();
@@ -282,8 +284,8 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 		return 0;
 	}
 	nr = unwind_mode == DT_UNWIND_FP ? unwind_fp(ctx) :
-					   unwind_dwarf(ctx, s->ips[0], epoch);
-	if (unwind_mode != DT_UNWIND_FP) {
+					   unwind_dwarf(ctx, s->ips[0], epoch, &window);
+	if (window) {
 		__u64 id = send_tail((struct stack_buf *)s, w, gen, nr, epoch);
 
 		if (id)

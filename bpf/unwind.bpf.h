@@ -566,9 +566,10 @@ static long uw_step(__u32 i, void *data)
 	return ret == 1;
 }
 
-/* Frames after ips[0] (the caller, read at [sp]); returns the frame count.
- * The walk's end stays in uw_state. */
-static __always_inline __u32 unwind_dwarf(struct pt_regs *ctx, __u64 caller, __u32 epoch)
+/* Frames after ips[0] (the caller, read at [sp]); returns the frame count,
+ * *window set if the walk ended at an object without rows yet. */
+static __always_inline __u32 unwind_dwarf(struct pt_regs *ctx, __u64 caller, __u32 epoch,
+					  bool *window)
 {
 	struct uw_state *st;
 	__u32 zero = 0;
@@ -587,7 +588,8 @@ static __always_inline __u32 unwind_dwarf(struct pt_regs *ctx, __u64 caller, __u
 	bpf_loop(DT_MAX_FRAMES, uw_step, NULL, 0);
 	/* The load window's cut is counted by the caller: it may send the
 	 * stack with a tail instead. */
-	if (st->end != DT_CNT_NR && st->end != DT_CNT_UW_WINDOW)
+	*window = st->end == DT_CNT_UW_WINDOW;
+	if (st->end != DT_CNT_NR && !*window)
 		count(st->end);
 	return (__u32)st->nr;
 }
