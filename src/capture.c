@@ -21,6 +21,7 @@
 #include "dhat_json.h"
 #include "elfsym.h"
 #include "forks.h"
+#include "inject.h"
 #include "interrupt.h"
 #include "log.h"
 #include "mapwatch.h"
@@ -357,13 +358,103 @@ static void after_capture(const struct capture_opts *o, struct capture_end *e, s
 		elog("cannot write %s: %s\n", o->summary, strerror(-err));
 }
 
+/*
+ * The uprobe way: unwind tables, the BPF object, the watch of code unmaps
+ * and the probes.  0, or -1 with the reason said.
+ */
+struct bpf_side {
+	struct dhat_bpf *skel;
+	struct probes *probes;
+	struct mapwatch *watch;
+	struct unwinder *uw;
+};
+
+static int place_probes(struct dt_config *cfg, const struct capture_opts *o, struct tview *tv,
+			struct bpf_side *b)
+{
+	struct target *t = o->t;
+	struct probe_opts popts;
+
+	if (cfg->unwind != DT_UNWIND_FP)
+		status__phase("building unwind tables");
+	b->uw = unwind_setup(cfg, o, tv);
+	if (!b->uw && errno)
+		return -1;
+	popts = (struct probe_opts){ .at_entry = cfg->probe_at_entry,
+		.probe_only = cfg->probe_only, .multi = use_multi_links(),
+		.from_maps = o->from_maps };
+	status__phase("loading the BPF programs");
+	b->skel = load_bpf(cfg, t, b->uw, &popts);
+	if (!b->skel)
+		return -1;
+	b->watch = mapwatch__attach(b->skel);
+	if (!b->watch)
+		return -1;
+	/* The objects read before are kept: the probes are placed in them. */
+	tview__bind(tv, &b->skel->bss->map_epoch, b->skel->bss->unmap_log);
+	status__phase("placing the probes");
+	b->probes = probes__attach(b->skel, t, tv, &popts);
+	if (!b->probes)
+		return -1;
+	if (!probes__watch_maps(b->probes) && !popts.probe_only) {
+		vlog("no munmap or _dl_debug_state to probe: code unmaps watched on every system "
+		     "call\n");
+		if (mapwatch__watch_syscalls(b->watch))
+			return -1;
+	}
+	/* Unmaps are seen from here on: whatever happened before, while the
+	 * watch was being placed, is treated as a change of all code, and the
+	 * mappings read now hold until the log says otherwise. */
+	mapwatch__all_changed(b->watch);
+	if (o->from_maps) {
+		tview__sync(tv);
+		if (b->uw)
+			unwinder__refresh(b->uw);
+	}
+	return 0;
+}
+
+/*
+ * --inject: the agent in the target records instead of the probes.  No BPF
+ * at all: the view follows the target's mappings by reading them again when
+ * a stack meets code it does not know (no map epochs: a library unloaded
+ * and another loaded at its address meanwhile could be misnamed).
+ */
+static struct injection *inject(const struct dt_config *cfg, const struct target *t,
+				struct tview *tv)
+{
+	if (cfg->unwind == DT_UNWIND_DWARF) {
+		elog("--inject takes frame-pointer stacks only for now: --unwind=dwarf is not "
+		     "yet supported with it\n");
+		return NULL;
+	}
+	vlog("--inject: frame-pointer stacks (DWARF unwinding in the agent: not yet)\n");
+	status__phase("loading the agent into PID %d", t->pid);
+	return inject__attach(t->pid, tv, &(struct inject_opts){ .ring_size = cfg->ring_size,
+		.max_frames = cfg->max_frames });
+}
+
+struct agent_source {
+	struct injection *inj;
+	struct acct *a;
+};
+
+static int drain_agent(void *ctx)
+{
+	struct agent_source *src = ctx;
+
+	return inject__drain(src->inj, on_record, src->a);
+}
+
 int capture__run(const struct capture_opts *o, struct capture_end *e)
 {
 	struct dt_config cfg = *o->cfg;
 	struct target *t = o->t;
 	struct dhat_bpf *skel = NULL;
 	struct probes *probes = NULL;
-	struct probe_opts popts;
+	struct bpf_side b = { 0 };
+	struct injection *inj = NULL;
+	struct agent_source src;
 	struct ring_buffer *rb = NULL;
 	struct acct *a = NULL;
 	struct symbolizer *sym = NULL;
@@ -390,49 +481,28 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	status__phase("reading the objects of PID %d", t->pid);
 	if (o->from_maps)
 		tview__sync(tv);
-	if (cfg.unwind != DT_UNWIND_FP)
-		status__phase("building unwind tables");
-	uw = unwind_setup(&cfg, o, tv);
-	if (!uw && errno)
-		goto cleanup;
-	popts = (struct probe_opts){ .at_entry = cfg.probe_at_entry,
-		.probe_only = cfg.probe_only, .multi = use_multi_links(),
-		.from_maps = o->from_maps };
-	status__phase("loading the BPF programs");
-	skel = load_bpf(&cfg, t, uw, &popts);
-	if (!skel)
-		goto cleanup;
-	watch = mapwatch__attach(skel);
-	if (!watch)
-		goto cleanup;
-	/* The objects read before are kept: the probes are placed in them. */
-	tview__bind(tv, &skel->bss->map_epoch, skel->bss->unmap_log);
-	status__phase("placing the probes");
-	probes = probes__attach(skel, t, tv, &popts);
-	if (!probes)
-		goto cleanup;
-	if (!probes__watch_maps(probes) && !popts.probe_only) {
-		vlog("no munmap or _dl_debug_state to probe: code unmaps watched on every system "
-		     "call\n");
-		if (mapwatch__watch_syscalls(watch))
-			goto cleanup;
+	if (cfg.inject) {
+		inj = inject(&cfg, t, tv);
+		err = inj ? 0 : -1;
+	} else {
+		err = place_probes(&cfg, o, tv, &b);
 	}
-	/* Unmaps are seen from here on: whatever happened before, while the
-	 * watch was being placed, is treated as a change of all code, and the
-	 * mappings read now hold until the log says otherwise. */
-	mapwatch__all_changed(watch);
-	if (o->from_maps) {
-		tview__sync(tv);
-		if (uw)
-			unwinder__refresh(uw);
-	}
+	skel = b.skel;
+	probes = b.probes;
+	watch = b.watch;
+	uw = b.uw;
+	if (err)
+		goto cleanup;
 	t0 = mono_ns();
 	a = acct__new(t0);
 	sym = symbolizer__new(tv);
-	rb = a ? ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, a, NULL) : NULL;
-	rep = a && sym ? reporter__new(a, sym, (const volatile uint64_t *)skel->bss->counters,
-				       cfg.top) : NULL;
-	if (!a || !sym || !rb || !rep) {
+	rb = a && skel ? ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, a, NULL) :
+			 NULL;
+	src = (struct agent_source){ .inj = inj, .a = a };
+	rep = a && sym ? reporter__new(a, sym, inj ? inject__counters(inj) :
+				       (const volatile uint64_t *)skel->bss->counters, cfg.top) :
+			 NULL;
+	if (!a || !sym || (!rb && !inj) || !rep) {
 		elog("out of memory setting up the capture\n");
 		goto cleanup;
 	}
@@ -459,7 +529,10 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		elfsym__program_of(t->exe, prog, sizeof(prog), &execs);
 		acct__skip_execs(a, (uint32_t)execs);
 	}
-	skel->bss->tracing_on = 1;
+	if (inj)
+		inject__start(inj);
+	else
+		skel->bss->tracing_on = 1;
 	/* A launched program starts from nothing. */
 	rss_start = t->launched ? 1 : target__rss(t);
 	ns_pid = started ? target__ns_pid(t) : 0;
@@ -467,7 +540,8 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		snprintf(ns_note, sizeof(ns_note), "PID %d in its own PID namespace; ", ns_pid);
 	/* The file is named here, not only at the end: without -o the name
 	 * carries the PID, which the user may not know yet. */
-	ilog("tracing PID %d (%s%s)%s%s%s%s\n", t->pid, ns_note, probes__summary(probes),
+	ilog("tracing PID %d (%s%s)%s%s%s%s\n", t->pid, ns_note,
+	     inj ? inject__summary(inj) : probes__summary(probes),
 	     cfg.probe_only ? "; --probe-only: nothing is recorded" : "",
 	     cfg.probe_only ? "" : "; writing ", cfg.probe_only ? "" : shown,
 	     cfg.duration_ns ? "" : "; Ctrl-C to stop");
@@ -492,11 +566,11 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 
 	snap = (struct snapper){ .o = o, .a = a, .sym = sym, .rep = rep, .t0 = t0 };
 	e->end = loop__run(&(struct loop_opts){
-		.rb = rb, .target = t, .tv = tv, .reporter = rep, .acct = a,
+		.rb = rb, .drain = inj ? drain_agent : NULL, .drain_ctx = &src, .target = t, .tv = tv, .reporter = rep, .acct = a,
 		.t0 = t0, .duration_ns = duration_ns,
 		.interval_ns = cfg.interval_ns,
 		.watch_child = t->launched && *o->watching,
-		.uw = uw, .uw_refresh = &skel->bss->uw_refresh, .rss_last = &rss_end,
+		.uw = uw, .uw_refresh = skel ? &skel->bss->uw_refresh : NULL, .rss_last = &rss_end,
 		.snapshot = cfg.probe_only ? NULL : take_snapshot, .snapshot_ctx = &snap,
 		.snapshot_ns = cfg.snapshot_ns,
 		.tick = o->forks ? forks__poll : NULL, .tick_ctx = o->forks,
@@ -510,7 +584,10 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	if (e->end == LOOP_ERROR)
 		goto cleanup;
 	/* The target runs untouched from here on. */
-	skel->bss->tracing_on = 0;
+	if (inj)
+		inject__detach(inj);
+	else
+		skel->bss->tracing_on = 0;
 	probes__detach(probes);
 	probes = NULL;
 	mapwatch__detach(watch);
@@ -527,7 +604,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		child__release(t->pid);
 		*o->watching = false;
 	}
-	while (ring_buffer__consume(rb) > 0)
+	while ((rb ? ring_buffer__consume(rb) : 0) + (inj ? drain_agent(&src) : 0) > 0)
 		;
 	if (e->end == LOOP_TARGET_EXEC) {
 		/* One file holds one program. */
@@ -588,6 +665,8 @@ cleanup:
 	mapwatch__detach(watch);
 	ring_buffer__free(rb);
 	reporter__free(rep);
+	/* After the reporter: its counters are the agent's. */
+	inject__free(inj);
 	symbolizer__free(sym);
 	acct__free(a);
 	dhat_bpf__destroy(skel);

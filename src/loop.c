@@ -29,6 +29,18 @@ struct refresher {
 	uint64_t uw_last;
 };
 
+/* Every source of records: the BPF ring, the in-process agent's. */
+static int consume(const struct loop_opts *o)
+{
+	int n = 0;
+
+	if (o->rb)
+		n = ring_buffer__consume(o->rb);
+	if (o->drain)
+		n += o->drain(o->drain_ctx);
+	return n;
+}
+
 /* Stacks met code mapped since the tables were built (dlopen). */
 static void maybe_add_tables(struct refresher *f, uint64_t now)
 {
@@ -64,7 +76,7 @@ static void at_child_exit(void *ctx)
 	struct refresher *f = ctx;
 
 	/* Last moment the mappings exist: take all records first. */
-	ring_buffer__consume(f->o->rb);
+	consume(f->o);
 	maybe_refresh(f, true);
 	note_rss(f->o);
 }
@@ -96,8 +108,10 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 	}
 	ev.data.fd = sfd;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
-	ev.data.fd = ring_buffer__epoll_fd(o->rb);
-	epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	if (o->rb) {
+		ev.data.fd = ring_buffer__epoll_fd(o->rb);
+		epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
 	if (!o->target->launched) {
 		/* Readable when the process exits; without pidfds, poll /proc. */
 		pidfd = (int)syscall(SYS_pidfd_open, o->target->pid, 0);
@@ -114,7 +128,7 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 			elog("epoll_wait: %s\n", strerror(errno));
 			goto cleanup;
 		}
-		ring_buffer__consume(o->rb);
+		consume(o);
 		for (i = 0; i < n; i++) {
 			struct signalfd_siginfo si;
 
@@ -126,7 +140,7 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 				continue;
 			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGUSR1) {
-					ring_buffer__consume(o->rb);
+					consume(o);
 					if (o->snapshot)
 						o->snapshot(o->snapshot_ctx, mono_ns());
 					continue;
@@ -187,7 +201,7 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 cleanup:
 	signal(SIGUSR1, SIG_IGN);
 	/* Whatever the target did before the end is in the ring: take it all. */
-	while (ring_buffer__consume(o->rb) > 0)
+	while (consume(o) > 0)
 		;
 	if (end != LOOP_TARGET_EXIT)
 		maybe_refresh(&f, true);

@@ -1,0 +1,480 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Copyright (c) 2026 The dhat-trace developers */
+/*
+ * Loading the agent (agent/, embedded in this executable) into a running
+ * process, CRIU's parasite_memfd_exchange way, which works across mount
+ * namespaces: a remote memfd_create, the agent written into it through
+ * /proc/PID/fd/N, then a remote dlopen("/proc/self/fd/N") through libc's
+ * exported dlopen (glibc 2.34 and later).  The shared ring is another memfd
+ * made the same way; the agent's line to us is a pipe made in the target,
+ * whose write end only we keep: its closing tells the agent we are gone.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <dlfcn.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <linux/types.h>
+#include "dhat_abi.h"
+#include "dhat_inject_abi.h"
+#include "elfsym.h"
+#include "inject.h"
+#include "injring.h"
+#include "log.h"
+#include "remote.h"
+#include "targetview.h"
+#include "util.h"
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+#define DETACH_WAIT_MS 2000
+
+extern const char dt_agent_blob[], dt_agent_blob_end[];
+
+struct injection {
+	pid_t pid;
+	struct injring *ring;
+	struct dt_inj_ctrl *ctrl;
+	int pipe_w;		/* the agent's line: closing it tells it we are gone */
+	bool detached;
+	char summary[128];
+};
+
+/* Where a borrowed thread may hold the allocator's or the loader's lock. */
+#define MAX_UNSAFE 64
+struct unsafe {
+	uint64_t lo[MAX_UNSAFE], hi[MAX_UNSAFE];
+	int n;
+};
+
+static bool in_unsafe(void *ctx, uint64_t pc)
+{
+	const struct unsafe *u = ctx;
+	int i;
+
+	for (i = 0; i < u->n; i++)
+		if (pc >= u->lo[i] && pc < u->hi[i])
+			return true;
+	return false;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return b ? b + 1 : path;
+}
+
+/* The libc functions the load calls, at their addresses in the target. */
+struct libc_fns {
+	uint64_t dlopen, dlsym, dlerror;
+};
+
+static int find_libc(pid_t pid, const struct tview *tv, struct libc_fns *f, struct unsafe *u)
+{
+	const struct tv_map *maps;
+	size_t i, n = tview__live(tv, &maps);
+	uint32_t m, libc = 0;
+	char path[64];
+	struct elfsym *e;
+	struct elfsym_fn fn;
+	uint64_t bias;
+	int err = 0;
+
+	for (i = 0; i < n; i++) {
+		const char *b = base_name(tview__module(tv, maps[i].mod)->path);
+
+		if (!strncmp(b, "libc.so", 7))
+			libc = maps[i].mod;
+		if ((!strncmp(b, "libc.so", 7) || !strncmp(b, "ld-linux", 8)) && u->n < MAX_UNSAFE) {
+			u->lo[u->n] = maps[i].start;
+			u->hi[u->n++] = maps[i].end;
+		}
+	}
+	if (!libc) {
+		elog("PID %d has no dynamic libc (a static executable?): --inject cannot load its "
+		     "agent there; trace it without --inject (uprobes)\n", pid);
+		return -ENOEXEC;
+	}
+	m = libc;
+	bias = tview__module(tv, m)->first_bias;
+	if (!tview__module_open_path(tv, m, path, sizeof(path)) || !(e = elfsym__open(path))) {
+		elog("cannot read the libc of PID %d (%s)\n", pid, tview__module(tv, m)->path);
+		return -EIO;
+	}
+	if (elfsym__function(e, "dlopen", &fn) == 0)
+		f->dlopen = bias + fn.vaddr;
+	if (elfsym__function(e, "dlsym", &fn) == 0)
+		f->dlsym = bias + fn.vaddr;
+	if (elfsym__function(e, "dlerror", &fn) == 0)
+		f->dlerror = bias + fn.vaddr;
+	elfsym__close(e);
+	if (!f->dlopen || !f->dlsym || !f->dlerror) {
+		elog("the libc of PID %d (%s) exports no dlopen (glibc before 2.34?): --inject "
+		     "cannot load its agent there (not yet supported); trace it without --inject\n",
+		     pid, tview__module(tv, m)->path);
+		err = -ENOTSUP;
+	}
+	return err;
+}
+
+/* One line in /proc/PID/status: its value, or "" */
+static void status_field(pid_t pid, const char *key, char *out, size_t len)
+{
+	char path[64], line[256];
+	size_t k = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	out[0] = '\0';
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, k) || line[k] != ':')
+			continue;
+		snprintf(out, len, "%s", line + k + 1 + strspn(line + k + 1, " \t"));
+		out[strcspn(out, "\n")] = '\0';
+		break;
+	}
+	fclose(f);
+}
+
+/* What makes an injection impossible or harmful, said before touching it. */
+static int preflight(pid_t pid)
+{
+	char v[64];
+	FILE *f;
+	int scope = 0;
+
+	status_field(pid, "State", v, sizeof(v));
+	if (v[0] == 'T' || v[0] == 't') {
+		elog("PID %d is stopped (%s): --inject needs it running (kill -CONT %d first)\n",
+		     pid, v, pid);
+		return -EBUSY;
+	}
+	status_field(pid, "TracerPid", v, sizeof(v));
+	if (atoi(v) != 0) {
+		elog("PID %d is already traced by PID %s (a debugger?): --inject needs ptrace\n",
+		     pid, v);
+		return -EBUSY;
+	}
+	status_field(pid, "Seccomp", v, sizeof(v));
+	if (atoi(v) == 1) {
+		elog("PID %d runs in strict seccomp mode: the system calls --inject makes in it "
+		     "would kill it\n", pid);
+		return -EPERM;
+	}
+	f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
+	if (f) {
+		if (fscanf(f, "%d", &scope) != 1)
+			scope = 0;
+		fclose(f);
+	}
+	if (scope >= 3) {
+		elog("ptrace is disabled on this system (kernel.yama.ptrace_scope = 3, until "
+		     "reboot): --inject cannot work; trace without --inject\n");
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* The target's fd as ours, through /proc/PID/fd. */
+static int open_their_fd(pid_t pid, int64_t fd, int flags)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%lld", pid, (long long)fd);
+	return open(path, flags | O_CLOEXEC);
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int64_t remote_memfd(struct remote *r, const char *name, unsigned int flags)
+{
+	size_t len;
+	uint64_t s = remote__scratch(r, &len);
+	int64_t fd;
+	int err = remote__write(r, s, name, strlen(name) + 1);
+
+	if (err)
+		return err;
+	fd = remote__syscall(r, SYS_memfd_create, s, flags, 0, 0, 0, 0);
+	/* MFD_EXEC is 6.3's: older kernels refuse the flag they do not know. */
+	if (fd == -EINVAL && (flags & MFD_EXEC))
+		fd = remote__syscall(r, SYS_memfd_create, s, flags & ~MFD_EXEC, 0, 0, 0, 0);
+	return fd;
+}
+
+/* dlerror() in the target, for the message. */
+static void remote_dlerror(struct remote *r, const struct libc_fns *f, char *buf, size_t len)
+{
+	uint64_t s = 0;
+
+	snprintf(buf, len, "(no reason given)");
+	if (remote__call(r, f->dlerror, 0, 0, 0, 0, 2000, &s) || !s ||
+	    remote__read(r, s, buf, len - 1))
+		return;
+	buf[len - 1] = '\0';
+}
+
+struct fds {
+	int64_t agent, ring, pipe_r, pipe_w;
+};
+
+/* The memfds and the pipe in the target, and our ends of them. */
+static int make_fds(struct injection *in, struct remote *r, struct fds *fds,
+		    const struct inject_opts *o)
+{
+	size_t len, blob = (size_t)(dt_agent_blob_end - dt_agent_blob);
+	uint64_t s = remote__scratch(r, &len);
+	int32_t pfd[2];
+	int fd, err;
+
+	fds->agent = remote_memfd(r, "dhat-agent", MFD_CLOEXEC | MFD_EXEC);
+	if (fds->agent < 0)
+		return (int)fds->agent;
+	fd = open_their_fd(in->pid, fds->agent, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	err = write_all(fd, dt_agent_blob, blob);
+	close(fd);
+	if (err)
+		return err;
+	fds->ring = remote_memfd(r, "dhat-ring", MFD_CLOEXEC);
+	if (fds->ring < 0)
+		return (int)fds->ring;
+	fd = open_their_fd(in->pid, fds->ring, O_RDWR);
+	if (fd < 0)
+		return -errno;
+	in->ring = injring__new(fd, o->ring_size, o->max_frames);
+	if (!in->ring) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	in->ctrl = injring__ctrl(in->ring);
+	err = (int)remote__syscall(r, SYS_pipe2, s, O_CLOEXEC | O_NONBLOCK, 0, 0, 0, 0);
+	if (!err)
+		err = remote__read(r, s, pfd, sizeof(pfd));
+	if (err)
+		return err;
+	fds->pipe_r = pfd[0];
+	fds->pipe_w = pfd[1];
+	in->pipe_w = open_their_fd(in->pid, fds->pipe_w, O_WRONLY | O_NONBLOCK);
+	if (in->pipe_w < 0)
+		return -errno;
+	remote__syscall(r, SYS_close, (uint64_t)fds->pipe_w, 0, 0, 0, 0, 0);
+	fds->pipe_w = -1;
+	return 0;
+}
+
+static int load_agent(struct injection *in, struct remote *r, const struct libc_fns *f,
+		      struct fds *fds)
+{
+	char path[64], why[256];
+	size_t len;
+	uint64_t s = remote__scratch(r, &len), handle = 0, start = 0, ret = 0;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%lld", (long long)fds->agent);
+	err = remote__write(r, s, path, strlen(path) + 1);
+	if (!err)
+		err = remote__call(r, f->dlopen, s, RTLD_NOW, 0, 0, 5000, &handle);
+	if (err) {
+		elog("the remote dlopen in PID %d failed: %s%s\n", in->pid, strerror(-err),
+		     err == -ETIMEDOUT ? " (it did not return in 5 s: the target may now be "
+					 "damaged; a lock it needs is held)" : "");
+		return err;
+	}
+	if (!handle) {
+		remote_dlerror(r, f, why, sizeof(why));
+		elog("PID %d could not load the agent: %s\n", in->pid, why);
+		return -ENOEXEC;
+	}
+	static const char sym[] = "dt_agent_start";
+
+	err = remote__write(r, s, sym, sizeof(sym));
+	if (!err)
+		err = remote__call(r, f->dlsym, handle, s, 0, 0, 2000, &start);
+	if (!err && !start)
+		err = -ENOENT;
+	if (!err)
+		err = remote__call(r, start, (uint64_t)fds->ring, (uint64_t)fds->pipe_r, 0, 0, 5000,
+				   &ret);
+	if (!err && (int)ret)
+		err = (int)ret;
+	if (err) {
+		elog("the agent could not start in PID %d: %s\n", in->pid, strerror(-err));
+		return err;
+	}
+	/* Its copy of the pipe and of the ring are the agent's now. */
+	fds->ring = fds->pipe_r = -1;
+	return 0;
+}
+
+struct injection *inject__attach(pid_t pid, const struct tview *tv, const struct inject_opts *o)
+{
+	struct injection *in = calloc(1, sizeof(*in));
+	struct fds fds = { -1, -1, -1, -1 };
+	struct libc_fns f = { 0 };
+	struct unsafe u = { .n = 0 };
+	struct remote *r = NULL;
+	uint64_t t0 = mono_ns();
+	int err;
+
+	if (!in)
+		return NULL;
+	in->pid = pid;
+	in->pipe_w = -1;
+	err = preflight(pid);
+	if (!err)
+		err = find_libc(pid, tv, &f, &u);
+	if (err)
+		goto fail;
+	r = remote__attach(pid, in_unsafe, &u);
+	if (!r) {
+		err = -errno;
+		goto fail;
+	}
+	err = make_fds(in, r, &fds, o);
+	if (err) {
+		elog("cannot set up the shared memory with PID %d: %s\n", pid, strerror(-err));
+		goto fail;
+	}
+	err = load_agent(in, r, &f, &fds);
+	if (err)
+		goto fail;
+	remote__syscall(r, SYS_close, (uint64_t)fds.agent, 0, 0, 0, 0, 0);
+	remote__detach(r);
+	snprintf(in->summary, sizeof(in->summary), "in-process agent, %u GOT slots in %llu objects",
+		 in->ctrl->nslots, (unsigned long long)in->ctrl->objects);
+	vlog("agent loaded into PID %d in %.1f ms: %u GOT slots patched in %llu objects\n", pid,
+	     (double)(mono_ns() - t0) / 1e6, in->ctrl->nslots,
+	     (unsigned long long)in->ctrl->objects);
+	if (in->ctrl->slots_other)
+		wlog("%llu GOT slots of the malloc family in PID %d are bound to another function "
+		     "than the process's (a library's own allocator?): calls through them are not "
+		     "recorded\n", (unsigned long long)in->ctrl->slots_other, pid);
+	return in;
+fail:
+	if (r) {
+		int64_t *fd[] = { &fds.agent, &fds.ring, &fds.pipe_r, &fds.pipe_w };
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(fd); i++)
+			if (*fd[i] >= 0)
+				remote__syscall(r, SYS_close, (uint64_t)*fd[i], 0, 0, 0, 0, 0);
+		remote__detach(r);
+	}
+	inject__free(in);
+	errno = -err;
+	return NULL;
+}
+
+static void wake(struct injection *in)
+{
+	if (in->pipe_w >= 0 && write(in->pipe_w, "", 1) < 0 && errno != EAGAIN)
+		vlog("cannot wake the agent: %s\n", strerror(errno));
+}
+
+void inject__start(struct injection *in)
+{
+	__atomic_store_n(&in->ctrl->tracing, 1, __ATOMIC_RELEASE);
+	wake(in);
+}
+
+int inject__drain(struct injection *in, int (*fn)(void *ctx, void *data, size_t size), void *ctx)
+{
+	return injring__drain(in->ring, fn, ctx);
+}
+
+const volatile uint64_t *inject__counters(const struct injection *in)
+{
+	return (const volatile uint64_t *)in->ctrl->counters;
+}
+
+const char *inject__summary(const struct injection *in)
+{
+	return in->summary;
+}
+
+/* The agent did not answer (the target is stopped): the slots go back
+ * through /proc/PID/mem, which takes no lock in the target; the agent sees
+ * cmd_detach once it runs again and goes inert. */
+static void restore_from_here(struct injection *in)
+{
+	struct dt_inj_ctrl *c = in->ctrl;
+	uint32_t i, n = __atomic_load_n(&c->nslots, __ATOMIC_ACQUIRE), done = 0;
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", in->pid);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (i = 0; i < n && i < DT_INJ_MAX_SLOTS; i++) {
+		struct dt_inj_slot s = c->slots[i];
+		uint64_t v;
+
+		if (!s.addr || pread(fd, &v, 8, (off_t)s.addr) != 8 || v != s.hook)
+			continue;
+		if (pwrite(fd, &s.orig, 8, (off_t)s.addr) == 8)
+			done++;
+	}
+	close(fd);
+	wlog("the agent in PID %d did not answer in %d ms (is it stopped?): %u GOT slots put "
+	     "back through /proc/%d/mem\n", in->pid, DETACH_WAIT_MS, done, in->pid);
+}
+
+void inject__detach(struct injection *in)
+{
+	struct timespec nap = { 0, 2 * 1000 * 1000 };
+	uint64_t t0 = mono_ns();
+
+	if (!in || in->detached)
+		return;
+	in->detached = true;
+	__atomic_store_n(&in->ctrl->cmd_detach, 1, __ATOMIC_RELEASE);
+	wake(in);
+	while (__atomic_load_n(&in->ctrl->state, __ATOMIC_ACQUIRE) != DT_INJ_INERT &&
+	       mono_ns() - t0 < DETACH_WAIT_MS * NSEC_PER_MSEC && kill(in->pid, 0) == 0)
+		nanosleep(&nap, NULL);
+	if (in->ctrl->state == DT_INJ_INERT)
+		vlog("agent inert in PID %d after %.1f ms: %llu GOT slots put back\n", in->pid,
+		     (double)(mono_ns() - t0) / 1e6, (unsigned long long)in->ctrl->restored);
+	else if (kill(in->pid, 0) == 0)
+		restore_from_here(in);
+	close(in->pipe_w);
+	in->pipe_w = -1;
+}
+
+void inject__free(struct injection *in)
+{
+	if (!in)
+		return;
+	if (in->pipe_w >= 0)
+		close(in->pipe_w);
+	injring__free(in->ring);
+	free(in);
+}
