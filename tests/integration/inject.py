@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (c) 2026 The dhat-trace developers
+"""--inject: the in-process agent.
+
+- The same per-site numbers (and the same stacks, frame pointers both ways)
+  as the uprobe mode on the frame-pointer fixtures, and DHAT's expected ones.
+- The GOT slots it rewrote are back, read through /proc/PID/mem, after a
+  normal end and within 100 ms of the tracer's SIGKILL; the target runs on.
+- The targets it cannot or must not touch are refused, each with its reason,
+  and left running: a static executable, a stopped process, a traced one.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from dtlib import Checks, attach, expect_sites, fixture, sites
+from expected import BASIC, CXX, THREADS
+
+DT, BUILD = sys.argv[1], sys.argv[2]
+SPIN = fixture(BUILD, "spin")
+NUMS = ("tb", "tbk", "gb", "gbk", "eb", "ebk")
+
+
+def pps(path):
+    """{frames without their addresses: numbers}: two runs of one program."""
+    with open(path) as f:
+        d = json.load(f)
+    return {tuple(re.sub(r"^0x[0-9A-Fa-f]+: ", "", d["ftbl"][i]) for i in pp["fs"]):
+            tuple(pp[k] for k in NUMS) for pp in d["pps"]}, d["dhatTrace"]
+
+
+def parity(c, tmp):
+    # ld.so allocates through its own pointer to libc's calloc (the DTV of
+    # each new thread): no GOT slot, so --inject cannot see it (documented).
+    for name, src, want, ldso in (("basic", "basic.c", BASIC, False),
+                                  ("cxx", "cxx.cpp", CXX, False),
+                                  ("threads", "threads.c", THREADS, True)):
+        got = {}
+        for mode, opts in (("inject", ["--inject"]), ("uprobe", ["--unwind=fp"])):
+            out = os.path.join(tmp, f"{name}-{mode}.json")
+            rc, err = attach(DT, out, [fixture(BUILD, name)], *opts, "-d", "60s")
+            if not c.check(rc == 0, f"{name} {mode}: exit 0", err[-600:]):
+                break
+            got[mode] = pps(out)
+            if mode == "inject":
+                w = {k: v for k, v in want.items() if k != "main" or not ldso}
+                expect_sites(c, {k: v for k, v in sites(out, src).items()}, w,
+                             f"{name} --inject")
+                extra = got[mode][1]
+                c.check(extra.get("lost_events", 0) == 0, f"{name} --inject: nothing lost",
+                        str(extra))
+                c.check("in-process agent" in err, f"{name} --inject: says how it records",
+                        err[:300])
+        if len(got) < 2:
+            continue
+        a, b = got["inject"][0], got["uprobe"][0]
+        if ldso:
+            b = {k: v for k, v in b.items() if not any("rtld-malloc.h" in f for f in k)}
+        diff = {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)}
+        c.check(not diff and len(a) > 0,
+                f"{name}: --inject and uprobes give the same stacks and numbers ({len(a)} sites)",
+                str(list(diff.items())[:3]))
+
+
+def regions(pid, data=True):
+    """The target's file-backed data mappings (where GOTs are), or all of
+    its file mappings, with their paths."""
+    out = []
+    with open(f"/proc/{pid}/maps") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) < 6 or not parts[5].startswith("/") or (data and "x" in parts[1]):
+                continue
+            lo, hi = (int(x, 16) for x in parts[0].split("-"))
+            if hi - lo <= 8 << 20:
+                out.append((lo, hi, parts[5]))
+    return out
+
+
+def object_at(regs, addr):
+    return next((path for lo, hi, path in regs if lo <= addr < hi), None)
+
+
+def agent_range(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        spans = [tuple(int(x, 16) for x in line.split()[0].split("-"))
+                 for line in f if "dhat-agent" in line]
+    return (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else (0, 0)
+
+
+def words(pid, regs):
+    """{address: 8-byte word} of the regions, read through /proc/PID/mem."""
+    out = {}
+    with open(f"/proc/{pid}/mem", "rb") as m:
+        for lo, hi, _ in regs:
+            try:
+                m.seek(lo)
+                data = m.read(hi - lo)
+            except OSError:
+                continue
+            for off in range(0, len(data) - 7, 8):
+                out[lo + off] = int.from_bytes(data[off:off + 8], "little")
+    return out
+
+
+def hooked(pid, regs):
+    lo, hi = agent_range(pid)
+    return {a: v for a, v in words(pid, regs).items() if lo <= v < hi}
+
+
+def progress_of(path, timeout=5.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open(path) as f:
+                return int(f.read())
+        except (OSError, ValueError):
+            time.sleep(0.02)
+    return -1
+
+
+def runs_on(p, progress):
+    a = progress_of(progress)
+    time.sleep(0.5)
+    return p.poll() is None and progress_of(progress) > a
+
+
+def restore(c, tmp, how):
+    progress = os.path.join(tmp, f"progress-{how}")
+    p = subprocess.Popen([SPIN, progress], stdout=subprocess.PIPE)
+    tracer = None
+    try:
+        assert p.stdout.readline() == b"ready\n"
+        regs = regions(p.pid)
+        before = words(p.pid, regs)
+        out = os.path.join(tmp, f"spin-{how}.json")
+        tracer = subprocess.Popen([DT, "--inject", "-p", str(p.pid), "-o", out, "-i", "0",
+                                   "-d", "2s" if how == "detach" else "60s"],
+                                  stderr=subprocess.PIPE, text=True)
+        first = tracer.stderr.readline()
+        if not c.check(first.startswith("dhat-trace: tracing PID"), f"{how}: attached", first):
+            return
+        time.sleep(0.5)
+        during = hooked(p.pid, regs)
+        c.check(len(during) >= 3, f"{how}: GOT slots point into the agent while tracing "
+                f"({len(during)})")
+        if how == "kill":
+            tracer.kill()
+            tracer.wait()
+            time.sleep(0.1)
+        else:
+            tracer.stderr.read()
+            tracer.wait(timeout=30)
+            c.check(tracer.returncode == 0 and os.path.exists(out), "detach: exit 0, file written",
+                    str(tracer.returncode))
+        after = words(p.pid, regs)
+        # A slot that was still lazy (its object's own PLT entry) is put
+        # back as such, and the next call binds it again: to the function,
+        # never to the agent.
+        objs = regions(p.pid, data=False)
+        lo, hi = agent_range(p.pid)
+        wrong = {hex(a): (hex(after.get(a, 0)), hex(before[a])) for a in during
+                 if after.get(a) != before.get(a) and
+                 not (object_at(objs, before[a]) == object_at(objs, a) and
+                      object_at(objs, after.get(a, 0)) and not lo <= after[a] < hi)}
+        c.check(during and not wrong, f"{how}: every slot holds its value from before the attach "
+                f"again{' within 100 ms of the SIGKILL' if how == 'kill' else ''}",
+                str(list(wrong.items())[:4]))
+        c.check(runs_on(p, progress), f"{how}: the target runs on")
+        c.check(not hooked(p.pid, regs), f"{how}: no word points into the agent any more")
+    finally:
+        for q in (p, tracer):
+            if q and q.poll() is None:
+                q.kill()
+                q.wait()
+
+
+def refused(c, tmp, label, argv, setup, want):
+    """A target --inject must not touch: its reason, exit 1, the target left running."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE)
+    helper = None
+    try:
+        assert p.stdout.readline() == b"ready\n"
+        helper = setup(p)
+        r = subprocess.run([DT, "--inject", "-p", str(p.pid), "-o",
+                            os.path.join(tmp, "refused.json"), "-d", "5s"],
+                           capture_output=True, text=True, timeout=60)
+        c.check(r.returncode == 1 and want in r.stderr, f"{label}: refused, saying so",
+                f"exit {r.returncode}: {r.stderr.strip()[-400:]}")
+        c.check(r.stderr.count("\n") <= 2, f"{label}: in one line", r.stderr)
+        with open(f"/proc/{p.pid}/maps") as f:
+            c.check("dhat-agent" not in f.read(), f"{label}: nothing loaded into it")
+    finally:
+        if helper:
+            helper.kill()
+            helper.wait()
+        os.kill(p.pid, signal.SIGCONT)
+        c.check(p.poll() is None, f"{label}: the target is still alive")
+        p.kill()
+        p.wait()
+
+
+def strace(p):
+    s = subprocess.Popen(["strace", "-p", str(p.pid), "-o", os.devnull],
+                         stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        with open(f"/proc/{p.pid}/status") as f:
+            if re.search(r"TracerPid:\s+[1-9]", f.read()):
+                break
+        time.sleep(0.02)
+    return s
+
+
+c = Checks()
+with tempfile.TemporaryDirectory() as tmp:
+    parity(c, tmp)
+    restore(c, tmp, "detach")
+    restore(c, tmp, "kill")
+    refused(c, tmp, "static executable", [fixture(BUILD, "basic-static"), "--wait"],
+            lambda p: None, "no dynamic libc")
+    refused(c, tmp, "stopped target", [SPIN], lambda p: os.kill(p.pid, signal.SIGSTOP) or
+            time.sleep(0.1), "is stopped")
+    refused(c, tmp, "traced target", [SPIN], strace, "already traced")
+    r = subprocess.run([DT, "--inject", "--", "true"], capture_output=True, text=True)
+    c.check(r.returncode == 64 and "not yet" in r.stderr, "--inject -- COMMAND: not yet",
+            r.stderr)
+sys.exit(c.finish())
