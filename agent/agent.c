@@ -36,6 +36,7 @@ static void in_child(void)
 static void go_inert(enum dt_inj_why why)
 {
 	ag_on = 0;
+	__atomic_store_n(&ag_ctrl->recording, 0, __ATOMIC_RELEASE);
 	ag_lock();
 	ag_got_restore();
 	ag_unlock();
@@ -70,8 +71,10 @@ static void *watch(void *arg)
 		}
 		if (__atomic_load_n(&ag_ctrl->cmd_detach, __ATOMIC_ACQUIRE))
 			why = DT_INJ_WHY_DETACH;
-		else if (why == DT_INJ_WHY_NONE)
+		else if (why == DT_INJ_WHY_NONE && ag_on != (int)ag_ctrl->tracing) {
 			ag_on = (int)__atomic_load_n(&ag_ctrl->tracing, __ATOMIC_ACQUIRE);
+			__atomic_store_n(&ag_ctrl->recording, (uint32_t)ag_on, __ATOMIC_RELEASE);
+		}
 	}
 	go_inert(why);
 	close(pipe_fd);

@@ -75,6 +75,8 @@ struct dt_inj_ctrl {
 	__u32 why;		/* enum dt_inj_why */
 	__u32 agent_pid;
 	__u32 nslots;		/* slots[] in use (only grows) */
+	__u32 recording;	/* the agent's answer to tracing: its hooks record */
+	__u32 pad;
 	__u64 objects;		/* objects whose GOT was patched */
 	__u64 slots_other;	/* slots bound to another function: left alone */
 	__u64 slots_full;	/* slots not patched: slots[] was full */

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,7 @@ struct injection {
 	struct dt_inj_ctrl *ctrl;
 	int pipe_w;		/* the agent's line: closing it tells it we are gone */
 	bool detached;
+	bool gone;		/* said so once */
 	char summary[128];
 };
 
@@ -154,16 +156,16 @@ static int preflight(pid_t pid)
 	FILE *f;
 	int scope = 0;
 
-	status_field(pid, "State", v, sizeof(v));
-	if (v[0] == 'T' || v[0] == 't') {
-		elog("PID %d is stopped (%s): --inject needs it running (kill -CONT %d first)\n",
-		     pid, v, pid);
-		return -EBUSY;
-	}
 	status_field(pid, "TracerPid", v, sizeof(v));
 	if (atoi(v) != 0) {
 		elog("PID %d is already traced by PID %s (a debugger?): --inject needs ptrace\n",
 		     pid, v);
+		return -EBUSY;
+	}
+	status_field(pid, "State", v, sizeof(v));
+	if (v[0] == 'T') {
+		elog("PID %d is stopped (%s): --inject needs it running (kill -CONT %d first)\n",
+		     pid, v, pid);
 		return -EBUSY;
 	}
 	status_field(pid, "Seccomp", v, sizeof(v));
@@ -392,21 +394,51 @@ fail:
 	return NULL;
 }
 
+/* EPIPE: the agent's end is closed, it is gone (the target exited). */
 static void wake(struct injection *in)
 {
-	if (in->pipe_w >= 0 && write(in->pipe_w, "", 1) < 0 && errno != EAGAIN)
+	if (in->pipe_w >= 0 && write(in->pipe_w, "", 1) < 0 && errno != EAGAIN && errno != EPIPE)
 		vlog("cannot wake the agent: %s\n", strerror(errno));
 }
 
+/* Returns once the hooks record: the capture starts at one instant, as
+ * the BPF side's tracing_on makes it. */
 void inject__start(struct injection *in)
 {
+	struct timespec nap = { 0, 100 * 1000 };
+	uint64_t t0 = mono_ns();
+
 	__atomic_store_n(&in->ctrl->tracing, 1, __ATOMIC_RELEASE);
 	wake(in);
+	while (!__atomic_load_n(&in->ctrl->recording, __ATOMIC_ACQUIRE) &&
+	       in->ctrl->state == DT_INJ_ACTIVE && mono_ns() - t0 < NSEC_PER_SEC)
+		nanosleep(&nap, NULL);
+	if (!in->ctrl->recording)
+		wlog("the agent in PID %d did not say it records within 1 s: the capture may miss "
+		     "its first calls\n", in->pid);
+}
+
+/* The target dropped the agent's pipe without exiting (an exec closes it,
+ * so does a daemon closing every fd): the agent has gone inert. */
+static void check_agent(struct injection *in)
+{
+	struct pollfd p = { .fd = in->pipe_w, .events = 0 };
+
+	if (in->gone || in->pipe_w < 0 || poll(&p, 1, 0) != 1 || !(p.revents & POLLERR) ||
+	    kill(in->pid, 0))
+		return;
+	in->gone = true;
+	wlog("the agent in PID %d is gone (the target exec'd, or closed its end of the agent's "
+	     "pipe): nothing more is recorded\n", in->pid);
 }
 
 int inject__drain(struct injection *in, int (*fn)(void *ctx, void *data, size_t size), void *ctx)
 {
-	return injring__drain(in->ring, fn, ctx);
+	int n = injring__drain(in->ring, fn, ctx);
+
+	if (!n)
+		check_agent(in);
+	return n;
 }
 
 const volatile uint64_t *inject__counters(const struct injection *in)
@@ -461,8 +493,10 @@ void inject__detach(struct injection *in)
 	       mono_ns() - t0 < DETACH_WAIT_MS * NSEC_PER_MSEC && kill(in->pid, 0) == 0)
 		nanosleep(&nap, NULL);
 	if (in->ctrl->state == DT_INJ_INERT)
-		vlog("agent inert in PID %d after %.1f ms: %llu GOT slots put back\n", in->pid,
-		     (double)(mono_ns() - t0) / 1e6, (unsigned long long)in->ctrl->restored);
+		vlog("agent inert in PID %d after %.1f ms: %llu GOT slots put back (%u patched, "
+		     "%llu passes after a dlopen)\n", in->pid, (double)(mono_ns() - t0) / 1e6,
+		     (unsigned long long)in->ctrl->restored, in->ctrl->nslots,
+		     (unsigned long long)in->ctrl->rescans);
 	else if (kill(in->pid, 0) == 0)
 		restore_from_here(in);
 	close(in->pipe_w);

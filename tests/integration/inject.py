@@ -68,6 +68,28 @@ def parity(c, tmp):
                 str(list(diff.items())[:3]))
 
 
+def later(c, tmp):
+    """A library dlopen'ed during the capture is patched at once (batch 1
+    runs right after its dlopen); forked children are not recorded."""
+    out = os.path.join(tmp, "dlopen.json")
+    rc, err = attach(DT, out, [fixture(BUILD, "dlopen"), fixture(BUILD, "libdlalloc.so")],
+                     "--inject", "-d", "60s")
+    if c.check(rc == 0, "dlopen: exit 0", err[-600:]):
+        with open(out) as f:
+            d = json.load(f)
+        # Frame 0 is in the library (the -O2 build has no frame pointers
+        # beyond it): both batches meet there.
+        lib = [pp for pp in d["pps"] if pp["fs"] and "(dlalloc.c:" in d["ftbl"][pp["fs"][0]]]
+        got = (sum(pp["tb"] for pp in lib), sum(pp["tbk"] for pp in lib))
+        c.check(got == (6000, 40), "dlopen: both batches of the library loaded while tracing "
+                "recorded (20 x 100 and 20 x 200 bytes from dlalloc.c)", str(got))
+    want = {"keep_site": (64, 1, 64, 1, 64, 1), "parent_site": (900, 3, 900, 3, 900, 3)}
+    out = os.path.join(tmp, "forker.json")
+    rc, err = attach(DT, out, [fixture(BUILD, "forker")], "--inject", "-d", "60s")
+    if c.check(rc == 0, "forker: exit 0", err[-600:]):
+        expect_sites(c, sites(out, "forker.c"), want, "forker --inject (children not recorded)")
+
+
 def regions(pid, data=True):
     """The target's file-backed data mappings (where GOTs are), or all of
     its file mappings, with their paths."""
@@ -220,6 +242,7 @@ def strace(p):
 c = Checks()
 with tempfile.TemporaryDirectory() as tmp:
     parity(c, tmp)
+    later(c, tmp)
     restore(c, tmp, "detach")
     restore(c, tmp, "kill")
     refused(c, tmp, "static executable", [fixture(BUILD, "basic-static"), "--wait"],
