@@ -113,10 +113,11 @@ static int map_ring(int fd)
 
 /*
  * ring_fd: the shared memfd (control area, then the ring); ctl_fd: the
- * read end of the tracer's pipe.  Both are the target's fds, closed or kept
- * here.  0 or -errno; on failure nothing is patched.
+ * read end of the tracer's pipe; wake_fd: an eventfd the tracer polls, or
+ * -1.  All are the target's fds, closed or kept here.  0 or -errno; on
+ * failure nothing is patched.
  */
-__attribute__((visibility("default"))) int dt_agent_start(int ring_fd, int ctl_fd)
+__attribute__((visibility("default"))) int dt_agent_start(int ring_fd, int ctl_fd, int wake_fd)
 {
 	static bool started;
 	sigset_t all, old;
@@ -134,6 +135,7 @@ __attribute__((visibility("default"))) int dt_agent_start(int ring_fd, int ctl_f
 	if (ag_seen == MAP_FAILED)
 		return -ENOMEM;
 	pipe_fd = ctl_fd;
+	ag_wake_fd = wake_fd;
 	ag_ctrl->agent_pid = (uint32_t)getpid();
 	err = pthread_atfork(NULL, NULL, in_child);
 	if (err)

@@ -26,6 +26,7 @@ char *ag_ring;
 uint64_t ag_ring_size;
 uint32_t ag_max_frames = 64;
 uint64_t *ag_seen;
+int ag_wake_fd = -1;
 
 /*
  * Per thread, initial-exec (the glibc manual's rule for malloc hooks: a
@@ -51,23 +52,66 @@ static inline uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * The reader's tail as last read: tail's cache line is the reader's, and
+ * reading it on every record cost a quarter of a hooked call.  A stale
+ * value is lower, so it can only make a writer look again, never write
+ * over what the reader has not consumed.
+ */
+static uint64_t tail_seen;
+
+static uint64_t fresh_tail(void)
+{
+	uint64_t t = __atomic_load_n(&ag_ctrl->tail, __ATOMIC_ACQUIRE);
+
+	__atomic_store_n(&tail_seen, t, __ATOMIC_RELEASE);
+	return t;
+}
+
 static void *reserve(uint32_t len)
 {
 	struct dt_inj_ctrl *c = ag_ctrl;
-	uint64_t h = __atomic_load_n(&c->head, __ATOMIC_RELAXED), t;
+	uint64_t h = __atomic_load_n(&c->head, __ATOMIC_RELAXED);
+	uint64_t t = __atomic_load_n(&tail_seen, __ATOMIC_ACQUIRE);
 
 	do {
-		t = __atomic_load_n(&c->tail, __ATOMIC_ACQUIRE);
-		if (h + len - t > ag_ring_size)
+		if (h + len - t > ag_ring_size && h + len - (t = fresh_tail()) > ag_ring_size)
 			return NULL;
 	} while (!__atomic_compare_exchange_n(&c->head, &h, h + len, true, __ATOMIC_ACQ_REL,
 					      __ATOMIC_RELAXED));
 	return ag_ring + (h & (ag_ring_size - 1));
 }
 
+/* An eventfd, not a pipe: a write to it never raises SIGPIPE in the
+ * target, whether the tracer is there or not. */
+static void wake_reader(void)
+{
+	struct dt_inj_ctrl *c = ag_ctrl;
+	uint64_t one = 1;
+	uint32_t zero = 0;
+	int saved;
+
+	if (!__atomic_compare_exchange_n(&c->wake_pending, &zero, 1, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return;
+	saved = errno;
+	if (write(ag_wake_fd, &one, sizeof(one)) != sizeof(one))
+		__atomic_store_n(&c->wake_pending, 0, __ATOMIC_RELEASE);
+	errno = saved;
+}
+
 static inline void commit(void *rec, uint32_t len)
 {
+	struct dt_inj_ctrl *c = ag_ctrl;
+	uint64_t h;
+
 	__atomic_store_n(&((struct dt_inj_hdr *)rec)->len, len, __ATOMIC_RELEASE);
+	if (ag_wake_fd < 0 || !c->wake_bytes || __atomic_load_n(&c->wake_pending, __ATOMIC_RELAXED))
+		return;
+	h = __atomic_load_n(&c->head, __ATOMIC_RELAXED);
+	if (h - __atomic_load_n(&tail_seen, __ATOMIC_RELAXED) >= c->wake_bytes &&
+	    h - fresh_tail() >= c->wake_bytes)
+		wake_reader();
 }
 
 /*
@@ -284,7 +328,8 @@ hook(int idx, unsigned int fn, uint64_t a, uint64_t b, uint64_t c, uint64_t *fra
 		default:	/* malloc, valloc, pvalloc, every operator new */
 			size = a;
 		}
-		t_entry = now_ns();
+		/* Only a realloc's record carries its entry time. */
+		t_entry = old ? now_ns() : 0;
 		/* frame[1]: the return address into the caller (a GOT call
 		 * leaves no frame of its own); frame[0]: the caller's rbp. */
 		sid = take_stack(frame[1], frame[0], (uint64_t)frame);

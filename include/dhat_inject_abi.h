@@ -16,7 +16,9 @@
  *     non-zero, zeroes what it consumed, then moves tail (release), so a
  *     writer never finds a stale length where its own record will go.
  * The ring is mapped twice back to back on both sides: a record that
- * wraps is contiguous.  The reader trusts nothing the target wrote: a bad
+ * wraps is contiguous.  The reader drains it on a tick, and when a writer
+ * finds wake_bytes waiting it signals an eventfd once (wake_pending), as the
+ * BPF side wakes its consumer only when the ring fills.  The reader trusts nothing the target wrote: a bad
  * length stops the ring, counted.
  */
 #ifndef DT_DHAT_INJECT_ABI_H
@@ -70,13 +72,14 @@ struct dt_inj_ctrl {
 	__u32 tracing;		/* 1: record (the agent's thread follows it) */
 	__u32 cmd_detach;	/* 1: restore the slots and go inert */
 	__u32 epoch;		/* the map epoch stacks are taken in */
+	__u64 wake_bytes;	/* wake the reader once this much waits (0: never) */
 	/* Written by the agent */
 	__u32 state;		/* enum dt_inj_state */
 	__u32 why;		/* enum dt_inj_why */
 	__u32 agent_pid;
 	__u32 nslots;		/* slots[] in use (only grows) */
 	__u32 recording;	/* the agent's answer to tracing: its hooks record */
-	__u32 pad;
+	__u32 wake_pending;	/* the agent woke the reader; the reader clears it */
 	__u64 objects;		/* objects whose GOT was patched */
 	__u64 slots_other;	/* slots bound to another function: left alone */
 	__u64 slots_full;	/* slots not patched: slots[] was full */

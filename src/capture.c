@@ -566,7 +566,8 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 
 	snap = (struct snapper){ .o = o, .a = a, .sym = sym, .rep = rep, .t0 = t0 };
 	e->end = loop__run(&(struct loop_opts){
-		.rb = rb, .drain = inj ? drain_agent : NULL, .drain_ctx = &src, .target = t, .tv = tv, .reporter = rep, .acct = a,
+		.rb = rb, .drain = inj ? drain_agent : NULL, .drain_ctx = &src,
+		.drain_fd = inj ? inject__wake_fd(inj) : -1, .target = t, .tv = tv, .reporter = rep, .acct = a,
 		.t0 = t0, .duration_ns = duration_ns,
 		.interval_ns = cfg.interval_ns,
 		.watch_child = t->launched && *o->watching,

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <dlfcn.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <linux/types.h>
@@ -44,6 +45,7 @@ struct injection {
 	struct injring *ring;
 	struct dt_inj_ctrl *ctrl;
 	int pipe_w;		/* the agent's line: closing it tells it we are gone */
+	int wake_fd;		/* the agent's eventfd: records are waiting; -1: none */
 	bool detached;
 	bool gone;		/* said so once */
 	char summary[128];
@@ -241,8 +243,36 @@ static void remote_dlerror(struct remote *r, const struct libc_fns *f, char *buf
 }
 
 struct fds {
-	int64_t agent, ring, pipe_r, pipe_w;
+	int64_t agent, ring, pipe_r, pipe_w, wake;
 };
+
+/*
+ * The eventfd the agent wakes us with, made in the target and taken from
+ * there with pidfd_getfd() (Linux 5.6): an eventfd cannot be opened through
+ * /proc.  Without it the ring is drained on the loop's tick alone.
+ */
+static void make_wake_fd(struct injection *in, struct remote *r, struct fds *fds)
+{
+	int pidfd;
+
+	fds->wake = remote__syscall(r, SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK, 0, 0, 0, 0);
+	if (fds->wake < 0)
+		goto none;
+	pidfd = (int)syscall(SYS_pidfd_open, in->pid, 0);
+	if (pidfd >= 0) {
+		in->wake_fd = (int)syscall(SYS_pidfd_getfd, pidfd, (int)fds->wake, 0);
+		close(pidfd);
+	}
+	if (in->wake_fd >= 0) {
+		fcntl(in->wake_fd, F_SETFD, FD_CLOEXEC);
+		in->ctrl->wake_bytes = in->ctrl->ring_size / 4;
+		return;
+	}
+	remote__syscall(r, SYS_close, (uint64_t)fds->wake, 0, 0, 0, 0, 0);
+none:
+	fds->wake = -1;
+	vlog("no eventfd shared with PID %d: its ring is read on the loop's tick alone\n", in->pid);
+}
 
 /* The memfds and the pipe in the target, and our ends of them. */
 static int make_fds(struct injection *in, struct remote *r, struct fds *fds,
@@ -288,6 +318,7 @@ static int make_fds(struct injection *in, struct remote *r, struct fds *fds,
 		return -errno;
 	remote__syscall(r, SYS_close, (uint64_t)fds->pipe_w, 0, 0, 0, 0, 0);
 	fds->pipe_w = -1;
+	make_wake_fd(in, r, fds);
 	return 0;
 }
 
@@ -322,23 +353,23 @@ static int load_agent(struct injection *in, struct remote *r, const struct libc_
 	if (!err && !start)
 		err = -ENOENT;
 	if (!err)
-		err = remote__call(r, start, (uint64_t)fds->ring, (uint64_t)fds->pipe_r, 0, 0, 5000,
-				   &ret);
+		err = remote__call(r, start, (uint64_t)fds->ring, (uint64_t)fds->pipe_r,
+				   (uint64_t)fds->wake, 0, 5000, &ret);
 	if (!err && (int)ret)
 		err = (int)ret;
 	if (err) {
 		elog("the agent could not start in PID %d: %s\n", in->pid, strerror(-err));
 		return err;
 	}
-	/* Its copy of the pipe and of the ring are the agent's now. */
-	fds->ring = fds->pipe_r = -1;
+	/* Its copies of the pipe, the ring and the eventfd are the agent's now. */
+	fds->ring = fds->pipe_r = fds->wake = -1;
 	return 0;
 }
 
 struct injection *inject__attach(pid_t pid, const struct tview *tv, const struct inject_opts *o)
 {
 	struct injection *in = calloc(1, sizeof(*in));
-	struct fds fds = { -1, -1, -1, -1 };
+	struct fds fds = { -1, -1, -1, -1, -1 };
 	struct libc_fns f = { 0 };
 	struct unsafe u = { .n = 0 };
 	struct remote *r = NULL;
@@ -348,7 +379,7 @@ struct injection *inject__attach(pid_t pid, const struct tview *tv, const struct
 	if (!in)
 		return NULL;
 	in->pid = pid;
-	in->pipe_w = -1;
+	in->pipe_w = in->wake_fd = -1;
 	err = preflight(pid);
 	if (!err)
 		err = find_libc(pid, tv, &f, &u);
@@ -381,7 +412,7 @@ struct injection *inject__attach(pid_t pid, const struct tview *tv, const struct
 	return in;
 fail:
 	if (r) {
-		int64_t *fd[] = { &fds.agent, &fds.ring, &fds.pipe_r, &fds.pipe_w };
+		int64_t *fd[] = { &fds.agent, &fds.ring, &fds.pipe_r, &fds.pipe_w, &fds.wake };
 		size_t i;
 
 		for (i = 0; i < ARRAY_SIZE(fd); i++)
@@ -434,11 +465,23 @@ static void check_agent(struct injection *in)
 
 int inject__drain(struct injection *in, int (*fn)(void *ctx, void *data, size_t size), void *ctx)
 {
-	int n = injring__drain(in->ring, fn, ctx);
+	uint64_t v;
+	int n;
+
+	/* Cleared before the drain: a ring filling again meanwhile wakes us. */
+	if (in->wake_fd >= 0 && read(in->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		vlog("cannot read the agent's eventfd: %s\n", strerror(errno));
+	__atomic_store_n(&in->ctrl->wake_pending, 0, __ATOMIC_RELEASE);
+	n = injring__drain(in->ring, fn, ctx);
 
 	if (!n)
 		check_agent(in);
 	return n;
+}
+
+int inject__wake_fd(const struct injection *in)
+{
+	return in->wake_fd;
 }
 
 const volatile uint64_t *inject__counters(const struct injection *in)
@@ -507,8 +550,12 @@ void inject__free(struct injection *in)
 {
 	if (!in)
 		return;
+	if (!in->detached && in->ctrl)
+		inject__detach(in);
 	if (in->pipe_w >= 0)
 		close(in->pipe_w);
+	if (in->wake_fd >= 0)
+		close(in->wake_fd);
 	injring__free(in->ring);
 	free(in);
 }

@@ -30,6 +30,8 @@ void inject__start(struct injection *in);
 /* Hand the records written so far to fn; how many. */
 int inject__drain(struct injection *in, int (*fn)(void *ctx, void *data, size_t size),
 		  void *ctx);
+/* Readable when the agent finds its ring filling: drain it then; -1: none. */
+int inject__wake_fd(const struct injection *in);
 /* enum dt_counter's counters, as the BPF side's .bss has them. */
 const volatile uint64_t *inject__counters(const struct injection *in);
 /* "GOT hooks: 16 slots in 3 objects" */

@@ -77,6 +77,9 @@ uint64_t injring__bad(const struct injring *q)
 	return q->bad;
 }
 
+/* Records taken in one call at most: the loop's other duties go on. */
+#define DRAIN_BUDGET (1 << 18)
+
 int injring__drain(struct injring *q, int (*fn)(void *ctx, void *data, size_t size), void *ctx)
 {
 	struct dt_inj_ctrl *c = q->ctrl;
@@ -86,7 +89,13 @@ int injring__drain(struct injring *q, int (*fn)(void *ctx, void *data, size_t si
 
 	if (q->bad)
 		return 0;
-	while (tail != head) {
+	while (n < DRAIN_BUDGET) {
+		if (tail == head) {
+			/* What came in meanwhile, before going back to sleep. */
+			head = __atomic_load_n(&c->head, __ATOMIC_ACQUIRE);
+			if (tail == head)
+				break;
+		}
 		struct dt_inj_hdr *h = (struct dt_inj_hdr *)(q->ring + (tail & (q->size - 1)));
 		uint32_t len = __atomic_load_n(&h->len, __ATOMIC_ACQUIRE);
 

@@ -112,6 +112,10 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 		ev.data.fd = ring_buffer__epoll_fd(o->rb);
 		epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	}
+	if (o->drain && o->drain_fd >= 0) {
+		ev.data.fd = o->drain_fd;
+		epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
 	if (!o->target->launched) {
 		/* Readable when the process exits; without pidfds, poll /proc. */
 		pidfd = (int)syscall(SYS_pidfd_open, o->target->pid, 0);
