@@ -33,6 +33,22 @@ static void in_child(void)
 	ag_inert = 1;
 }
 
+/*
+ * Give the shared memory back: the ring and the control area are replaced
+ * by private zero pages at the same addresses, so the memfd is freed once
+ * the tracer lets go of it, and a thread still inside a hook (preempted
+ * between its check and its record) writes harmlessly into memory nobody
+ * reads.  The table of stacks sent is emptied the same way.
+ */
+static void let_go_of_memory(void)
+{
+	int anon = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+
+	mmap(ag_ring, 2 * ag_ring_size, PROT_READ | PROT_WRITE, anon, -1, 0);
+	mmap(ag_ctrl, DT_INJ_CTRL_SIZE, PROT_READ | PROT_WRITE, anon, -1, 0);
+	madvise(ag_seen, (AG_SEEN_SLOTS + 8) * sizeof(uint64_t), MADV_DONTNEED);
+}
+
 static void go_inert(enum dt_inj_why why)
 {
 	ag_on = 0;
@@ -42,6 +58,7 @@ static void go_inert(enum dt_inj_why why)
 	ag_unlock();
 	ag_ctrl->why = why;
 	__atomic_store_n(&ag_ctrl->state, DT_INJ_INERT, __ATOMIC_RELEASE);
+	let_go_of_memory();
 }
 
 /* Wakes every 50 ms at most, so a tracer's death is seen within that even

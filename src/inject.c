@@ -46,6 +46,7 @@ struct injection {
 	struct dt_inj_ctrl *ctrl;
 	int pipe_w;		/* the agent's line: closing it tells it we are gone */
 	int wake_fd;		/* the agent's eventfd: records are waiting; -1: none */
+	bool started;		/* the agent runs: it must be told to stop */
 	bool detached;
 	bool gone;		/* said so once */
 	char summary[128];
@@ -322,15 +323,50 @@ static int make_fds(struct injection *in, struct remote *r, struct fds *fds,
 	return 0;
 }
 
+/*
+ * Agents loaded by earlier attaches (inert now): dlopen matches a name it
+ * has loaded before without opening the file, so each load needs a path of
+ * its own, "/proc/self/fd/" with one "./" more than the last.
+ */
+static int earlier_agents(pid_t pid)
+{
+	char path[64], line[512];
+	unsigned long inodes[64], ino;
+	int n = 0, i;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strstr(line, "/memfd:dhat-agent") ||
+		    sscanf(line, "%*s %*s %*s %*s %lu", &ino) != 1)
+			continue;
+		for (i = 0; i < n && inodes[i] != ino; i++)
+			;
+		if (i == n && n < (int)ARRAY_SIZE(inodes))
+			inodes[n++] = ino;
+	}
+	fclose(f);
+	return n;
+}
+
 static int load_agent(struct injection *in, struct remote *r, const struct libc_fns *f,
 		      struct fds *fds)
 {
-	char path[64], why[256];
+	char path[256], why[256];
 	size_t len;
 	uint64_t s = remote__scratch(r, &len), handle = 0, start = 0, ret = 0;
-	int err;
+	int err, k, n = earlier_agents(in->pid), at;
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%lld", (long long)fds->agent);
+	at = snprintf(path, sizeof(path), "/proc/self/fd/");
+	for (k = 0; k < n && at < (int)sizeof(path) - 32; k++)
+		at += snprintf(path + at, sizeof(path) - (size_t)at, "./");
+	snprintf(path + at, sizeof(path) - (size_t)at, "%lld", (long long)fds->agent);
+	if (n)
+		vlog("PID %d holds %d inert agent%s from earlier attaches: this one loads as %s\n",
+		     in->pid, n, n == 1 ? "" : "s", path);
 	err = remote__write(r, s, path, strlen(path) + 1);
 	if (!err)
 		err = remote__call(r, f->dlopen, s, RTLD_NOW, 0, 0, 5000, &handle);
@@ -363,6 +399,7 @@ static int load_agent(struct injection *in, struct remote *r, const struct libc_
 	}
 	/* Its copies of the pipe, the ring and the eventfd are the agent's now. */
 	fds->ring = fds->pipe_r = fds->wake = -1;
+	in->started = true;
 	return 0;
 }
 
@@ -378,6 +415,9 @@ struct injection *inject__attach(pid_t pid, const struct tview *tv, const struct
 
 	if (!in)
 		return NULL;
+	/* Our end of the agent's pipe when the target has closed its own (it
+	 * exited): EPIPE, not a signal that ends us. */
+	signal(SIGPIPE, SIG_IGN);
 	in->pid = pid;
 	in->pipe_w = in->wake_fd = -1;
 	err = preflight(pid);
@@ -527,7 +567,7 @@ void inject__detach(struct injection *in)
 	struct timespec nap = { 0, 2 * 1000 * 1000 };
 	uint64_t t0 = mono_ns();
 
-	if (!in || in->detached)
+	if (!in || in->detached || !in->started)
 		return;
 	in->detached = true;
 	__atomic_store_n(&in->ctrl->cmd_detach, 1, __ATOMIC_RELEASE);
@@ -550,8 +590,7 @@ void inject__free(struct injection *in)
 {
 	if (!in)
 		return;
-	if (!in->detached && in->ctrl)
-		inject__detach(in);
+	inject__detach(in);
 	if (in->pipe_w >= 0)
 		close(in->pipe_w);
 	if (in->wake_fd >= 0)

@@ -196,6 +196,17 @@ def restore(c, tmp, how):
                 str(list(wrong.items())[:4]))
         c.check(runs_on(p, progress), f"{how}: the target runs on")
         c.check(not hooked(p.pid, regs), f"{how}: no word points into the agent any more")
+        with open(f"/proc/{p.pid}/maps") as f:
+            c.check("dhat-ring" not in f.read(), f"{how}: the shared ring is let go of")
+        # Attached again: the inert agent stays, another is loaded and records.
+        out = os.path.join(tmp, f"spin-{how}-again.json")
+        r = subprocess.run([DT, "--inject", "-p", str(p.pid), "-o", out, "-i", "0", "-d", "1s"],
+                           capture_output=True, text=True, timeout=60)
+        if c.check(r.returncode == 0, f"{how}: attached again, exit 0", r.stderr[-400:]):
+            with open(out) as f:
+                d = json.load(f)
+            c.check(sum(pp["tbk"] for pp in d["pps"]) > 100, f"{how}: the second agent records")
+        c.check(runs_on(p, progress), f"{how}: the target runs on after the second detach")
     finally:
         for q in (p, tracer):
             if q and q.poll() is None:
