@@ -90,6 +90,29 @@ def later(c, tmp):
         expect_sites(c, sites(out, "forker.c"), want, "forker --inject (children not recorded)")
 
 
+def syscalls(c, tmp):
+    """Threads stopped in clock_nanosleep, read and sigwait while the agent is
+    loaded: each call goes on as if nothing happened (sleeper.c checks)."""
+    p = subprocess.Popen([fixture(BUILD, "sleeper")], stdout=subprocess.PIPE)
+    try:
+        assert p.stdout.readline() == b"ready\n"
+        t0 = time.time()
+        r = subprocess.run([DT, "--inject", "-p", str(p.pid), "-o",
+                            os.path.join(tmp, "sleeper.json"), "-i", "0"],
+                           capture_output=True, text=True, timeout=60)
+        c.check(r.returncode == 0, "sleeper: attached until it exited, exit 0", r.stderr[-400:])
+        rc = p.wait(timeout=30)
+        c.check(rc == 0 and time.time() - t0 >= 1.9,
+                "sleeper: its sleep, read and sigwait went on through the injection",
+                f"exit {rc} (10: sleep cut short, 11: read, 12: sigwait)")
+        expect_sites(c, sites(os.path.join(tmp, "sleeper.json"), "sleeper.c"),
+                     {"reader": (10, 1, 10, 1, 10, 1)}, "sleeper --inject")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def regions(pid, data=True):
     """The target's file-backed data mappings (where GOTs are), or all of
     its file mappings, with their paths."""
@@ -254,6 +277,7 @@ c = Checks()
 with tempfile.TemporaryDirectory() as tmp:
     parity(c, tmp)
     later(c, tmp)
+    syscalls(c, tmp)
     restore(c, tmp, "detach")
     restore(c, tmp, "kill")
     refused(c, tmp, "static executable", [fixture(BUILD, "basic-static"), "--wait"],
