@@ -489,6 +489,15 @@ void inject__start(struct injection *in)
 		     "its first calls\n", in->pid);
 }
 
+/* Whether pid is still running (not exiting, a zombie, or gone). */
+static bool running(pid_t pid)
+{
+	char v[64];
+
+	status_field(pid, "State", v, sizeof(v));
+	return v[0] && v[0] != 'Z' && v[0] != 'X';
+}
+
 /* The target dropped the agent's pipe without exiting (an exec closes it,
  * so does a daemon closing every fd): the agent has gone inert. */
 static void check_agent(struct injection *in)
@@ -496,7 +505,7 @@ static void check_agent(struct injection *in)
 	struct pollfd p = { .fd = in->pipe_w, .events = 0 };
 
 	if (in->gone || in->pipe_w < 0 || poll(&p, 1, 0) != 1 || !(p.revents & POLLERR) ||
-	    kill(in->pid, 0))
+	    !running(in->pid))
 		return;
 	in->gone = true;
 	wlog("the agent in PID %d is gone (the target exec'd, or closed its end of the agent's "

@@ -90,6 +90,19 @@ def later(c, tmp):
         expect_sites(c, sites(out, "forker.c"), want, "forker --inject (children not recorded)")
 
 
+def exec_(c, tmp):
+    """exec: the new image is untouched (the agent went with the old one),
+    said once; the old image's numbers are kept."""
+    out = os.path.join(tmp, "exec.json")
+    rc, err = attach(DT, out, [fixture(BUILD, "execfirst"), fixture(BUILD, "execsecond")],
+                     "--inject", "-d", "60s")
+    if c.check(rc == 0, "exec: exit 0", err[-600:]):
+        expect_sites(c, sites(out, "execfirst.c"), {"first_leak_site": (1554, 2) * 3},
+                     "exec --inject")
+        c.check(err.count("is gone (the target exec'd") == 1, "exec: the agent's end is said once",
+                err[-600:])
+
+
 def syscalls(c, tmp):
     """Threads stopped in clock_nanosleep, read and sigwait while the agent is
     loaded: each call goes on as if nothing happened (sleeper.c checks)."""
@@ -278,6 +291,7 @@ with tempfile.TemporaryDirectory() as tmp:
     parity(c, tmp)
     later(c, tmp)
     syscalls(c, tmp)
+    exec_(c, tmp)
     restore(c, tmp, "detach")
     restore(c, tmp, "kill")
     refused(c, tmp, "static executable", [fixture(BUILD, "basic-static"), "--wait"],
