@@ -2,6 +2,7 @@
 /* Copyright (c) 2026 The dhat-trace developers */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -421,7 +422,7 @@ static int place_probes(struct dt_config *cfg, const struct capture_opts *o, str
  * and another loaded at its address meanwhile could be misnamed).
  */
 static struct injection *inject(const struct dt_config *cfg, const struct target *t,
-				struct tview *tv)
+				struct tview *tv, bool held)
 {
 	if (cfg->unwind == DT_UNWIND_DWARF) {
 		elog("--inject takes frame-pointer stacks only for now: --unwind=dwarf is not "
@@ -431,7 +432,7 @@ static struct injection *inject(const struct dt_config *cfg, const struct target
 	vlog("--inject: frame-pointer stacks (DWARF unwinding in the agent: not yet)\n");
 	status__phase("loading the agent into PID %d", t->pid);
 	return inject__attach(t->pid, tv, &(struct inject_opts){ .ring_size = cfg->ring_size,
-		.max_frames = cfg->max_frames });
+		.max_frames = cfg->max_frames, .held = held && t->launched });
 }
 
 struct agent_source {
@@ -482,7 +483,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	if (o->from_maps)
 		tview__sync(tv);
 	if (cfg.inject) {
-		inj = inject(&cfg, t, tv);
+		inj = inject(&cfg, t, tv, held);
 		err = inj ? 0 : -1;
 	} else {
 		err = place_probes(&cfg, o, tv, &b);
@@ -657,6 +658,10 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 cleanup:
 	if (!started && t->gate_fd >= 0)
 		target__abort(t);
+	/* --inject -- COMMAND that could not be injected: it has run none of
+	 * its code, and is not to run untraced. */
+	if (held && cfg.inject && t->launched)
+		kill(t->pid, SIGKILL);
 	/* Not traced after all: it runs on without us. */
 	if (held) {
 		child__let_go(t->pid);

@@ -76,7 +76,7 @@ static const struct argp_option options[] = {
 	{ "inject", OPT_INJECT, NULL, 0,
 	  "Record inside the target rather than with uprobes: load a small agent into PID "
 	  "(ptrace, no gdb) that hooks the malloc family's GOT slots and puts them back at the "
-	  "end; far cheaper per call.  Frame-pointer stacks; with -p PID only for now", 0 },
+	  "end; far cheaper per call.  Frame-pointer stacks for now", 0 },
 	{ "follow-exec", OPT_FOLLOW_EXEC, NULL, 0,
 	  "When the target execs another program, write the file of the one that ended and "
 	  "go on tracing the new one into FILE.1.json, FILE.2.json, ... (-o FILE.json)", 0 },
@@ -297,9 +297,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 				    "not -o -");
 		if (cfg->follow_forks && cfg->probe_only)
 			usage_error("--follow-forks records nothing with --probe-only");
-		if (cfg->inject && cfg->argv)
-			usage_error("--inject with a COMMAND is not yet supported: start it, then "
-				    "--inject -p PID");
 		if (cfg->inject && (cfg->probe_only || cfg->probe_at_entry))
 			usage_error("--inject places no probes: --probe-only and --probe-at-entry "
 				    "do not apply");

@@ -420,12 +420,12 @@ struct injection *inject__attach(pid_t pid, const struct tview *tv, const struct
 	signal(SIGPIPE, SIG_IGN);
 	in->pid = pid;
 	in->pipe_w = in->wake_fd = -1;
-	err = preflight(pid);
+	err = o->held ? 0 : preflight(pid);
 	if (!err)
 		err = find_libc(pid, tv, &f, &u);
 	if (err)
 		goto fail;
-	r = remote__attach(pid, in_unsafe, &u);
+	r = remote__attach(pid, o->held ? pid : 0, in_unsafe, &u);
 	if (!r) {
 		err = -errno;
 		goto fail;

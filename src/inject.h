@@ -3,6 +3,7 @@
 #ifndef DT_INJECT_H
 #define DT_INJECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -19,6 +20,7 @@ struct tview;
 struct inject_opts {
 	uint64_t ring_size;	/* a power of two */
 	unsigned int max_frames;
+	bool held;		/* a launched command held by us at a ptrace stop */
 };
 
 /* Load and start the agent in the running process pid (recording waits for

@@ -48,6 +48,7 @@ struct rthread {
 	int sig;		/* met in a signal-delivery-stop: delivered at detach */
 	bool running;		/* let go during a call */
 	bool gone;
+	bool held;		/* traced and stopped before us: left so */
 };
 
 struct remote {
@@ -420,7 +421,8 @@ int remote__call(struct remote *r, uint64_t fn, uint64_t a1, uint64_t a2, uint64
 	return err;
 }
 
-struct remote *remote__attach(pid_t pid, bool (*in_unsafe)(void *ctx, uint64_t pc), void *ctx)
+struct remote *remote__attach(pid_t pid, pid_t held, bool (*in_unsafe)(void *ctx, uint64_t pc),
+			      void *ctx)
 {
 	struct remote *r = calloc(1, sizeof(*r));
 	char path[64];
@@ -435,6 +437,15 @@ struct remote *remote__attach(pid_t pid, bool (*in_unsafe)(void *ctx, uint64_t p
 		err = -errno;
 		elog("cannot open %s: %s\n", path, strerror(-err));
 		goto fail;
+	}
+	if (held) {
+		r->th = calloc(64, sizeof(*r->th));
+		if (!r->th) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		r->cap = 64;
+		r->th[r->n++] = (struct rthread){ .tid = held, .held = true };
 	}
 	err = seize_all(r);
 	if (err) {
@@ -496,7 +507,7 @@ void remote__detach(struct remote *r)
 			ptrace(PTRACE_SETSIGMASK, r->me->tid, sizeof(r->sigmask), &r->sigmask);
 	}
 	for (i = 0; i < r->n; i++)
-		if (!r->th[i].gone)
+		if (!r->th[i].gone && !r->th[i].held)
 			ptrace(PTRACE_DETACH, r->th[i].tid, 0, r->th[i].sig);
 	if (r->mem >= 0)
 		close(r->mem);

@@ -9,6 +9,7 @@
   normal end and within 100 ms of the tracer's SIGKILL; the target runs on.
 - The targets it cannot or must not touch are refused, each with its reason,
   and left running: a static executable, a stopped process, a traced one.
+- Launched (-- COMMAND), from its first allocation, as the uprobe launch.
 """
 import json
 import os
@@ -66,6 +67,47 @@ def parity(c, tmp):
         c.check(not diff and len(a) > 0,
                 f"{name}: --inject and uprobes give the same stacks and numbers ({len(a)} sites)",
                 str(list(diff.items())[:3]))
+
+
+def launch(c, tmp):
+    """--inject -- COMMAND: the agent goes in at the program's entry point,
+    before its first allocation: the same document as the uprobe launch."""
+    for name, src, want in (("basic", "basic.c", BASIC), ("cxx", "cxx.cpp", CXX)):
+        got = {}
+        for mode, opts in (("inject", ["--inject"]), ("uprobe", ["--unwind=fp"])):
+            out = os.path.join(tmp, f"launch-{name}-{mode}.json")
+            r = subprocess.run([DT, "-q", "-o", out, *opts, "--", fixture(BUILD, name)],
+                               capture_output=True, text=True, timeout=120)
+            if c.check(r.returncode == 0, f"launch {name} {mode}: exit 0", r.stderr[-400:]):
+                got[mode] = pps(out)[0]
+                if mode == "inject":
+                    expect_sites(c, sites(out, src), want, f"launch {name} --inject")
+        if len(got) == 2:
+            # Libraries' constructors run before the entry point, where the
+            # agent goes in (libstdc++'s exception pool): the program's own.
+            a, b = ({k: v for k, v in g.items() if any(f"({src}:" in f for f in k)}
+                    for g in (got["inject"], got["uprobe"]))
+            c.check(a == b and a, f"launch {name}: --inject and uprobes give the same stacks "
+                    f"and numbers for the program's sites ({len(a)})")
+    r = subprocess.run([DT, "-q", "-o", os.path.join(tmp, "sh.json"), "--inject", "--", "sh",
+                        "-c", "exit 3"], capture_output=True, text=True, timeout=60)
+    c.check(r.returncode == 3, "launch --inject: the command's exit status is dhat-trace's",
+            f"exit {r.returncode}: {r.stderr[-300:]}")
+    r = subprocess.run([DT, "-q", "-o", os.path.join(tmp, "st.json"), "--inject", "--",
+                        fixture(BUILD, "basic-static")], capture_output=True, text=True,
+                       timeout=60)
+    m = re.search(r"PID (\d+) has no dynamic libc", r.stderr)
+    c.check(r.returncode == 1 and m, "launch --inject of a static executable: refused, saying so",
+            r.stderr)
+    if m:
+        time.sleep(0.2)
+        try:
+            with open(f"/proc/{m.group(1)}/status") as f:
+                state = re.search(r"State:\s+(\S)", f.read()).group(1)
+        except OSError:
+            state = "gone"
+        c.check(state in ("gone", "Z"), "launch --inject of a static executable: it does not "
+                "run untraced", state)
 
 
 def later(c, tmp):
@@ -299,7 +341,5 @@ with tempfile.TemporaryDirectory() as tmp:
     refused(c, tmp, "stopped target", [SPIN], lambda p: os.kill(p.pid, signal.SIGSTOP) or
             time.sleep(0.1), "is stopped")
     refused(c, tmp, "traced target", [SPIN], strace, "already traced")
-    r = subprocess.run([DT, "--inject", "--", "true"], capture_output=True, text=True)
-    c.check(r.returncode == 64 and "not yet" in r.stderr, "--inject -- COMMAND: not yet",
-            r.stderr)
+    launch(c, tmp)
 sys.exit(c.finish())
