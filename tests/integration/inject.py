@@ -145,6 +145,35 @@ def exec_(c, tmp):
                 err[-600:])
 
 
+def churn(c, tmp):
+    """Attach and detach again and again (and once SIGKILL the tracer) while
+    four threads allocate, check and free without pause and others come and
+    go: every capture ends well and no block is ever found damaged."""
+    p = subprocess.Popen([fixture(BUILD, "churn"), "8"], stdout=subprocess.PIPE)
+    try:
+        assert p.stdout.readline() == b"ready\n"
+        fails = []
+        for i in range(6):
+            out = os.path.join(tmp, f"churn-{i}.json")
+            t = subprocess.Popen([DT, "--inject", "-q", "-p", str(p.pid), "-o", out, "-i", "0",
+                                  "-d", "0.6s"], stderr=subprocess.PIPE, text=True)
+            if i == 3:
+                time.sleep(0.3)
+                t.kill()
+            err = t.communicate(timeout=60)[1]
+            if i != 3 and (t.returncode != 0 or not os.path.exists(out)):
+                fails.append(f"{i}: exit {t.returncode}: {err[-300:]}")
+            time.sleep(0.1)
+        c.check(not fails, "churn: six attach/detach cycles under load (one tracer killed)",
+                "; ".join(fails))
+        rc = p.wait(timeout=60)
+        c.check(rc == 0, "churn: the target ran on and found no block damaged", f"exit {rc}")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def syscalls(c, tmp):
     """Threads stopped in clock_nanosleep, read and sigwait while the agent is
     loaded: each call goes on as if nothing happened (sleeper.c checks)."""
@@ -333,6 +362,7 @@ with tempfile.TemporaryDirectory() as tmp:
     parity(c, tmp)
     later(c, tmp)
     syscalls(c, tmp)
+    churn(c, tmp)
     exec_(c, tmp)
     restore(c, tmp, "detach")
     restore(c, tmp, "kill")
