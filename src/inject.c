@@ -355,6 +355,7 @@ static int earlier_agents(pid_t pid)
 static int load_agent(struct injection *in, struct remote *r, const struct libc_fns *f,
 		      struct fds *fds)
 {
+	static const char sym[] = "dt_agent_start";
 	char path[256], why[256];
 	size_t len;
 	uint64_t s = remote__scratch(r, &len), handle = 0, start = 0, ret = 0;
@@ -381,8 +382,6 @@ static int load_agent(struct injection *in, struct remote *r, const struct libc_
 		elog("PID %d could not load the agent: %s\n", in->pid, why);
 		return -ENOEXEC;
 	}
-	static const char sym[] = "dt_agent_start";
-
 	err = remote__write(r, s, sym, sizeof(sym));
 	if (!err)
 		err = remote__call(r, f->dlsym, handle, s, 0, 0, 2000, &start);
@@ -407,10 +406,12 @@ struct injection *inject__attach(pid_t pid, const struct tview *tv, const struct
 {
 	struct injection *in = calloc(1, sizeof(*in));
 	struct fds fds = { -1, -1, -1, -1, -1 };
+	int64_t *fd[] = { &fds.agent, &fds.ring, &fds.pipe_r, &fds.pipe_w, &fds.wake };
 	struct libc_fns f = { 0 };
 	struct unsafe u = { .n = 0 };
 	struct remote *r = NULL;
 	uint64_t t0 = mono_ns();
+	size_t i;
 	int err;
 
 	if (!in)
@@ -424,22 +425,29 @@ struct injection *inject__attach(pid_t pid, const struct tview *tv, const struct
 	if (!err)
 		err = find_libc(pid, tv, &f, &u);
 	if (err)
-		goto fail;
+		goto cleanup;
 	r = remote__attach(pid, o->held ? pid : 0, in_unsafe, &u);
 	if (!r) {
 		err = -errno;
-		goto fail;
+		goto cleanup;
 	}
 	err = make_fds(in, r, &fds, o);
 	if (err) {
 		elog("cannot set up the shared memory with PID %d: %s\n", pid, strerror(-err));
-		goto fail;
+		goto cleanup;
 	}
 	err = load_agent(in, r, &f, &fds);
-	if (err)
-		goto fail;
-	remote__syscall(r, SYS_close, (uint64_t)fds.agent, 0, 0, 0, 0, 0);
+cleanup:
+	/* What the agent did not take (its file: dlopen mapped it). */
+	for (i = 0; r && i < ARRAY_SIZE(fd); i++)
+		if (*fd[i] >= 0)
+			remote__syscall(r, SYS_close, (uint64_t)*fd[i], 0, 0, 0, 0, 0);
 	remote__detach(r);
+	if (err) {
+		inject__free(in);
+		errno = -err;
+		return NULL;
+	}
 	snprintf(in->summary, sizeof(in->summary), "in-process agent, %u GOT slots in %llu objects",
 		 in->ctrl->nslots, (unsigned long long)in->ctrl->objects);
 	vlog("agent loaded into PID %d in %.1f ms: %u GOT slots patched in %llu objects\n", pid,
@@ -449,20 +457,11 @@ struct injection *inject__attach(pid_t pid, const struct tview *tv, const struct
 		wlog("%llu GOT slots of the malloc family in PID %d are bound to another function "
 		     "than the process's (a library's own allocator?): calls through them are not "
 		     "recorded\n", (unsigned long long)in->ctrl->slots_other, pid);
+	if (in->ctrl->slots_full)
+		wlog("%llu GOT slots of the malloc family in PID %d were left alone (more than %d): "
+		     "calls through them are not recorded\n",
+		     (unsigned long long)in->ctrl->slots_full, pid, DT_INJ_MAX_SLOTS);
 	return in;
-fail:
-	if (r) {
-		int64_t *fd[] = { &fds.agent, &fds.ring, &fds.pipe_r, &fds.pipe_w, &fds.wake };
-		size_t i;
-
-		for (i = 0; i < ARRAY_SIZE(fd); i++)
-			if (*fd[i] >= 0)
-				remote__syscall(r, SYS_close, (uint64_t)*fd[i], 0, 0, 0, 0, 0);
-		remote__detach(r);
-	}
-	inject__free(in);
-	errno = -err;
-	return NULL;
 }
 
 /* EPIPE: the agent's end is closed, it is gone (the target exited). */

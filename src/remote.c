@@ -107,9 +107,9 @@ static int wait_stop(struct rthread *t)
 		if (st >> 16 == PTRACE_EVENT_STOP)
 			return 0;
 		if (st >> 16 == 0) {
-			/* A signal on its way: keep it for later (the interrupt
-			 * stop is still to come once it runs). */
-			if (!t->sig && WSTOPSIG(st) != SIGSTOP)
+			/* A signal on its way: delivered when we let go (the
+			 * interrupt's stop is still to come once it runs). */
+			if (!t->sig)
 				t->sig = WSTOPSIG(st);
 			return 0;
 		}
@@ -221,11 +221,11 @@ static void nudge(struct remote *r)
 	int i;
 
 	for (i = 0; i < r->n; i++)
-		if (!r->th[i].gone && !r->th[i].sig)
+		if (!r->th[i].gone && !r->th[i].sig && !r->th[i].held)
 			ptrace(PTRACE_CONT, r->th[i].tid, 0, 0);
 	nanosleep(&ms, NULL);
 	for (i = 0; i < r->n; i++) {
-		if (r->th[i].gone || r->th[i].sig)
+		if (r->th[i].gone || r->th[i].sig || r->th[i].held)
 			continue;
 		if (ptrace(PTRACE_INTERRUPT, r->th[i].tid, 0, 0) || wait_stop(&r->th[i]))
 			r->th[i].gone = true;
@@ -401,7 +401,7 @@ int remote__call(struct remote *r, uint64_t fn, uint64_t a1, uint64_t a2, uint64
 	for (i = 0; i < r->n; i++) {
 		struct rthread *t = &r->th[i];
 
-		if (t == r->me || t->gone || t->running)
+		if (t == r->me || t->gone || t->running || t->held)
 			continue;
 		if (ptrace(PTRACE_CONT, t->tid, 0, t->sig) == 0) {
 			t->sig = 0;
@@ -436,13 +436,13 @@ struct remote *remote__attach(pid_t pid, pid_t held, bool (*in_unsafe)(void *ctx
 	if (r->mem < 0) {
 		err = -errno;
 		elog("cannot open %s: %s\n", path, strerror(-err));
-		goto fail;
+		goto cleanup;
 	}
 	if (held) {
 		r->th = calloc(64, sizeof(*r->th));
 		if (!r->th) {
 			err = -ENOMEM;
-			goto fail;
+			goto cleanup;
 		}
 		r->cap = 64;
 		r->th[r->n++] = (struct rthread){ .tid = held, .held = true };
@@ -452,7 +452,7 @@ struct remote *remote__attach(pid_t pid, pid_t held, bool (*in_unsafe)(void *ctx
 		elog("cannot stop the threads of PID %d with ptrace: %s%s\n", pid, strerror(-err),
 		     err == -EPERM ? " (kernel.yama.ptrace_scope, a seccomp or LSM policy, or "
 				     "another tracer)" : "");
-		goto fail;
+		goto cleanup;
 	}
 	for (round = 0; round < PICK_ROUNDS && !(r->me = pick(r, in_unsafe, ctx)); round++)
 		nudge(r);
@@ -460,21 +460,21 @@ struct remote *remote__attach(pid_t pid, pid_t held, bool (*in_unsafe)(void *ctx
 		err = -EBUSY;
 		elog("no thread of PID %d could be borrowed: each was inside the allocator or the "
 		     "dynamic linker in %d tries\n", pid, PICK_ROUNDS);
-		goto fail;
+		goto cleanup;
 	}
 	dlog("borrowing thread %d of PID %d\n", r->me->tid, pid);
 	err = save_state(r);
 	if (!err)
 		err = map_scratch(r);
-	if (err) {
+	if (err)
 		elog("cannot map a page in PID %d: %s\n", pid, strerror(-err));
-		goto fail;
+cleanup:
+	if (err) {
+		remote__detach(r);
+		errno = -err;
+		return NULL;
 	}
 	return r;
-fail:
-	remote__detach(r);
-	errno = -err;
-	return NULL;
 }
 
 void remote__detach(struct remote *r)
