@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <dlfcn.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <linux/types.h>
 #include "dhat_abi.h"
@@ -33,6 +35,9 @@
 #include "targetview.h"
 #include "util.h"
 
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U
+#endif
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U
 #endif
@@ -225,9 +230,11 @@ static int64_t remote_memfd(struct remote *r, const char *name, unsigned int fla
 	if (err)
 		return err;
 	fd = remote__syscall(r, SYS_memfd_create, s, flags, 0, 0, 0, 0);
-	/* MFD_EXEC is 6.3's: older kernels refuse the flag they do not know. */
-	if (fd == -EINVAL && (flags & MFD_EXEC))
-		fd = remote__syscall(r, SYS_memfd_create, s, flags & ~MFD_EXEC, 0, 0, 0, 0);
+	/* MFD_EXEC and MFD_NOEXEC_SEAL are 6.3's: older kernels refuse the
+	 * flags they do not know. */
+	if (fd == -EINVAL && (flags & (MFD_EXEC | MFD_NOEXEC_SEAL)))
+		fd = remote__syscall(r, SYS_memfd_create, s, flags & ~(MFD_EXEC | MFD_NOEXEC_SEAL),
+				     0, 0, 0, 0);
 	return fd;
 }
 
@@ -245,7 +252,50 @@ static void remote_dlerror(struct remote *r, const struct libc_fns *f, char *buf
 
 struct fds {
 	int64_t agent, ring, pipe_r, pipe_w, wake;
+	char staged[256];	/* the agent as a file in the target's root, as it names it */
+	char staged_here[PATH_MAX];	/* the same, as we name it (unlinked once loaded) */
 };
+
+/*
+ * vm.memfd_noexec = 2 (Linux 6.3, per PID namespace) refuses an executable
+ * memfd: the agent goes into a file of the target's own root instead, in
+ * the first of these directories that is not mounted noexec, for the time
+ * of its dlopen.
+ */
+static int stage_agent(pid_t pid, struct fds *fds)
+{
+	static const char *const dirs[] = { "/dev/shm", "/tmp", "/var/tmp" };
+	size_t i, blob = (size_t)(dt_agent_blob_end - dt_agent_blob);
+	struct statvfs sv;
+	char dir[PATH_MAX];
+	int fd, err = -ENOENT;
+
+	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
+		snprintf(dir, sizeof(dir), "/proc/%d/root%s", pid, dirs[i]);
+		if (statvfs(dir, &sv) || (sv.f_flag & ST_NOEXEC))
+			continue;
+		snprintf(fds->staged, sizeof(fds->staged), "%s/.dhat-agent-%d-%llu.so", dirs[i],
+			 (int)getpid(), (unsigned long long)mono_ns());
+		snprintf(fds->staged_here, sizeof(fds->staged_here), "/proc/%d/root%s", pid,
+			 fds->staged);
+		fd = open(fds->staged_here, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			  0644);
+		if (fd < 0) {
+			err = -errno;
+			continue;
+		}
+		err = write_all(fd, dt_agent_blob, blob);
+		close(fd);
+		if (!err) {
+			vlog("PID %d refuses executable memfds (vm.memfd_noexec): the agent is "
+			     "loaded from %s\n", pid, fds->staged);
+			return 0;
+		}
+		unlink(fds->staged_here);
+	}
+	fds->staged[0] = fds->staged_here[0] = '\0';
+	return err;
+}
 
 /*
  * The eventfd the agent wakes us with, made in the target and taken from
@@ -285,16 +335,22 @@ static int make_fds(struct injection *in, struct remote *r, struct fds *fds,
 	int fd, err;
 
 	fds->agent = remote_memfd(r, "dhat-agent", MFD_CLOEXEC | MFD_EXEC);
-	if (fds->agent < 0)
+	if (fds->agent == -EACCES) {
+		err = stage_agent(in->pid, fds);
+		if (err)
+			return err;
+	} else if (fds->agent < 0) {
 		return (int)fds->agent;
-	fd = open_their_fd(in->pid, fds->agent, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	err = write_all(fd, dt_agent_blob, blob);
-	close(fd);
-	if (err)
-		return err;
-	fds->ring = remote_memfd(r, "dhat-ring", MFD_CLOEXEC);
+	} else {
+		fd = open_their_fd(in->pid, fds->agent, O_WRONLY);
+		if (fd < 0)
+			return -errno;
+		err = write_all(fd, dt_agent_blob, blob);
+		close(fd);
+		if (err)
+			return err;
+	}
+	fds->ring = remote_memfd(r, "dhat-ring", MFD_CLOEXEC | MFD_NOEXEC_SEAL);
 	if (fds->ring < 0)
 		return (int)fds->ring;
 	fd = open_their_fd(in->pid, fds->ring, O_RDWR);
@@ -365,12 +421,17 @@ static int load_agent(struct injection *in, struct remote *r, const struct libc_
 	for (k = 0; k < n && at < (int)sizeof(path) - 32; k++)
 		at += snprintf(path + at, sizeof(path) - (size_t)at, "./");
 	snprintf(path + at, sizeof(path) - (size_t)at, "%lld", (long long)fds->agent);
-	if (n)
+	if (fds->staged[0])
+		snprintf(path, sizeof(path), "%s", fds->staged);
+	else if (n)
 		vlog("PID %d holds %d inert agent%s from earlier attaches: this one loads as %s\n",
 		     in->pid, n, n == 1 ? "" : "s", path);
 	err = remote__write(r, s, path, strlen(path) + 1);
 	if (!err)
 		err = remote__call(r, f->dlopen, s, RTLD_NOW, 0, 0, 5000, &handle);
+	/* Mapped (or not): the file has done its part. */
+	if (fds->staged_here[0])
+		unlink(fds->staged_here);
 	if (err) {
 		elog("the remote dlopen in PID %d failed: %s%s\n", in->pid, strerror(-err),
 		     err == -ETIMEDOUT ? " (it did not return in 5 s: the target may now be "
@@ -405,7 +466,7 @@ static int load_agent(struct injection *in, struct remote *r, const struct libc_
 struct injection *inject__attach(pid_t pid, const struct tview *tv, const struct inject_opts *o)
 {
 	struct injection *in = calloc(1, sizeof(*in));
-	struct fds fds = { -1, -1, -1, -1, -1 };
+	struct fds fds = { .agent = -1, .ring = -1, .pipe_r = -1, .pipe_w = -1, .wake = -1 };
 	int64_t *fd[] = { &fds.agent, &fds.ring, &fds.pipe_r, &fds.pipe_w, &fds.wake };
 	struct libc_fns f = { 0 };
 	struct unsafe u = { .n = 0 };
@@ -437,6 +498,8 @@ struct injection *inject__attach(pid_t pid, const struct tview *tv, const struct
 		goto cleanup;
 	}
 	err = load_agent(in, r, &f, &fds);
+	if (err && fds.staged_here[0])
+		unlink(fds.staged_here);
 cleanup:
 	/* What the agent did not take (its file: dlopen mapped it). */
 	for (i = 0; r && i < ARRAY_SIZE(fd); i++)

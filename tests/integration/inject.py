@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 
-from dtlib import Checks, attach, expect_sites, fixture, sites
+from dtlib import Checks, attach, expect_sites, fixture, load, sites
 from expected import BASIC, CXX, THREADS
 
 DT, BUILD = sys.argv[1], sys.argv[2]
@@ -172,6 +172,37 @@ def churn(c, tmp):
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+def noexec(c, tmp):
+    """vm.memfd_noexec = 2 in the target's PID namespace (Linux 6.3): no
+    executable memfd; the agent is loaded from a file in its root, removed
+    once mapped."""
+    if not os.path.exists("/proc/sys/vm/memfd_noexec"):
+        print("# skipped noexec: this kernel has no vm.memfd_noexec")
+        return
+    u = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", "sh", "-c",
+                          "sysctl -qw vm.memfd_noexec=2 && exec \"$0\"", SPIN],
+                         stdout=subprocess.PIPE)
+    pid = None
+    try:
+        assert u.stdout.readline() == b"ready\n"
+        with open(f"/proc/{u.pid}/task/{u.pid}/children") as f:
+            pid = int(f.read().split()[0])
+        out = os.path.join(tmp, "noexec.json")
+        r = subprocess.run([DT, "--inject", "-v", "-p", str(pid), "-o", out, "-i", "0", "-d",
+                            "1s"], capture_output=True, text=True, timeout=60)
+        if c.check(r.returncode == 0 and "refuses executable memfds" in r.stderr,
+                   "noexec: loaded from a file instead, saying so", r.stderr[-500:]):
+            c.check(sum(pp["tbk"] for pp in load(out)["pps"]) > 100, "noexec: it records")
+            left = [n for d in ("dev/shm", "tmp", "var/tmp")
+                    for n in os.listdir(f"/proc/{pid}/root/{d}") if "dhat-agent" in n]
+            c.check(not left, "noexec: the file is gone once loaded", str(left))
+    finally:
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+        u.kill()
+        u.wait()
 
 
 def syscalls(c, tmp):
@@ -363,6 +394,7 @@ with tempfile.TemporaryDirectory() as tmp:
     later(c, tmp)
     syscalls(c, tmp)
     churn(c, tmp)
+    noexec(c, tmp)
     exec_(c, tmp)
     restore(c, tmp, "detach")
     restore(c, tmp, "kill")
