@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include "agent.h"
 
 #define TLS_IE __attribute__((tls_model("initial-exec")))
@@ -169,6 +170,41 @@ out:
  * fp_step() does, with its hash (the map epoch in it) so that stack
  * records are the BPF side's.  Sent the first time its hash is seen.
  */
+/* Whether every page of [lo, hi) is mapped: mincore() fails on a hole. */
+static bool mapped(uint64_t lo, uint64_t hi)
+{
+	unsigned char vec[256];
+	int saved = errno;
+	bool ok = true;
+
+	for (; ok && lo < hi; lo += sizeof(vec) * 4096)
+		ok = mincore((void *)lo, hi - lo < sizeof(vec) * 4096 ? hi - lo : sizeof(vec) * 4096,
+			     vec) == 0;
+	errno = saved;
+	return ok;
+}
+
+/*
+ * The stack above sp that a walk may read.  A thread pthread_create()
+ * made has its descriptor (the thread pointer) at the top of the one
+ * mapping that holds its stack: [sp, tp) is that mapping's, checked once
+ * with a system call that reads no file.  Only the main thread, and a
+ * stack of the program's own (a coroutine's, a signal's alternate one),
+ * are looked up in /proc/self/maps: reading it from a thousand threads at
+ * once took seconds.
+ */
+static void stack_bounds(uint64_t sp)
+{
+	uint64_t tp = (uint64_t)(uintptr_t)__builtin_thread_pointer(), lo = sp & ~4095ULL;
+
+	if (tp > sp && tp - sp <= (64ULL << 20) && mapped(lo, tp)) {
+		stk_lo = lo;
+		stk_hi = tp;
+		return;
+	}
+	find_stack(sp);
+}
+
 static uint64_t take_stack(uint64_t ret, uint64_t fp, uint64_t sp)
 {
 	uint64_t ips[DT_MAX_FRAMES], h, next, r, *slot;
@@ -178,7 +214,7 @@ static uint64_t take_stack(uint64_t ret, uint64_t fp, uint64_t sp)
 
 	ips[n++] = ret;
 	if (sp < stk_lo || sp >= stk_hi)
-		find_stack(sp);
+		stack_bounds(sp);
 	if (sp >= stk_lo && sp < stk_hi) {
 		while (n < max && fp >= sp && fp + 16 <= stk_hi && !(fp & 7)) {
 			next = ((const uint64_t *)fp)[0];
