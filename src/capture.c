@@ -616,8 +616,8 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		 * saw the exec stop and says what comes next. */
 		if (!cfg.follow_exec && !(cfg.fork_of && !cfg.follow_forks))
 			elog("PID %d replaced its program (exec): the capture of %s ends there; the "
-			     "new program runs on untraced (--follow-exec traces it)\n", t->pid,
-			     t->cmdline);
+			     "new program runs on untraced%s\n", t->pid, t->cmdline,
+			     cfg.inject ? "" : " (--follow-exec traces it)");
 	}
 	e->t_end = acct__finish(a, e->t_end);
 	if (e->end == LOOP_TARGET_EXIT)

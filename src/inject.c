@@ -560,18 +560,30 @@ static bool running(pid_t pid)
 	return v[0] && v[0] != 'Z' && v[0] != 'X';
 }
 
-/* The target dropped the agent's pipe without exiting (an exec closes it,
- * so does a daemon closing every fd): the agent has gone inert. */
-static void check_agent(struct injection *in)
+/*
+ * The target dropped the agent's pipe without exiting.  An exec took the
+ * agent with the old image: the intake is told as the BPF side tells it
+ * (a dt_rec_exec), so the capture ends there as it would with the probes.
+ * Otherwise the target closed the fd (a daemon closing every fd): the
+ * agent, still mapped, has gone inert.
+ */
+static void check_agent(struct injection *in, int (*fn)(void *ctx, void *data, size_t size),
+			void *ctx)
 {
 	struct pollfd p = { .fd = in->pipe_w, .events = 0 };
+	struct dt_rec_exec ex = { .kind = DT_REC_EXEC };
 
 	if (in->gone || in->pipe_w < 0 || poll(&p, 1, 0) != 1 || !(p.revents & POLLERR) ||
 	    !running(in->pid))
 		return;
 	in->gone = true;
-	wlog("the agent in PID %d is gone (the target exec'd, or closed its end of the agent's "
-	     "pipe): nothing more is recorded\n", in->pid);
+	if (earlier_agents(in->pid)) {
+		wlog("PID %d closed the agent's pipe: the agent has gone inert, nothing more is "
+		     "recorded\n", in->pid);
+		return;
+	}
+	ex.ts = mono_ns();
+	fn(ctx, &ex, sizeof(ex));
 }
 
 int inject__drain(struct injection *in, int (*fn)(void *ctx, void *data, size_t size), void *ctx)
@@ -586,7 +598,7 @@ int inject__drain(struct injection *in, int (*fn)(void *ctx, void *data, size_t 
 	n = injring__drain(in->ring, fn, ctx);
 
 	if (!n)
-		check_agent(in);
+		check_agent(in, fn, ctx);
 	return n;
 }
 
