@@ -40,8 +40,8 @@ extern struct dt_inj_ctrl *ag_ctrl AG_HIDDEN;
 extern char *ag_ring AG_HIDDEN;
 extern uint64_t ag_ring_size AG_HIDDEN;
 extern uint32_t ag_max_frames AG_HIDDEN;
-extern uint64_t *ag_seen AG_HIDDEN;
-extern int ag_wake_fd AG_HIDDEN;	/* eventfd the reader polls; -1: none */	/* stack hashes sent, AG_SEEN_SLOTS of them */
+extern uint64_t *ag_seen AG_HIDDEN;	/* stack hashes sent, AG_SEEN_SLOTS of them */
+extern int ag_wake_fd AG_HIDDEN;	/* eventfd the reader polls; -1: none */
 #define AG_SEEN_SLOTS (1U << 16)
 void *ag_hook_dlopen(const char *file, int mode) AG_HIDDEN;
 void ag_count(enum dt_counter c) AG_HIDDEN;

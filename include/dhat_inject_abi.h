@@ -18,8 +18,8 @@
  * The ring is mapped twice back to back on both sides: a record that
  * wraps is contiguous.  The reader drains it on a tick, and when a writer
  * finds wake_bytes waiting it signals an eventfd once (wake_pending), as the
- * BPF side wakes its consumer only when the ring fills.  The reader trusts nothing the target wrote: a bad
- * length stops the ring, counted.
+ * BPF side wakes its consumer only when the ring fills.  The reader trusts
+ * nothing the target wrote: a bad length stops the ring, said once.
  */
 #ifndef DT_DHAT_INJECT_ABI_H
 #define DT_DHAT_INJECT_ABI_H

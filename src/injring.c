@@ -11,6 +11,8 @@
 #include "injring.h"
 #include "log.h"
 
+_Static_assert(sizeof(struct dt_inj_ctrl) <= DT_INJ_CTRL_SIZE, "the control area outgrew its room");
+
 struct injring {
 	int fd;
 	struct dt_inj_ctrl *ctrl;

@@ -20,7 +20,7 @@ void injring__free(struct injring *q);
 struct dt_inj_ctrl *injring__ctrl(struct injring *q);
 /* Hand every committed record to fn (the payload, the dt_rec_* after its
  * header); returns how many.  A length the target could not have written
- * stops the ring for good (said once, counted in *bad). */
+ * stops the ring for good (said once; injring__bad says how often: 0 or 1). */
 int injring__drain(struct injring *q, int (*fn)(void *ctx, void *data, size_t size), void *ctx);
 uint64_t injring__bad(const struct injring *q);
 
