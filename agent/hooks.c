@@ -72,7 +72,7 @@ static uint64_t fresh_tail(void)
 static void *reserve(uint32_t len)
 {
 	struct dt_inj_ctrl *c = ag_ctrl;
-	uint64_t h = __atomic_load_n(&c->head, __ATOMIC_RELAXED);
+	__u64 h = __atomic_load_n(&c->head, __ATOMIC_RELAXED);
 	uint64_t t = __atomic_load_n(&tail_seen, __ATOMIC_ACQUIRE);
 
 	do {
