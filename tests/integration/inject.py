@@ -368,7 +368,7 @@ def restore(c, tmp, how):
 
 def refused(c, tmp, label, argv, setup, want):
     """A target --inject must not touch: its reason, exit 1, the target left running."""
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE)
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stdin=subprocess.PIPE)
     helper = None
     try:
         assert p.stdout.readline() == b"ready\n"
@@ -418,5 +418,7 @@ with tempfile.TemporaryDirectory() as tmp:
     refused(c, tmp, "stopped target", [SPIN], lambda p: os.kill(p.pid, signal.SIGSTOP) or
             time.sleep(0.1), "is stopped")
     refused(c, tmp, "traced target", [SPIN], strace, "already traced")
+    refused(c, tmp, "strict seccomp", [fixture(BUILD, "strict")], lambda p: None,
+            "strict seccomp mode")
     launch(c, tmp)
 sys.exit(c.finish())
