@@ -135,6 +135,38 @@ static int find_libc(pid_t pid, const struct tview *tv, struct libc_fns *f, stru
 	return err;
 }
 
+/*
+ * An executable that defines the allocator itself (a statically linked
+ * jemalloc) calls it directly, through no GOT slot: those calls are not
+ * seen.  Said, as what the uprobe mode would record instead (it probes
+ * those functions; the two streams are to merge in a later version).
+ */
+static void own_allocator(pid_t pid, const struct tview *tv)
+{
+	static const char *const fns[] = { "malloc", "free", "calloc", "realloc" };
+	char path[64], names[64] = "";
+	struct elfsym_fn fn;
+	struct elfsym *e;
+	uint32_t m;
+	size_t i, at = 0;
+
+	for (m = TV_FIRST_MODULE; m < tview__nr_modules(tv); m++)
+		if (tview__module(tv, m)->is_exe)
+			break;
+	if (m == tview__nr_modules(tv) || !tview__module_open_path(tv, m, path, sizeof(path)) ||
+	    !(e = elfsym__open(path)))
+		return;
+	for (i = 0; i < ARRAY_SIZE(fns); i++)
+		if (elfsym__function(e, fns[i], &fn) == 0)
+			at += (size_t)snprintf(names + at, sizeof(names) - at, "%s%s", at ? ", " : "",
+					       fns[i]);
+	elfsym__close(e);
+	if (at)
+		wlog("the executable of PID %d defines %s itself: its own calls to them pass "
+		     "through no GOT slot and are not recorded with --inject (the uprobe mode "
+		     "records them)\n", pid, names);
+}
+
 /* One line in /proc/PID/status: its value, or "" */
 static void status_field(pid_t pid, const char *key, char *out, size_t len)
 {
@@ -487,6 +519,7 @@ struct injection *inject__attach(pid_t pid, const struct tview *tv, const struct
 		err = find_libc(pid, tv, &f, &u);
 	if (err)
 		goto cleanup;
+	own_allocator(pid, tv);
 	r = remote__attach(pid, o->held ? pid : 0, in_unsafe, &u);
 	if (!r) {
 		err = -errno;

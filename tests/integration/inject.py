@@ -188,6 +188,22 @@ def many_threads(c, tmp):
                 "1000 threads: every call of every thread counted once", str(got))
 
 
+def own_allocator(c, tmp):
+    """An executable with its own malloc: its direct calls reach no GOT slot;
+    said, not silent."""
+    p = subprocess.Popen([fixture(BUILD, "ownmalloc"), "--wait"], stdout=subprocess.PIPE)
+    try:
+        assert p.stdout.readline() == b"ready\n"
+        r = subprocess.run([DT, "--inject", "-p", str(p.pid), "-o",
+                            os.path.join(tmp, "ownmalloc.json"), "-i", "0", "-d", "0.5s"],
+                           capture_output=True, text=True, timeout=60)
+        c.check(r.returncode == 0 and "defines malloc, free, calloc, realloc itself" in r.stderr,
+                "own allocator: its calls not recorded, said", r.stderr[-500:])
+    finally:
+        p.kill()
+        p.wait()
+
+
 def noexec(c, tmp):
     """vm.memfd_noexec = 2 in the target's PID namespace (Linux 6.3): no
     executable memfd; the agent is loaded from a file in its root, removed
@@ -410,6 +426,7 @@ with tempfile.TemporaryDirectory() as tmp:
     churn(c, tmp)
     noexec(c, tmp)
     many_threads(c, tmp)
+    own_allocator(c, tmp)
     exec_(c, tmp)
     restore(c, tmp, "detach")
     restore(c, tmp, "kill")
