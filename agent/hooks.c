@@ -31,13 +31,25 @@ int ag_wake_fd = -1;
 
 /*
  * Per thread, initial-exec (the glibc manual's rule for malloc hooks: a
- * dynamic TLS access may itself call malloc).  guard: inside a hooked call,
- * so an allocator calling another (operator new -> malloc, realloc(NULL) ->
- * malloc) is counted once, as the user's call.  stk_*: the thread's stack
- * mapping, the only memory a frame-pointer walk may read.
+ * dynamic TLS access may itself call malloc).
+ *
+ * guard_sp: the stack pointer of the thread's outermost hooked call still
+ * open (0: none).  A call deeper on the same stack and soon after is nested
+ * in it (operator new -> malloc, realloc(NULL) -> malloc, a signal handler)
+ * and passes through: each user call is counted once.  The test is
+ * bpf/dhat.bpf.c's: a call that is not deeper, or comes a second later,
+ * means the open one was left without returning (operator new threw
+ * bad_alloc through it, a longjmp), counted as a stale entry.  No cleanup
+ * handler, so the agent needs no libgcc_s (a bare root may have none).
+ *
+ * stk_*: the thread's stack mapping, the only memory a frame-pointer walk
+ * may read.
  */
-static __thread int guard TLS_IE;
+static __thread uint64_t guard_sp TLS_IE, guard_t TLS_IE;
 static __thread uint64_t stk_lo TLS_IE, stk_hi TLS_IE;
+
+#define NEST_MAX_STACK (64 * 1024)
+#define NEST_MAX_NS (1000ULL * 1000 * 1000)
 
 void ag_count(enum dt_counter c)
 {
@@ -313,10 +325,25 @@ static void emit_realloc(unsigned int fn, uint64_t addr, uint64_t size, uint64_t
 	commit(rec, 8 + sizeof(*r));
 }
 
-/* The guard is dropped however the call ends: operator new throws. */
-static void guard_off(int **g)
+/* The vDSO's tick-grained clock: a few ns, enough for the guard's second. */
+static inline uint64_t coarse_ns(void)
 {
-	**g = 0;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static inline bool nested(uint64_t sp)
+{
+	if (!guard_sp)
+		return false;
+	if (sp < guard_sp && guard_sp - sp < NEST_MAX_STACK &&
+	    coarse_ns() - guard_t < NEST_MAX_NS)
+		return true;
+	ag_count(DT_CNT_STALE_ENTRY);
+	guard_sp = 0;
+	return false;
 }
 
 /*
@@ -329,60 +356,56 @@ static inline __attribute__((always_inline)) uint64_t
 hook(int idx, unsigned int fn, uint64_t a, uint64_t b, uint64_t c, uint64_t *frame)
 {
 	fn3_t real = (fn3_t)ag_real[idx];
-	uint64_t size = 0, old = 0, t_entry, sid, addr, r;
+	uint64_t size = 0, old = 0, t_entry, sid, addr, r, sp = (uint64_t)frame;
 
-	if (guard || !ag_on)
+	if (!ag_on || nested(sp))
 		return real(a, b, c);
-	guard = 1;
-	{
-		int *g __attribute__((cleanup(guard_off))) = &guard;
-
-		if (fn == DT_FN_FREE) {
-			if (a)
-				emit_free(a);
-			return real(a, b, c);
-		}
-		switch (fn) {
-		case DT_FN_CALLOC:
-			size = a * b;
-			break;
-		case DT_FN_REALLOC:
-			old = a;
-			size = b;
-			break;
-		case DT_FN_REALLOCARRAY:
-			old = a;
-			size = b * c;
-			break;
-		case DT_FN_POSIX_MEMALIGN:
-			size = c;
-			break;
-		case DT_FN_ALIGNED_ALLOC:
-		case DT_FN_MEMALIGN:
-			size = b;
-			break;
-		default:	/* malloc, valloc, pvalloc, every operator new */
-			size = a;
-		}
-		/* Only a realloc's record carries its entry time. */
-		t_entry = old ? now_ns() : 0;
-		/* frame[1]: the return address into the caller (a GOT call
-		 * leaves no frame of its own); frame[0]: the caller's rbp. */
-		sid = take_stack(frame[1], frame[0], (uint64_t)frame);
+	guard_sp = sp;
+	guard_t = coarse_ns();
+	if (fn == DT_FN_FREE) {
+		if (a)
+			emit_free(a);
 		r = real(a, b, c);
-		addr = r;
-		if (fn == DT_FN_POSIX_MEMALIGN) {
-			if ((int)r != 0)
-				return r;
-			addr = *(const uint64_t *)a;
-		}
-		if ((fn == DT_FN_REALLOC || fn == DT_FN_REALLOCARRAY) && old)
-			emit_realloc(fn, addr, size, sid, old, t_entry);
-		else if (addr)
-			emit_alloc(fn, addr, size, sid);
-		(void)g;
+		guard_sp = 0;
 		return r;
 	}
+	switch (fn) {
+	case DT_FN_CALLOC:
+		size = a * b;
+		break;
+	case DT_FN_REALLOC:
+		old = a;
+		size = b;
+		break;
+	case DT_FN_REALLOCARRAY:
+		old = a;
+		size = b * c;
+		break;
+	case DT_FN_POSIX_MEMALIGN:
+		size = c;
+		break;
+	case DT_FN_ALIGNED_ALLOC:
+	case DT_FN_MEMALIGN:
+		size = b;
+		break;
+	default:	/* malloc, valloc, pvalloc, every operator new */
+		size = a;
+	}
+	/* Only a realloc's record carries its entry time. */
+	t_entry = old ? now_ns() : 0;
+	/* frame[1]: the return address into the caller (a GOT call leaves no
+	 * frame of its own); frame[0]: the caller's rbp. */
+	sid = take_stack(frame[1], frame[0], sp);
+	r = real(a, b, c);
+	addr = r;
+	if (fn == DT_FN_POSIX_MEMALIGN)
+		addr = (int)r == 0 ? *(const uint64_t *)a : 0;
+	if ((fn == DT_FN_REALLOC || fn == DT_FN_REALLOCARRAY) && old)
+		emit_realloc(fn, addr, size, sid, old, t_entry);
+	else if (addr)
+		emit_alloc(fn, addr, size, sid);
+	guard_sp = 0;
+	return r;
 }
 
 #define AG_HOOK(id, sym, kind, fn, required, nargs, prog) \

@@ -22,6 +22,7 @@
 #include <dlfcn.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <linux/types.h>
@@ -290,13 +291,14 @@ struct fds {
 
 /*
  * vm.memfd_noexec = 2 (Linux 6.3, per PID namespace) refuses an executable
- * memfd: the agent goes into a file of the target's own root instead, in
- * the first of these directories that is not mounted noexec, for the time
- * of its dlopen.
+ * memfd, and a root without /proc (a bare chroot) has no /proc/self/fd/N
+ * to dlopen: the agent goes into a file of the target's own root instead,
+ * in the first of these directories that is there and not mounted noexec,
+ * for the time of its dlopen.
  */
-static int stage_agent(pid_t pid, struct fds *fds)
+static int stage_agent(pid_t pid, struct fds *fds, const char *why)
 {
-	static const char *const dirs[] = { "/dev/shm", "/tmp", "/var/tmp" };
+	static const char *const dirs[] = { "/dev/shm", "/tmp", "/var/tmp", "" };
 	size_t i, blob = (size_t)(dt_agent_blob_end - dt_agent_blob);
 	struct statvfs sv;
 	char dir[PATH_MAX];
@@ -319,8 +321,7 @@ static int stage_agent(pid_t pid, struct fds *fds)
 		err = write_all(fd, dt_agent_blob, blob);
 		close(fd);
 		if (!err) {
-			vlog("PID %d refuses executable memfds (vm.memfd_noexec): the agent is "
-			     "loaded from %s\n", pid, fds->staged);
+			vlog("%s: the agent is loaded from %s\n", why, fds->staged);
 			return 0;
 		}
 		unlink(fds->staged_here);
@@ -363,12 +364,23 @@ static int make_fds(struct injection *in, struct remote *r, struct fds *fds,
 {
 	size_t len, blob = (size_t)(dt_agent_blob_end - dt_agent_blob);
 	uint64_t s = remote__scratch(r, &len);
+	char why[128];
+	struct stat st;
 	int32_t pfd[2];
 	int fd, err;
 
-	fds->agent = remote_memfd(r, "dhat-agent", MFD_CLOEXEC | MFD_EXEC);
-	if (fds->agent == -EACCES) {
-		err = stage_agent(in->pid, fds);
+	snprintf(why, sizeof(why), "/proc/%d/root/proc/self", in->pid);
+	if (lstat(why, &st)) {
+		snprintf(why, sizeof(why), "PID %d has no /proc in its root", in->pid);
+		fds->agent = -ENOENT;
+	} else {
+		snprintf(why, sizeof(why), "PID %d refuses executable memfds (vm.memfd_noexec)",
+			 in->pid);
+		fds->agent = remote_memfd(r, "dhat-agent", MFD_CLOEXEC | MFD_EXEC);
+	}
+	if (fds->agent == -EACCES || fds->agent == -ENOENT) {
+		fds->agent = -1;
+		err = stage_agent(in->pid, fds, why);
 		if (err)
 			return err;
 	} else if (fds->agent < 0) {
@@ -568,7 +580,8 @@ static void wake(struct injection *in)
 }
 
 /* Returns once the hooks record: the capture starts at one instant, as
- * the BPF side's tracing_on makes it. */
+ * the BPF side's tracing_on makes it.  The agent's thread answers at its
+ * next wake-up, which a loaded machine may delay. */
 void inject__start(struct injection *in)
 {
 	struct timespec nap = { 0, 100 * 1000 };
@@ -577,11 +590,14 @@ void inject__start(struct injection *in)
 	__atomic_store_n(&in->ctrl->tracing, 1, __ATOMIC_RELEASE);
 	wake(in);
 	while (!__atomic_load_n(&in->ctrl->recording, __ATOMIC_ACQUIRE) &&
-	       in->ctrl->state == DT_INJ_ACTIVE && mono_ns() - t0 < NSEC_PER_SEC)
+	       in->ctrl->state == DT_INJ_ACTIVE && mono_ns() - t0 < 5 * NSEC_PER_SEC)
 		nanosleep(&nap, NULL);
 	if (!in->ctrl->recording)
-		wlog("the agent in PID %d did not say it records within 1 s: the capture may miss "
+		wlog("the agent in PID %d did not say it records within 5 s: the capture may miss "
 		     "its first calls\n", in->pid);
+	else
+		dlog("the agent in PID %d records after %.1f ms\n", in->pid,
+		     (double)(mono_ns() - t0) / 1e6);
 }
 
 /* Whether pid is still running (not exiting, a zombie, or gone). */

@@ -22,6 +22,7 @@ import time
 
 from dtlib import Checks, attach, expect_sites, fixture, load, sites
 from expected import BASIC, CXX, THREADS
+from nslib import copied_root
 
 DT, BUILD = sys.argv[1], sys.argv[2]
 SPIN = fixture(BUILD, "spin")
@@ -89,6 +90,14 @@ def launch(c, tmp):
                     for g in (got["inject"], got["uprobe"]))
             c.check(a == b and a, f"launch {name}: --inject and uprobes give the same stacks "
                     f"and numbers for the program's sites ({len(a)})")
+    # operator new throwing bad_alloc through the hook does not leave the
+    # thread's guard set: what follows is recorded.
+    out = os.path.join(tmp, "badalloc.json")
+    r = subprocess.run([DT, "-q", "-o", out, "--inject", "--", fixture(BUILD, "badalloc")],
+                       capture_output=True, text=True, timeout=60)
+    if c.check(r.returncode == 0, "badalloc: exit 0 (three bad_alloc caught)", r.stderr[-300:]):
+        expect_sites(c, sites(out, "badalloc.cpp"), {"site_after_throw": (500, 5) * 3},
+                     "badalloc --inject")
     r = subprocess.run([DT, "-q", "-o", os.path.join(tmp, "sh.json"), "--inject", "--", "sh",
                         "-c", "exit 3"], capture_output=True, text=True, timeout=60)
     c.check(r.returncode == 3, "launch --inject: the command's exit status is dhat-trace's",
@@ -184,8 +193,10 @@ def many_threads(c, tmp):
     if c.check(rc == 0, "1000 threads: exit 0", err[-400:]):
         got = sites(out, "manythreads.c").get("thread_site")
         want = {"tb": 128000, "tbk": 2000, "eb": 64000, "ebk": 1000}
+        pp = [(p["tb"], p["tbk"]) for p in load(out)["pps"]][:6]
         c.check(got and all(got[k] == v for k, v in want.items()),
-                "1000 threads: every call of every thread counted once", str(got))
+                "1000 threads: every call of every thread counted once",
+                f"{got}; sites {pp}; {err[-600:]}")
 
 
 def own_allocator(c, tmp):
@@ -202,6 +213,42 @@ def own_allocator(c, tmp):
     finally:
         p.kill()
         p.wait()
+
+
+def chroot(c, tmp):
+    """A bare chroot (no /proc inside: no /proc/self/fd/N to dlopen): the
+    agent comes from a file of the target's root, removed once loaded; it
+    needs no library there but libc."""
+    root = copied_root(os.path.join(tmp, "root"), {"/app": fixture(BUILD, "ctr")})
+    out = os.path.join(tmp, "chroot.json")
+    target = subprocess.Popen(["chroot", root, "/app", "--wait"], stdout=subprocess.PIPE)
+    tracer = None
+    try:
+        assert target.stdout.readline() == b"ready\n"
+        tracer = subprocess.Popen([DT, "--inject", "-v", "-i", "0", "-p", str(target.pid), "-o",
+                                   out, "-d", "60s"], stderr=subprocess.PIPE, text=True)
+        said = []
+        for line in tracer.stderr:
+            said.append(line)
+            if line.startswith("dhat-trace: tracing PID") or "error" in line:
+                break
+        target.send_signal(signal.SIGUSR1)
+        rc_target = target.wait(timeout=60)
+        said.append(tracer.stderr.read())
+        tracer.wait(timeout=60)
+        err = "".join(said)
+        if c.check(tracer.returncode == 0 and rc_target == 0 and
+                   "has no /proc in its root" in err,
+                   "chroot: loaded from a file of its root, saying so", err[-600:]):
+            expect_sites(c, sites(out, "ctr.c"), {"ctr_leak_site": (3702, 3) * 3},
+                         "chroot --inject")
+            left = [n for _, _, names in os.walk(root) for n in names if "dhat-agent" in n]
+            c.check(not left, "chroot: the file is gone once loaded", str(left))
+    finally:
+        for p in (target, tracer):
+            if p and p.poll() is None:
+                p.kill()
+                p.wait()
 
 
 def noexec(c, tmp):
@@ -427,6 +474,7 @@ with tempfile.TemporaryDirectory() as tmp:
     noexec(c, tmp)
     many_threads(c, tmp)
     own_allocator(c, tmp)
+    chroot(c, tmp)
     exec_(c, tmp)
     restore(c, tmp, "detach")
     restore(c, tmp, "kill")
