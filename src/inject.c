@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <dlfcn.h>
+#include <elf.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -190,6 +191,24 @@ static void status_field(pid_t pid, const char *key, char *out, size_t len)
 	fclose(f);
 }
 
+/* Our remote calls are x86-64 code: a 32-bit (or x32) program would run
+ * them to its death. */
+static bool x86_64_program(pid_t pid)
+{
+	unsigned char h[20] = { 0 };
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;	/* unknown: the libc look-up decides */
+	if (read(fd, h, sizeof(h)) != (ssize_t)sizeof(h))
+		memset(h, 0, sizeof(h));
+	close(fd);
+	return h[EI_CLASS] == ELFCLASS64 && h[18] == EM_X86_64;
+}
+
 /* What makes an injection impossible or harmful, said before touching it. */
 static int preflight(pid_t pid)
 {
@@ -197,6 +216,11 @@ static int preflight(pid_t pid)
 	FILE *f;
 	int scope = 0;
 
+	if (!x86_64_program(pid)) {
+		elog("PID %d is not an x86-64 program: --inject cannot load its agent there; trace "
+		     "it without --inject\n", pid);
+		return -ENOEXEC;
+	}
 	status_field(pid, "TracerPid", v, sizeof(v));
 	if (atoi(v) != 0) {
 		elog("PID %d is already traced by PID %s (a debugger?): --inject needs ptrace\n",

@@ -117,6 +117,26 @@ static int wait_stop(struct rthread *t)
 	}
 }
 
+/* A thread on its way out: ptrace refuses it with EPERM, not ESRCH. */
+static bool exiting(pid_t pid, pid_t tid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+}
+
 static int seize(struct remote *r, pid_t tid)
 {
 	struct rthread *t;
@@ -133,8 +153,11 @@ static int seize(struct remote *r, pid_t tid)
 		r->th = th;
 		r->cap = cap;
 	}
-	if (ptrace(PTRACE_SEIZE, tid, 0, 0))
-		return errno == ESRCH ? 0 : -errno;	/* exited meanwhile */
+	if (ptrace(PTRACE_SEIZE, tid, 0, 0)) {
+		err = -errno;
+		/* Exited meanwhile (a thread that comes and goes). */
+		return err == -ESRCH || (err == -EPERM && exiting(r->pid, tid)) ? 0 : err;
+	}
 	t = &r->th[r->n++];
 	*t = (struct rthread){ .tid = tid };
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0))
