@@ -25,9 +25,11 @@ pkgs=(clang bpftool libbpf-dev libelf-dev libdw-dev libcjson-dev libzydis-dev zl
 # llvm: llvm-symbolizer, for readable ASan/UBSan reports from build-asan.
 # golang-go (go tool pprof), prometheus (promtool), prometheus-node-exporter:
 # the clients that read --pprof and --metrics-file in tests/integration/exports.py.
+# elfutils: eu-addr2line, the names python_loads.py compares frames with.
 [ "$mode" != demo ] && pkgs+=(valgrind chromium libjemalloc2 redis-server redis-tools
                              rustc cargo librust-tokio-dev librust-libc-dev bubblewrap llvm
-                             golang-go prometheus prometheus-node-exporter bash-completion zsh fish)
+                             golang-go prometheus prometheus-node-exporter bash-completion zsh fish
+                             elfutils)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -263,7 +263,7 @@ static uint64_t take_stack(uint64_t ret, uint64_t fp, uint64_t sp)
 	s->nr_frames = n;
 	s->stack_id = h;
 	s->epoch = epoch;
-	s->pad = 0;
+	s->flags = 0;
 	memcpy(s->ips, ips, n * 8);
 	commit(rec, 8 + DT_REC_STACK_HDR + n * 8);
 	/* Marked only once its record is in the ring: whoever finds the mark

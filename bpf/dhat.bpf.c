@@ -16,10 +16,12 @@
 
 /* Set by user space before load. */
 const volatile __u32 target_tgid = 0;
-const volatile __u32 max_frames = 64;
+const volatile __u32 max_frames = DT_MAX_FRAMES;
 /* Wake the consumer only when this much is waiting: a wakeup per record costs
  * more than everything else the tracer does (design.md §3). */
 const volatile __u64 wake_bytes = 256 * 1024;
+/* Stacks with tails (send_tail) only while the ring holds less than this. */
+const volatile __u64 tail_room = 512 * 1024;
 /* --follow-forks, attached: a record for each child (see fork_seen). */
 const volatile __u32 emit_forks = 0;
 
@@ -80,11 +82,19 @@ struct {
 	__type(value, __u64);
 } seen_recent SEC(".maps");
 
+/* A stack record, and room for its tail (DT_STACK_TAIL): + a page that a
+ * masked offset may reach. */
+struct stack_buf {
+	struct dt_rec_stack s;
+	struct dt_stack_tail t;
+	__u8 bytes[DT_TAIL_MAX + 4096];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct dt_rec_stack);
+	__type(value, struct stack_buf);
 } stack_scratch SEC(".maps");
 
 struct {
@@ -181,6 +191,67 @@ static __always_inline __u32 unwind_fp(struct pt_regs *ctx)
 }
 
 /*
+ * A stack cut at an object whose rows are being built (the walk ended with
+ * DT_CNT_UW_WINDOW) goes with a copy of the stack from where the walk
+ * stopped, for user space to finish once it has the rows: its id, or 0 when
+ * it is sent as it is (no room in the ring: the cut is counted).  Up to DT_TAIL_MAX bytes, read a page at a time: the read stops at
+ * the first page that cannot be read (above the stack's top).
+ */
+static __always_inline __u64 send_tail(struct stack_buf *b, struct stack_win *w, __u64 gen,
+				       __u32 nr, __u32 epoch)
+{
+	struct uw_state *st;
+	__u64 addr, off = 0, n;
+	__u32 zero = 0, i;
+
+	st = bpf_map_lookup_elem(&uw_state, &zero);
+	if (!st) {
+		count(DT_CNT_UW_WINDOW);
+		return 0;
+	}
+	/* Tails are large: they never take the room that the records of
+	 * allocations and frees need, only the first part of the ring. */
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= tail_room) {
+		count(DT_CNT_UW_WINDOW);
+		return 0;
+	}
+	addr = st->sp;
+	for (i = 0; i < DT_TAIL_MAX / SW_PAGE + 1; i++) {
+		n = SW_PAGE - (addr & (SW_PAGE - 1));
+		if (n > DT_TAIL_MAX - off)
+			n = DT_TAIL_MAX - off;
+		if (!n || n > SW_PAGE ||
+		    bpf_probe_read_user(b->bytes + (off & (DT_TAIL_MAX - 1)), n, (void *)addr))
+			break;
+		off += n;
+		addr += n;
+		if (off >= DT_TAIL_MAX)
+			break;
+	}
+	/* Another walk on this CPU mixed in: capture_stack() counts it. */
+	if (w->gen != gen || off > DT_TAIL_MAX)
+		return 0;
+	b->t.pc = st->pc;
+	b->t.sp = st->sp;
+	b->t.bp = st->bp;
+	b->t.exact = (__u32)st->exact;
+	b->t.len = (__u32)off;
+	b->t.missing_ino = st->missing.ino;
+	b->t.missing_size = st->missing.size;
+	b->s.kind = DT_REC_STACK;
+	b->s.nr_frames = nr;
+	b->s.epoch = epoch;
+	b->s.flags = DT_STACK_TAIL;
+	b->s.stack_id = (__u64)bpf_get_prandom_u32() << 32 | bpf_get_prandom_u32() | 1;
+	if (bpf_ringbuf_output(&events, b, sizeof(b->s) + sizeof(b->t) + off, rb_flags())) {
+		count(DT_CNT_UW_WINDOW);
+		return 0;
+	}
+	count(DT_CNT_UW_TAILS);
+	return b->s.stack_id;
+}
+
+/*
  * The stack at the allocator's entry, innermost first.  There the caller's
  * return address is at [sp] and rbp still belongs to the caller, so every
  * walk starts from [sp].  bpf_get_stack() would do the frame-pointer walk
@@ -199,6 +270,7 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 	__u32 epoch = map_epoch;
 	__u64 h = 0xcbf29ce484222325ULL ^ epoch;
 	__u8 one = 1;
+	bool window = false;
 
 	s = bpf_map_lookup_elem(&stack_scratch, &zero);
 	w = win_get();
@@ -212,7 +284,13 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 		return 0;
 	}
 	nr = unwind_mode == DT_UNWIND_FP ? unwind_fp(ctx) :
-					   unwind_dwarf(ctx, s->ips[0], epoch);
+					   unwind_dwarf(ctx, s->ips[0], epoch, &window);
+	if (window) {
+		__u64 id = send_tail((struct stack_buf *)s, w, gen, nr, epoch);
+
+		if (id)
+			return id;
+	}
 	for (i = 0; i < DT_MAX_FRAMES; i++) {
 		if (i >= nr)
 			break;
@@ -240,6 +318,7 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 	s->nr_frames = nr;
 	s->stack_id = h;
 	s->epoch = epoch;
+	s->flags = 0;
 	if (bpf_ringbuf_output(&events, s, DT_REC_STACK_HDR + (__u64)(nr & 127) * sizeof(__u64),
 			       rb_flags())) {
 		count(DT_CNT_RB_DROP_STACK);
@@ -459,143 +538,7 @@ int BPF_KPROBE(free_enter, __u64 ptr)
 	return record_free(ptr);
 }
 
-/*
- * The target's address space changes.  Only an unmap can give an address
- * another meaning (a new mapping lands where nothing was), so unmaps of
- * anything but one anonymous mapping (a large malloc block: by far the most
- * frequent) are logged; when the mapping cannot be looked up (the mmap lock
- * is busy) the unmap is logged all the same.  These run at the syscall's
- * entry, before the unmap: a stack taken after it is in the new epoch.
- */
-struct unmap_probe {
-	__u64 end;
-	__u32 logged;
-};
-
-static long unmap_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
-{
-	struct unmap_probe *u = data;
-
-	if (vma->vm_file || vma->vm_end < u->end)
-		u->logged = 1;
-	return 0;
-}
-
-/* struct r_debug of <link.h>, as far as r_state. */
-struct dt_r_debug {
-	__s32 r_version;
-	__u64 r_map, r_brk;
-	__s32 r_state;
-};
-
-enum { DT_RT_CONSISTENT, DT_RT_ADD, DT_RT_DELETE };
-
-/*
- * Whether this call of _dl_debug_state may follow an unmap of code not yet
- * logged.  dlclose calls it with RT_DELETE before its unmaps and with
- * RT_CONSISTENT after them; dlopen with RT_ADD before mapping and with
- * RT_CONSISTENT after (a dlopen that fails unloads through dlclose's path,
- * RT_DELETE).  A stack taken before the unmaps ends has an epoch before
- * the RT_CONSISTENT call's, and code mapped where the closed library was
- * (by a later dlopen) comes after it: so that call is the one to log.  A
- * read of the mappings between RT_DELETE and the unmaps sees the library
- * still there, so the RT_DELETE call must not be the only one logged.
- * Anything unreadable counts, and so does RT_CONSISTENT that does not end
- * an RT_ADD seen (a namespace other than the first has its own r_debug).
- */
-static __always_inline bool loader_may_unmap(struct pt_regs *ctx)
-{
-	__u32 prev = r_state_prev;
-	struct dt_r_debug r;
-
-	r_state_prev = ~0U;
-	if (!r_debug_delta ||
-	    bpf_probe_read_user(&r, sizeof(r), (void *)(PT_REGS_IP(ctx) + r_debug_delta)) ||
-	    (r.r_version != 1 && r.r_version != 2) || (__u32)r.r_state > DT_RT_DELETE)
-		return true;
-	r_state_prev = r.r_state;
-	return r.r_state == DT_RT_CONSISTENT && prev != DT_RT_ADD;
-}
-
-static __always_inline void log_unmap(__u64 start, __u64 end, __u32 flags)
-{
-	__u32 e = __sync_fetch_and_add(&map_epoch, 1) + 1;
-	struct dt_unmap *l = &unmap_log[e & (DT_UNMAP_LOG - 1)];
-
-	l->start = start;
-	l->end = end;
-	l->flags = flags;
-	/* The range before its epoch: user space reads epoch first. */
-	asm volatile("" ::: "memory");
-	l->epoch = e;
-}
-
-static __always_inline int note_unmap(__u64 start, __u64 len)
-{
-	struct unmap_probe u = { .end = start + len };
-
-	if ((bpf_get_current_pid_tgid() >> 32) != target_tgid || !len)
-		return 0;
-	if (bpf_find_vma(bpf_get_current_task_btf(), start, unmap_vma_cb, &u, 0))
-		u.logged = 1;
-	if (u.logged)
-		log_unmap(start, start + len, 0);
-	return 0;
-}
-
-#define DT_MAP_FIXED 0x10
-#define DT_MREMAP_FIXED 2
-
-/*
- * The same, seen by uprobes on the target's own libc wrappers and on ld.so's
- * _dl_debug_state (which dlopen and dlclose call around their own mmap and
- * munmap, made without libc): only the target pays, and only for these calls.
- * _dl_debug_state says nothing of the range, so all code the loader may
- * unload counts as changed.
- */
-static __always_inline int map_change(struct pt_regs *ctx, __u32 fn)
-{
-	__u64 a0 = PT_REGS_PARM1(ctx), a1 = PT_REGS_PARM2(ctx), a2 = PT_REGS_PARM3(ctx);
-	__u64 a3 = PT_REGS_PARM4(ctx), a4 = PT_REGS_PARM5(ctx);
-
-	switch (fn) {
-	case DT_FN_MUNMAP:
-		return note_unmap(a0, a1);
-	case DT_FN_MMAP:
-		return a3 & DT_MAP_FIXED ? note_unmap(a0, a1) : 0;
-	case DT_FN_MREMAP:
-		note_unmap(a0, a1);
-		return a3 & DT_MREMAP_FIXED ? note_unmap(a4, a2) : 0;
-	default:
-		if ((bpf_get_current_pid_tgid() >> 32) == target_tgid && loader_may_unmap(ctx))
-			log_unmap(0, ~0ULL, DT_UNMAP_LOADER);
-		return 0;
-	}
-}
-
-SEC("uprobe")
-int munmap_enter(struct pt_regs *ctx)
-{
-	return map_change(ctx, DT_FN_MUNMAP);
-}
-
-SEC("uprobe")
-int mmap_enter(struct pt_regs *ctx)
-{
-	return map_change(ctx, DT_FN_MMAP);
-}
-
-SEC("uprobe")
-int mremap_enter(struct pt_regs *ctx)
-{
-	return map_change(ctx, DT_FN_MREMAP);
-}
-
-SEC("uprobe")
-int dl_debug_state_enter(struct pt_regs *ctx)
-{
-	return map_change(ctx, DT_FN_DL_DEBUG_STATE);
-}
+#include "mapchange.bpf.h"
 
 /*
  * With uprobe-multi links (Linux 6.6+) one link carries every entry probe of
@@ -641,102 +584,6 @@ int BPF_KPROBE(multi_enter, __u64 a0, __u64 a1, __u64 a2)
 		break;
 	}
 	return enter(ctx, fn, size, arg);
-}
-
-/*
- * The raw sys_enter tracepoint: it needs neither tracefs nor kprobes (which
- * some kernels are built without; fentry on syscalls was refused on 6.18
- * here), at the price of a PID check on every system call of the machine
- * (~85 ns each on this VM: docs/performance.md).  Used only where the
- * uprobes above cannot be placed (no libc munmap or no _dl_debug_state).
- */
-struct pt_regs___sys {
-	unsigned long di, si, dx, r10, r8;
-} __attribute__((preserve_access_index));
-
-#define DT_NR_MMAP 9
-#define DT_NR_MUNMAP 11
-#define DT_NR_MREMAP 25
-
-SEC("raw_tp/sys_enter")
-int sys_enter_seen(struct bpf_raw_tracepoint_args *ctx)
-{
-	struct pt_regs___sys *regs = (void *)ctx->args[0];
-	unsigned long a[5];
-	long id = (long)ctx->args[1];
-
-	if ((bpf_get_current_pid_tgid() >> 32) != target_tgid ||
-	    (id != DT_NR_MUNMAP && id != DT_NR_MMAP && id != DT_NR_MREMAP))
-		return 0;
-	if (BPF_CORE_READ_INTO(&a[0], regs, di) || BPF_CORE_READ_INTO(&a[1], regs, si) ||
-	    BPF_CORE_READ_INTO(&a[2], regs, dx) || BPF_CORE_READ_INTO(&a[3], regs, r10) ||
-	    BPF_CORE_READ_INTO(&a[4], regs, r8))
-		return 0;
-	if (id == DT_NR_MUNMAP)
-		return note_unmap(a[0], a[1]);
-	if (id == DT_NR_MMAP)
-		return a[3] & DT_MAP_FIXED ? note_unmap(a[0], a[1]) : 0;
-	note_unmap(a[0], a[1]);
-	return a[3] & DT_MREMAP_FIXED ? note_unmap(a[4], a[2]) : 0;
-}
-
-/* exec replaces every mapping without an unmap call, and the program: user
- * space ends the capture of the old one there. */
-SEC("raw_tp/sched_process_exec")
-int exec_seen(void *ctx)
-{
-	struct dt_rec_exec *e;
-
-	if ((bpf_get_current_pid_tgid() >> 32) != target_tgid)
-		return 0;
-	log_unmap(0, ~0ULL, 0);
-	r_state_prev = ~0U;
-	if (!tracing_on)
-		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(DT_CNT_RB_DROP_ALLOC);
-		return 0;
-	}
-	e->kind = DT_REC_EXEC;
-	e->pad = 0;
-	e->ts = bpf_ktime_get_ns();
-	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
-	return 0;
-}
-
-struct task_struct___f {
-	int pid, tgid;
-} __attribute__((preserve_access_index));
-
-/* Say how many children there were; with emit_forks, name each, for user
- * space to start a capture of it. */
-SEC("raw_tp/sched_process_fork")
-int fork_seen(struct bpf_raw_tracepoint_args *ctx)
-{
-	struct task_struct___f *child = (void *)ctx->args[1];
-	struct dt_rec_fork *f;
-	int pid = 0, tgid = 1;
-
-	if ((bpf_get_current_pid_tgid() >> 32) != target_tgid || !tracing_on)
-		return 0;
-	BPF_CORE_READ_INTO(&pid, child, pid);
-	BPF_CORE_READ_INTO(&tgid, child, tgid);
-	if (pid != tgid)
-		return 0;
-	count(DT_CNT_FORKS);
-	if (!emit_forks)
-		return 0;
-	f = bpf_ringbuf_reserve(&events, sizeof(*f), 0);
-	if (!f) {
-		count(DT_CNT_RB_DROP_ALLOC);
-		return 0;
-	}
-	f->kind = DT_REC_FORK;
-	f->pid = (__u32)pid;
-	f->ts = bpf_ktime_get_ns();
-	bpf_ringbuf_submit(f, BPF_RB_FORCE_WAKEUP);
-	return 0;
 }
 
 char LICENSE[] SEC("license") = "GPL";

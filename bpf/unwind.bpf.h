@@ -294,12 +294,35 @@ static __always_inline bool lookup_map(__u64 addr, __u32 epoch, struct dt_uw_obj
 	return true;
 }
 
+/*
+ * The walk's state lives in a map, not on the stack: values read back from
+ * a map are unknown to the verifier, so every loop iteration looks the same
+ * to it and the callback is verified in a few passes.  On the stack, the
+ * frame count would be a known constant in each iteration and the verifier
+ * would walk all 127 of them (over its 1M instruction limit).
+ */
+struct uw_state {
+	__u64 pc, sp, bp;
+	__u64 nr;
+	__u64 exact;	/* pc is an interrupted instruction, not a return address */
+	__u64 end;	/* DT_CNT_* that ended the walk; DT_CNT_NR: reached the bottom */
+	__u64 epoch;	/* map_epoch the stack is taken in */
+	struct dt_uw_obj_key missing;	/* the file without rows a DT_CNT_UW_WINDOW end met */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct uw_state);
+} uw_state SEC(".maps");
+
 /* The rule at rel in a known object, remembered for addr. */
 static __always_inline void rule_in(const struct dt_uw_obj *o, __u64 rel,
 				    const struct dt_uw_cache_key *key, struct dt_uw_row *out)
 {
 	if (!o->nrows)
-		out->kind = DT_UW_FP;
+		out->kind = o->first_row == DT_UW_NO_ROWS ? DT_UW_GAP : DT_UW_FP;
 	else
 		search_rows(o, rel, out);
 	bpf_map_update_elem(&uw_cache, key, out, BPF_ANY);
@@ -374,6 +397,7 @@ static __always_inline bool resolve_slow(__u64 addr, __u32 epoch, struct dt_uw_r
 	struct vma_found v = {};
 	struct dt_uw_obj *o, known;
 	struct dt_uw_row *c;
+	__u32 zero = 0;
 	__u64 rel;
 
 	c = bpf_map_lookup_elem(&uw_cache, &key);
@@ -388,7 +412,8 @@ static __always_inline bool resolve_slow(__u64 addr, __u32 epoch, struct dt_uw_r
 	}
 	/* Mapped since user space last looked (or a launched program that
 	 * user space has not looked at yet), or unmapped since. */
-	uw_refresh = 1;
+	if (!uw_refresh)
+		uw_refresh = DT_UW_REFRESH_SOON;
 	if (lookup_learned(addr, epoch, &known, &rel)) {
 		rule_in(&known, rel, &key, out);
 		return true;
@@ -399,11 +424,18 @@ static __always_inline bool resolve_slow(__u64 addr, __u32 epoch, struct dt_uw_r
 		out->kind = DT_UW_FP;	/* anonymous code (JIT): no CFI anywhere */
 	} else {
 		o = bpf_map_lookup_elem(&uw_objs, &v.key);
-		if (!o)
-			return false;	/* not cached: its rows may come soon */
+		if (!o) {
+			/* Mapped a moment ago (dlopen): its rows come soon. */
+			struct uw_state *st = bpf_map_lookup_elem(&uw_state, &zero);
+
+			if (st)
+				st->missing = v.key;
+			out->kind = DT_UW_NOT_YET;
+			return false;
+		}
 		learn(&v, o, epoch);
 		if (!o->nrows)
-			out->kind = DT_UW_FP;
+			out->kind = o->first_row == DT_UW_NO_ROWS ? DT_UW_GAP : DT_UW_FP;
 		else
 			search_rows(o, addr - v.start + (v.pgoff << 12) + o->vaddr_delta, out);
 	}
@@ -418,33 +450,6 @@ static __always_inline void resolve(__u64 addr, __u32 epoch, struct dt_uw_row *o
 		rc_put(rc_slot(addr), addr, epoch, out);
 }
 
-/*
- * The walk's state lives in a map, not on the stack: values read back from
- * a map are unknown to the verifier, so every loop iteration looks the same
- * to it and the callback is verified in a few passes.  On the stack, the
- * frame count would be a known constant in each iteration and the verifier
- * would walk all 127 of them (over its 1M instruction limit).
- */
-struct uw_state {
-	__u64 pc, sp, bp;
-	__u64 nr;
-	__u64 exact;	/* pc is an interrupted instruction, not a return address */
-	__u64 end;	/* DT_CNT_* that ended the walk; DT_CNT_NR: reached the bottom */
-	__u64 epoch;	/* map_epoch the stack is taken in */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct uw_state);
-} uw_state SEC(".maps");
-
-/* Registers the kernel saved in the rt_sigframe: at the trampoline, sp
- * points at its ucontext, whose mcontext starts 40 bytes in. */
-#define SIGCTX_RBP (40 + 80)
-#define SIGCTX_RSP (40 + 120)
-#define SIGCTX_RIP (40 + 128)
 
 /* One frame: 0 to go on, 1 at the end; 2 when only the rule cache was to be
  * asked (!full) and it had no entry: the next uw_step() takes that frame. */
@@ -485,9 +490,9 @@ static __always_inline int uw_frame(struct uw_state *st, struct stack_win *w,
 		r.rbp_off8 = -2;
 		break;
 	case DT_UW_SIGNAL:
-		if (win_word(w, st->sp + SIGCTX_RBP, &st->bp) ||
-		    win_word(w, st->sp + SIGCTX_RIP, &st->pc) ||
-		    win_word(w, st->sp + SIGCTX_RSP, &st->sp)) {
+		if (win_word(w, st->sp + DT_SIGCTX_RBP, &st->bp) ||
+		    win_word(w, st->sp + DT_SIGCTX_RIP, &st->pc) ||
+		    win_word(w, st->sp + DT_SIGCTX_RSP, &st->sp)) {
 			st->end = DT_CNT_UW_READ_FAULT;
 			return 1;
 		}
@@ -496,6 +501,9 @@ static __always_inline int uw_frame(struct uw_state *st, struct stack_win *w,
 		goto push;
 	case DT_UW_STOP:
 		st->end = DT_CNT_NR;
+		return 1;
+	case DT_UW_NOT_YET:
+		st->end = DT_CNT_UW_WINDOW;
 		return 1;
 	case DT_UW_GAP:
 		/* The ABI's outermost-frame marker where CFI says nothing. */
@@ -558,8 +566,10 @@ static long uw_step(__u32 i, void *data)
 	return ret == 1;
 }
 
-/* Frames after ips[0] (the caller, read at [sp]); returns the frame count. */
-static __always_inline __u32 unwind_dwarf(struct pt_regs *ctx, __u64 caller, __u32 epoch)
+/* Frames after ips[0] (the caller, read at [sp]); returns the frame count,
+ * *window set if the walk ended at an object without rows yet. */
+static __always_inline __u32 unwind_dwarf(struct pt_regs *ctx, __u64 caller, __u32 epoch,
+					  bool *window)
 {
 	struct uw_state *st;
 	__u32 zero = 0;
@@ -576,7 +586,10 @@ static __always_inline __u32 unwind_dwarf(struct pt_regs *ctx, __u64 caller, __u
 	st->epoch = epoch;
 	count(DT_CNT_UW_STACKS);
 	bpf_loop(DT_MAX_FRAMES, uw_step, NULL, 0);
-	if (st->end != DT_CNT_NR)
+	/* The load window's cut is counted by the caller: it may send the
+	 * stack with a tail instead. */
+	*window = st->end == DT_CNT_UW_WINDOW;
+	if (st->end != DT_CNT_NR && !*window)
 		count(st->end);
 	return (__u32)st->nr;
 }

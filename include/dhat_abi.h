@@ -18,6 +18,7 @@ enum dt_rec_kind {
 	DT_REC_STACK = 4,	/* struct dt_rec_stack, variable length */
 	DT_REC_EXEC = 5,	/* struct dt_rec_exec */
 	DT_REC_FORK = 6,	/* struct dt_rec_fork */
+	DT_REC_LOAD = 7,	/* struct dt_rec_load */
 };
 
 /* Which user call produced a record (for -v and statistics only). */
@@ -85,11 +86,36 @@ struct dt_rec_stack {
 	__u32 nr_frames;
 	__u64 stack_id;	/* hash of the frames and the epoch */
 	__u32 epoch;	/* dt_map_epoch when the stack was taken */
-	__u32 pad;
+	__u32 flags;	/* DT_STACK_* */
 	__u64 ips[DT_MAX_FRAMES];
 };
 
 #define DT_REC_STACK_HDR 24
+
+/*
+ * The unwind met an object mapped so recently that its rows were not built
+ * yet (dlopen, in a thread nobody holds): the record carries all of ips[]
+ * and, after it, struct dt_stack_tail, the registers where the walk stopped
+ * (ips[nr_frames - 1] is pc) and a copy of the stack from sp up, so that
+ * user space can go on once it has the rows.  Such a stack_id names only
+ * this record: the frames beyond the cut may differ from one call to the
+ * next.
+ */
+#define DT_STACK_TAIL 1
+#define DT_TAIL_MAX (16 * 1024)	/* bytes of stack copied, at most */
+
+struct dt_stack_tail {
+	__u64 pc, sp, bp;
+	__u32 exact;	/* pc is an interrupted instruction, not a return address */
+	__u32 len;	/* bytes copied from sp, which follow */
+	__u64 missing_ino, missing_size;	/* the object's key (struct dt_uw_obj_key) */
+};
+
+/* Registers the kernel saved in the rt_sigframe: at the signal trampoline,
+ * sp points at its ucontext, whose mcontext starts 40 bytes in. */
+#define DT_SIGCTX_RBP (40 + 80)
+#define DT_SIGCTX_RSP (40 + 120)
+#define DT_SIGCTX_RIP (40 + 128)
 
 /*
  * Code unmapped in the target (munmap, mremap, mmap MAP_FIXED over a file
@@ -127,6 +153,14 @@ struct dt_rec_fork {
 	__u64 ts;
 };
 
+/* The dynamic linker mapped objects in a thread that was not held there:
+ * sent only to wake user space at once, to build their tables. */
+struct dt_rec_load {
+	__u32 kind;
+	__u32 pad;
+	__u64 ts;
+};
+
 /* Loss counters kept in the BPF program's .bss, read by user space. */
 enum dt_counter {
 	DT_CNT_RB_DROP_ALLOC,	/* ring buffer full: allocation record lost */
@@ -143,9 +177,23 @@ enum dt_counter {
 	DT_CNT_UW_DEPTH,	/* ended at --max-frames */
 	DT_CNT_UW_BAD_RULE,	/* ended at a rule we cannot follow, or a CFA going down */
 	DT_CNT_UW_FP_FRAMES,	/* frames taken by frame pointer (mapping without table) */
+	DT_CNT_UW_WINDOW,	/* ended in an object mapped so recently it had no table yet */
+	DT_CNT_UW_TAILS,	/* ... and sent with a copy of the stack instead (DT_STACK_TAIL) */
+	DT_CNT_LOADS,		/* the dynamic linker mapped objects (start, dlopen) */
+	DT_CNT_LOADS_HELD,	/* ... and the thread was held until their tables were built */
 	DT_CNT_FORKS,		/* child processes the target forked */
 	DT_CNT_NR,
 };
+
+/* uw_refresh (bpf/unwind.bpf.h): a stack met code without rows, so the
+ * tables should grow within a few ms; or the loader has just mapped objects,
+ * so they should grow now. */
+enum { DT_UW_REFRESH_SOON = 1, DT_UW_REFRESH_NOW = 2 };
+
+/* The signal that stops a launched thread at each load (bpf/dhat.bpf.c
+ * loader_mapped): its default action is to be ignored, should it ever
+ * reach the program. */
+#define DT_HOLD_SIGNAL 23	/* SIGURG */
 
 /* --unwind: frame pointers only, DWARF CFI only, or CFI with frame pointers
  * where an object has none (JIT code, objects without .eh_frame). */
@@ -165,6 +213,7 @@ enum dt_uw_kind {
 	DT_UW_STOP,	/* return address undefined: outermost frame (_start, clone) */
 	DT_UW_GAP,	/* no FDE covers the address */
 	DT_UW_FP,	/* (cache only) mapping without a table: follow rbp */
+	DT_UW_NOT_YET,	/* (never stored) a mapped file whose rows are not built yet */
 	DT_UW_NR,
 };
 
@@ -185,9 +234,12 @@ struct dt_uw_obj_key {
 
 struct dt_uw_obj {
 	__s64 vaddr_delta;	/* ELF vaddr minus file offset in the executable segment */
-	__u32 first_row;
+	__u32 first_row;	/* DT_UW_NO_ROWS (and nrows 0): no table will come, the
+				 * stack ends there; other with nrows 0: follow rbp */
 	__u32 nrows;		/* 0: the object has no usable CFI */
 };
+
+#define DT_UW_NO_ROWS 0xffffffffu
 
 /* The target's executable mappings with rows, sorted by start, as user space
  * last read them from /proc/PID/maps: the unwinder's first place to look,

@@ -38,6 +38,8 @@ struct acct {
 	unsigned int next_zombie;
 	dt_translate_fn translate;
 	void *translate_ctx;
+	dt_complete_fn complete;
+	void *complete_ctx;
 	uint32_t execs_to_skip;
 	uint64_t exec_ts;	/* the program was replaced then: the capture ends there */
 	struct pps *live;	/* during a snapshot: the real sites (pps is the copy) */
@@ -286,12 +288,17 @@ static size_t sites_bytes_with(const struct acct *a, uint32_t nr)
 
 static int on_stack(struct acct *a, const struct dt_rec_stack *r, size_t size)
 {
-	uint64_t locs[DT_MAX_FRAMES];
+	uint64_t locs[DT_MAX_FRAMES], full[DT_MAX_FRAMES];
 	const uint64_t *frames = (const uint64_t *)r->ips;
 	uint32_t nr = r->nr_frames;
 
 	if (r->nr_frames > DT_MAX_FRAMES || size < DT_REC_STACK_HDR + (size_t)r->nr_frames * 8)
 		return -EINVAL;
+	if ((r->flags & DT_STACK_TAIL) && a->complete) {
+		if (a->complete(a->complete_ctx, r, size, full, &nr))
+			return -EINVAL;
+		frames = full;
+	}
 	if (a->translate) {
 		nr = a->translate(a->translate_ctx, r->epoch, frames, nr, locs);
 		frames = locs;
@@ -306,6 +313,12 @@ static int on_stack(struct acct *a, const struct dt_rec_stack *r, size_t size)
 		return -ENOMEM;
 	a->sites_bytes = sites_bytes(a);
 	return 0;
+}
+
+void acct__set_complete(struct acct *a, dt_complete_fn fn, void *ctx)
+{
+	a->complete = fn;
+	a->complete_ctx = ctx;
 }
 
 void acct__set_translate(struct acct *a, dt_translate_fn fn, void *ctx)
@@ -348,6 +361,11 @@ int acct__handle(struct acct *a, const void *data, size_t size)
 			goto bad;
 		if (a->on_fork)
 			a->on_fork(a->on_fork_ctx, (pid_t)((const struct dt_rec_fork *)data)->pid);
+		break;
+	case DT_REC_LOAD:
+		/* Only a wakeup: the loop builds the new objects' tables. */
+		if (size < sizeof(struct dt_rec_load))
+			goto bad;
 		break;
 	case DT_REC_ALLOC:
 		if (size < sizeof(struct dt_rec_alloc))

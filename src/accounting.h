@@ -45,6 +45,12 @@ void acct__free(struct acct *a);
 typedef uint32_t (*dt_translate_fn)(void *ctx, uint32_t epoch, const uint64_t *ips, uint32_t nr,
 				    uint64_t *out);
 void acct__set_translate(struct acct *a, dt_translate_fn fn, void *ctx);
+struct dt_rec_stack;
+/* A stack record with a tail (DT_STACK_TAIL) has its frames finished by fn
+ * (unwinder__complete) into ips; without one, it is kept as cut. */
+typedef int (*dt_complete_fn)(void *ctx, const struct dt_rec_stack *r, size_t size,
+			      uint64_t *ips, uint32_t *nr);
+void acct__set_complete(struct acct *a, dt_complete_fn fn, void *ctx);
 /*
  * A cap on the bytes of the tables that grow with the target (live blocks,
  * stacks, sites); 0: none.  Once a block or a stack would take them past

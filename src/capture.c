@@ -46,6 +46,12 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static int complete_stack(void *ctx, const struct dt_rec_stack *r, size_t size, uint64_t *ips,
+			  uint32_t *nr)
+{
+	return unwinder__complete(ctx, r, size, ips, nr);
+}
+
 struct fork_seen {
 	struct forks *forks;
 	pid_t parent;
@@ -143,6 +149,8 @@ static struct dhat_bpf *load_bpf(const struct dt_config *cfg, const struct targe
 	skel->rodata->emit_forks = cfg->follow_forks && !t->launched;
 	skel->rodata->max_frames = cfg->max_frames;
 	skel->rodata->wake_bytes = cfg->ring_size / 4;
+	/* Half the ring stays for the records that must not be lost. */
+	skel->rodata->tail_room = cfg->ring_size / 2;
 	skel->rodata->unwind_mode = (__u32)cfg->unwind;
 	bpf_map__set_max_entries(skel->maps.events, (__u32)cfg->ring_size);
 	bpf_map__set_max_entries(skel->maps.uw_rows, rows);
@@ -522,6 +530,10 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		acct__set_on_fork(a, on_fork, &fork_seen);
 	acct__set_max_memory(a, cfg.max_memory, reporter__on_cap, rep);
 	acct__set_translate(a, tview__translate, tv);
+	if (uw) {
+		unwinder__set_walk(uw, cfg.max_frames, cfg.unwind == DT_UNWIND_AUTO);
+		acct__set_complete(a, complete_stack, uw);
+	}
 	/* The held child's exec of the command (and env's of a "#!/usr/bin/env
 	 * prog" script's program) is where its capture starts. */
 	if (!started) {
@@ -548,9 +560,14 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	     cfg.duration_ns ? "" : "; Ctrl-C to stop");
 	/* A launched command writing to the same terminal would break the line. */
 	status__tracing(!t->launched || !isatty(STDOUT_FILENO));
-	if (!started) {
+	if (!started)
 		*o->watching = child__seize(t->pid, cfg.follow_exec, (unsigned int)execs,
 					    o->forks) == 0;
+	/* Its loads are held until their tables are built (loop.c); the
+	 * program it execs into too (--follow-exec: still seized). */
+	if (skel && t->launched && *o->watching && !cfg.probe_only)
+		skel->bss->hold_tracer = (__u32)getpid();
+	if (!started) {
 		if (target__release(t))
 			goto cleanup;
 	} else if (held) {
@@ -568,16 +585,22 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	snap = (struct snapper){ .o = o, .a = a, .sym = sym, .rep = rep, .t0 = t0 };
 	e->end = loop__run(&(struct loop_opts){
 		.rb = rb, .drain = inj ? drain_agent : NULL, .drain_ctx = &src,
-		.drain_fd = inj ? inject__wake_fd(inj) : -1, .target = t, .tv = tv, .reporter = rep, .acct = a,
+		.drain_fd = inj ? inject__wake_fd(inj) : -1, .target = t, .tv = tv,
+		.reporter = rep, .acct = a,
 		.t0 = t0, .duration_ns = duration_ns,
 		.interval_ns = cfg.interval_ns,
 		.watch_child = t->launched && *o->watching,
 		.uw = uw, .uw_refresh = skel ? &skel->bss->uw_refresh : NULL, .rss_last = &rss_end,
+		.holds_asked = skel && skel->bss->hold_tracer ?
+				       (const volatile uint64_t *)&skel->bss->counters[DT_CNT_LOADS_HELD] :
+				       NULL,
 		.snapshot = cfg.probe_only ? NULL : take_snapshot, .snapshot_ctx = &snap,
 		.snapshot_ns = cfg.snapshot_ns,
 		.tick = o->forks ? forks__poll : NULL, .tick_ctx = o->forks,
 	}, &e->status);
 	status__tracing(false);
+	if (skel)
+		skel->bss->hold_tracer = 0;
 	e->t_end = mono_ns();
 	reporter__set_rss(rep, rss_start, e->end == LOOP_TARGET_EXIT ? rss_end : target__rss(t));
 	/* --probe-only has no output to lose: the signals stay blocked until exit. */
@@ -669,6 +692,8 @@ cleanup:
 	}
 	probes__detach(probes);
 	mapwatch__detach(watch);
+	/* The counters are gone with the BPF object. */
+	child__on_hold(NULL, NULL, NULL);
 	ring_buffer__free(rb);
 	reporter__free(rep);
 	/* After the reporter: its counters are the agent's. */

@@ -1,19 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Copyright (c) 2026 The dhat-trace developers */
 /*
- * .eh_frame → unwind rows.  libdw interprets the CFI (dwarf_cfi_addrframe
- * gives the rule set and its [start, end) for any address); the FDE list
- * comes from .eh_frame_hdr, whose sorted table the dynamic linker and
- * libgcc use too.  Only the rules a compiler emits for x86-64 calls are
- * kept: CFA = rsp/rbp + offset, the return address at CFA - 8, rbp saved
- * at CFA + offset; the two GCC PLT expressions and signal trampolines are
- * recognised by shape.  Anything else becomes DT_UW_INVALID, never an
+ * .eh_frame → unwind rows.  libdw splits the section into CIEs and FDEs
+ * (dwarf_next_cfi); each FDE's instructions are run once, in order
+ * (src/cfiprog.c), and their rows laid end to end with a gap row wherever
+ * no FDE covers the code.  Only the rules a compiler emits for x86-64 calls
+ * are kept: CFA = rsp/rbp + offset, the return address at CFA - 8, rbp
+ * saved at CFA + offset; the two GCC PLT expressions and signal trampolines
+ * are recognised by shape.  Anything else becomes DT_UW_INVALID, never an
  * abort: a stack that reaches such code ends there and is counted.
+ *
+ * (Asking libdw for the rule at each row's address, dwarf_cfi_addrframe,
+ * ran the FDE from its start every time and looked the FDE up in a tree:
+ * 43 ms for libcrypto.so.3, where this takes a few.)
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
-#include <malloc.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,19 +25,8 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include "cfi.h"
+#include "cfiprog.h"
 #include "util.h"
-
-#define REG_RBP 6
-#define REG_RSP 7
-#define REG_RA 16
-
-/*
- * libdw sizes a frame by the highest register number its rules name, up to
- * 2^28: a 2 GiB frame, zeroed at every look-up in a crafted object.  x86-64
- * has fewer than 130 DWARF registers, so a frame past this comes from such
- * an object, which is given up after that one look-up, not at each FDE.
- */
-#define MAX_FRAME_BYTES (64 * 1024)
 
 struct builder {
 	struct cfi_table *t;
@@ -71,197 +63,6 @@ static int push(struct builder *b, uint64_t pc, struct dt_uw_row r)
 	}
 	t->rows[t->nrows++] = r;
 	return 0;
-}
-
-/* GCC's .plt CFA: rsp + 8 + ((rip & 15) >= N) << 3, N = 11 or 10. */
-static int plt_threshold(const Dwarf_Op *op, size_t n)
-{
-	static const uint8_t shape[] = { DW_OP_breg0 + REG_RSP, DW_OP_breg0 + REG_RA, DW_OP_lit15,
-					 DW_OP_and, 0, DW_OP_ge, DW_OP_lit3, DW_OP_shl, DW_OP_plus };
-	size_t i;
-
-	if (n != sizeof(shape) || op[0].number != 8 || op[1].number != 0)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (shape[i] && op[i].atom != shape[i])
-			return -1;
-	if (op[4].atom < DW_OP_lit0 || op[4].atom > DW_OP_lit15)
-		return -1;
-	return op[4].atom - DW_OP_lit0;
-}
-
-/* "CFA + off" as libdw spells a saved-register rule; false for others. */
-static bool cfa_offset_rule(const Dwarf_Op *op, size_t n, int64_t *off)
-{
-	if (n < 1 || op[0].atom != DW_OP_call_frame_cfa)
-		return false;
-	if (n == 1) {
-		*off = 0;
-		return true;
-	}
-	if (n == 2 && op[1].atom == DW_OP_plus_uconst) {
-		*off = (int64_t)op[1].number;
-		return true;
-	}
-	return false;
-}
-
-static struct dt_uw_row row_of(Dwarf_Frame *f, bool signal)
-{
-	struct dt_uw_row r = { .kind = DT_UW_INVALID };
-	Dwarf_Op mem[3], *op;
-	size_t n;
-	int64_t off;
-	int thr;
-
-	if (signal) {
-		r.kind = DT_UW_SIGNAL;
-		return r;
-	}
-	if (dwarf_frame_register(f, REG_RA, mem, &op, &n) < 0)
-		return r;
-	if (n == 0 && op == mem) {
-		r.kind = DT_UW_STOP;	/* undefined: the outermost frame */
-		return r;
-	}
-	if (!cfa_offset_rule(op, n, &off) || off != -8)
-		return r;
-
-	if (dwarf_frame_cfa(f, &op, &n) < 0 || n == 0)
-		return r;
-	off = n == 1 ? (int64_t)op[0].number2 : 1;
-	if (n == 1 && op[0].atom == DW_OP_bregx &&
-	    (op[0].number == REG_RSP || op[0].number == REG_RBP) &&
-	    off % 8 == 0 && off / 8 >= INT16_MIN && off / 8 <= INT16_MAX) {
-		/* In words: frames of 32 KiB and more are common enough
-		 * (buffers on the stack), bytes would not fit. */
-		r.cfa_off = (int16_t)(off / 8);
-		r.kind = op[0].number == REG_RSP ? DT_UW_CFA_RSP : DT_UW_CFA_RBP;
-	} else if ((thr = plt_threshold(op, n)) >= 0) {
-		r.cfa_off = (int16_t)thr;
-		r.kind = DT_UW_PLT;
-	} else {
-		return r;
-	}
-
-	if (dwarf_frame_register(f, REG_RBP, mem, &op, &n) < 0)
-		goto invalid;
-	if (n == 0)
-		return r;	/* same value, or undefined: rbp left as it is */
-	if (!cfa_offset_rule(op, n, &off) || off % 8 || off == 0 || off / 8 < INT8_MIN ||
-	    off / 8 > INT8_MAX)
-		goto invalid;
-	r.rbp_off8 = (int8_t)(off / 8);
-	return r;
-invalid:
-	r.kind = DT_UW_INVALID;
-	r.cfa_off = 0;
-	return r;
-}
-
-/*
- * libdw finds the row for an address by running the FDE's rules from the
- * FDE's start, so the rows of one FDE cost time quadratic in their number:
- * a crafted 80 KB .eh_frame with one 40,000-row FDE took 7 s, a few MB of
- * them would take hours.  Real FDEs have a few hundred at most (574 in
- * libLLVM-14); past this many, the rest of the FDE is unsupported (for
- * the last FDE, whose end the index does not say, a gap: the stack ends
- * there all the same).
- */
-#define MAX_FDE_ROWS 1024
-
-/*
- * Rows from the FDE at addr up to limit, where the next FDE in the index
- * starts (UINT64_MAX if none or out of order: then on through any FDE that
- * follows without a gap).
- */
-static int walk_from(struct builder *b, Dwarf_CFI *cfi, uint64_t addr, uint64_t limit,
-		     uint64_t *end)
-{
-	Dwarf_Addr start, stop;
-	Dwarf_Frame *f;
-	size_t n = 0;
-	bool signal;
-	int err;
-
-	while (addr < limit && dwarf_cfi_addrframe(cfi, addr, &f) == 0) {
-		if (++n > MAX_FDE_ROWS) {
-			free(f);
-			err = push(b, addr, (struct dt_uw_row){ .kind = DT_UW_INVALID });
-			if (err)
-				return err;
-			if (limit != UINT64_MAX)
-				addr = limit;
-			break;
-		}
-		/* The frame is malloc'd (libdw.h says so): its size is known. */
-		if (malloc_usable_size(f) > MAX_FRAME_BYTES) {
-			free(f);
-			return -ENODATA;
-		}
-		if (dwarf_frame_info(f, &start, &stop, &signal) < 0) {
-			free(f);
-			break;
-		}
-		/* glibc starts the signal trampoline's FDE one byte early so that
-		 * a lookup at return address - 1 still finds it. */
-		err = push(b, start > addr ? start : addr, row_of(f, signal));
-		free(f);
-		if (err)
-			return err;
-		if (stop <= addr)
-			break;
-		addr = stop;
-	}
-	*end = addr;
-	return 0;
-}
-
-struct hdr_table {
-	const uint8_t *p;	/* first {initial_location, fde} pair */
-	size_t count;
-	uint64_t base;		/* vaddr the datarel values are relative to */
-};
-
-/* .eh_frame_hdr version 1 with the usual encodings (pcrel sdata4 pointer,
- * udata4 count, datarel sdata4 table): what GNU ld, gold and lld write. */
-static int find_hdr(Elf *elf, struct hdr_table *h)
-{
-	size_t nph, i, size;
-	const uint8_t *file = (const uint8_t *)elf_rawfile(elf, &size), *p;
-	GElf_Phdr ph;
-	uint32_t count;
-
-	if (!file || elf_getphdrnum(elf, &nph))
-		return -ENOEXEC;
-	for (i = 0; i < nph; i++) {
-		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_GNU_EH_FRAME)
-			continue;
-		/* Two checks: the sum of the header's fields can wrap. */
-		if (ph.p_offset > size || ph.p_filesz > size - ph.p_offset || ph.p_filesz < 12)
-			return -ENODATA;
-		p = file + ph.p_offset;
-		if (p[0] != 1 || p[2] != DW_EH_PE_udata4 ||
-		    p[3] != (DW_EH_PE_datarel | DW_EH_PE_sdata4))
-			return -ENODATA;
-		memcpy(&count, p + 8, 4);
-		if (12 + (uint64_t)count * 8 > ph.p_filesz)
-			return -ENODATA;
-		h->p = p + 12;
-		h->count = count;
-		h->base = ph.p_vaddr;
-		return 0;
-	}
-	return -ENODATA;
-}
-
-/* Where the index's i-th FDE starts. */
-static uint64_t hdr_fde(const struct hdr_table *h, size_t i)
-{
-	int32_t v;
-
-	memcpy(&v, h->p + i * 8, 4);
-	return h->base + (int64_t)v;
 }
 
 static int exec_delta(Elf *elf, int64_t *delta)
@@ -318,6 +119,29 @@ static bool read_encoded(const uint8_t *p, const uint8_t *end, uint8_t enc, uint
 	}
 }
 
+/* Where .eh_frame_hdr (PT_GNU_EH_FRAME) says .eh_frame is. */
+static int hdr_eh_frame(Elf *elf, uint64_t *at)
+{
+	size_t nph, i, size;
+	const uint8_t *file = (const uint8_t *)elf_rawfile(elf, &size), *p;
+	GElf_Phdr ph;
+
+	if (!file || elf_getphdrnum(elf, &nph))
+		return -ENOEXEC;
+	for (i = 0; i < nph; i++) {
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_GNU_EH_FRAME)
+			continue;
+		/* Two checks: the sum of the header's fields can wrap. */
+		if (ph.p_offset > size || ph.p_filesz > size - ph.p_offset || ph.p_filesz < 8)
+			return -ENODATA;
+		p = file + ph.p_offset;
+		if (p[0] != 1 || !read_encoded(p + 4, p + ph.p_filesz, p[1], ph.p_vaddr + 4, at))
+			return -ENODATA;
+		return 0;
+	}
+	return -ENODATA;
+}
+
 /* The FDE pointer encoding of a CIE ('R' in its "z" augmentation). */
 static uint8_t cie_encoding(const Dwarf_CIE *c)
 {
@@ -343,93 +167,177 @@ static uint8_t cie_encoding(const Dwarf_CIE *c)
 	return DW_EH_PE_absptr;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+/* What an FDE's instructions need of its CIE. */
+struct cie {
+	Dwarf_Off off;
+	struct cfiprog_cie prog;
+	uint8_t enc;		/* FDE pointer encoding ('R') */
+	bool z;			/* augmentation data sized in each FDE */
+	size_t fde_aug;		/* without 'z': bytes of it, as libdw understood */
+};
 
-	return x < y ? -1 : x > y;
+struct fde {
+	uint64_t start, stop;
+	const uint8_t *insns, *end;
+	size_t cie;
+};
+
+static int cmp_fde(const void *a, const void *b)
+{
+	const struct fde *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/*
- * Where each FDE starts, sorted.  From .eh_frame_hdr's table when there is
- * one; static executables have none (ld writes it only for dynamic ones),
- * so then from .eh_frame itself.
- */
-static int fde_starts(Elf *elf, uint64_t **out, size_t *n)
+static struct cie cie_of(Dwarf_Off off, const Dwarf_CIE *c)
 {
-	struct { Dwarf_Off off; uint8_t enc; } *cies = NULL;
-	size_t ncies = 0, capcies = 0, cap = 0, shstrndx, i;
-	uint64_t *v = NULL;
-	struct hdr_table h;
+	struct cie r = { .off = off, .enc = cie_encoding(c) };
+
+	r.prog.insns = c->initial_instructions;
+	r.prog.insns_end = c->initial_instructions_end;
+	r.prog.code_align = c->code_alignment_factor;
+	r.prog.data_align = c->data_alignment_factor;
+	r.prog.signal = c->augmentation && strchr(c->augmentation, 'S');
+	r.z = c->augmentation && c->augmentation[0] == 'z';
+	r.fde_aug = c->fde_augmentation_data_size;
+	return r;
+}
+
+/* An FDE's range and instructions; false if unreadable, or for discarded
+ * code (start 0). */
+static bool fde_of(const Dwarf_FDE *e, const struct cie *c, uint64_t vaddr, struct fde *f)
+{
+	const uint8_t *p = e->start;
+	uint64_t len, range;
+	size_t n;
+
+	switch (c->enc & 0x0f) {
+	case DW_EH_PE_absptr: case DW_EH_PE_udata8: case DW_EH_PE_sdata8: n = 8; break;
+	case DW_EH_PE_udata4: case DW_EH_PE_sdata4: n = 4; break;
+	case DW_EH_PE_udata2: case DW_EH_PE_sdata2: n = 2; break;
+	default: return false;
+	}
+	if (!read_encoded(p, e->end, c->enc, vaddr, &f->start) || !f->start ||
+	    !read_encoded(p + n, e->end, c->enc & 0x0f, 0, &range) ||
+	    range > UINT64_MAX - f->start)
+		return false;
+	p += 2 * n;
+	if (c->z) {
+		unsigned int shift = 0;
+
+		len = 0;
+		do {
+			if (p >= e->end || shift >= 64)
+				return false;
+			len |= (uint64_t)(*p & 0x7f) << shift;
+			shift += 7;
+		} while (*p++ & 0x80);
+	} else {
+		len = c->fde_aug;
+	}
+	if (len > (uint64_t)(e->end - p))
+		return false;
+	f->stop = f->start + range;
+	f->insns = p + len;
+	f->end = e->end;
+	return true;
+}
+
+/* .eh_frame, and its address: from the section headers, or (where they were
+ * stripped) from .eh_frame_hdr's pointer to it, as far as its segment goes. */
+static int find_eh_frame(Elf *elf, Elf_Data *d, uint64_t *vaddr)
+{
+	size_t shstrndx, nph, i, size;
+	const uint8_t *file = (const uint8_t *)elf_rawfile(elf, &size);
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
-	Elf_Data *data = NULL;
-	const char *ident;
-	Dwarf_Off off = 0, next;
-	Dwarf_CFI_Entry e;
+	GElf_Phdr ph;
+	uint64_t at;
 
-	*n = 0;
-	if (find_hdr(elf, &h) == 0) {
-		v = malloc((h.count ? h.count : 1) * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		for (i = 0; i < h.count; i++)
-			v[i] = hdr_fde(&h, i);
-		*out = v;
-		*n = h.count;
-		return 0;
-	}
-	ident = elf_getident(elf, NULL);
-	if (!ident || elf_getshdrstrndx(elf, &shstrndx))
-		return -ENODATA;
-	while ((scn = elf_nextscn(elf, scn))) {
-		const char *name;
+	if (!elf_getshdrstrndx(elf, &shstrndx)) {
+		while ((scn = elf_nextscn(elf, scn))) {
+			const char *name;
+			Elf_Data *data;
 
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS)
-			continue;
-		name = elf_strptr(elf, shstrndx, sh.sh_name);
-		if (name && strcmp(name, ".eh_frame") == 0) {
+			if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS)
+				continue;
+			name = elf_strptr(elf, shstrndx, sh.sh_name);
+			if (!name || strcmp(name, ".eh_frame"))
+				continue;
 			data = elf_getdata(scn, NULL);
-			break;
+			if (!data || !data->d_buf)
+				return -ENODATA;
+			*d = *data;
+			*vaddr = sh.sh_addr;
+			return 0;
 		}
 	}
-	if (!data || !data->d_buf)
+	if (!file || hdr_eh_frame(elf, &at) || elf_getphdrnum(elf, &nph))
 		return -ENODATA;
-	while (dwarf_next_cfi((const unsigned char *)ident, data, true, off, &next, &e) == 0) {
+	for (i = 0; i < nph; i++) {
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD ||
+		    at < ph.p_vaddr || at - ph.p_vaddr >= ph.p_filesz ||
+		    ph.p_offset > size || ph.p_filesz > size - ph.p_offset)
+			continue;
+		memset(d, 0, sizeof(*d));
+		d->d_buf = (void *)(file + ph.p_offset + (at - ph.p_vaddr));
+		d->d_size = ph.p_filesz - (at - ph.p_vaddr);
+		*vaddr = at;
+		return 0;
+	}
+	return -ENODATA;
+}
+
+/* Every FDE of .eh_frame, sorted by start, and the CIEs they name. */
+static int read_fdes(Elf *elf, struct fde **out, size_t *n, struct cie **out_cies)
+{
+	struct cie *cies = NULL;
+	struct fde *v = NULL;
+	size_t ncies = 0, capcies = 0, cap = 0, i;
+	const char *ident = elf_getident(elf, NULL);
+	Dwarf_Off off = 0, next;
+	Dwarf_CFI_Entry e;
+	Elf_Data data;
+	uint64_t vaddr;
+	int err;
+
+	*n = 0;
+	err = find_eh_frame(elf, &data, &vaddr);
+	if (err || !ident)
+		return err ? err : -ENODATA;
+	while (dwarf_next_cfi((const unsigned char *)ident, &data, true, off, &next, &e) == 0) {
 		if (dwarf_cfi_cie_p(&e)) {
 			if (array_reserve(&cies, &capcies, ncies + 1, sizeof(*cies)))
 				goto nomem;
-			cies[ncies].off = off;
-			cies[ncies++].enc = cie_encoding(&e.cie);
+			cies[ncies++] = cie_of(off, &e.cie);
 		} else {
-			const uint8_t *p = e.fde.start;
-			uint8_t enc = DW_EH_PE_absptr;
-			uint64_t start;
+			struct fde f;
 
+			/* Its CIE comes before it: look back from the last. */
 			for (i = ncies; i--;)
-				if (cies[i].off == e.fde.CIE_pointer) {
-					enc = cies[i].enc;
+				if (cies[i].off == e.fde.CIE_pointer)
 					break;
-				}
-			if (read_encoded(p, e.fde.end, enc,
-					 sh.sh_addr + (uint64_t)(p - (const uint8_t *)data->d_buf),
-					 &start) && start) {
+			if (i != (size_t)-1 &&
+			    fde_of(&e.fde, &cies[i],
+				   vaddr + (uint64_t)(e.fde.start - (const uint8_t *)data.d_buf), &f)) {
 				if (array_reserve(&v, &cap, *n + 1, sizeof(*v)))
 					goto nomem;
-				v[(*n)++] = start;
+				f.cie = i;
+				v[(*n)++] = f;
 			}
 		}
 		if (next <= off)
 			break;
 		off = next;
 	}
-	free(cies);
 	if (!*n) {
+		free(cies);
 		free(v);
 		return -ENODATA;
 	}
-	qsort(v, *n, sizeof(*v), cmp_u64);
+	qsort(v, *n, sizeof(*v), cmp_fde);
 	*out = v;
+	*out_cies = cies;
 	return 0;
 nomem:
 	free(cies);
@@ -437,42 +345,39 @@ nomem:
 	return -ENOMEM;
 }
 
+static int push_row(void *ctx, uint64_t pc, struct dt_uw_row r)
+{
+	return push(ctx, pc, r);
+}
+
 static int build_rows(Elf *elf, struct cfi_table *t)
 {
 	struct builder b = { .t = t };
-	Dwarf_CFI *cfi;
-	uint64_t covered = 0, fde, next, *starts = NULL;
+	uint64_t covered = 0, end;
+	struct fde *fdes = NULL;
+	struct cie *cies = NULL;
 	size_t i, count;
 	int err;
 
-	err = fde_starts(elf, &starts, &count);
+	err = read_fdes(elf, &fdes, &count, &cies);
 	if (err)
 		return err;
-	cfi = dwarf_getcfi_elf(elf);
-	if (!cfi) {
-		free(starts);
-		return -ENODATA;
-	}
-	for (i = 0; i < count; i++) {
-		fde = starts[i];
-		next = i + 1 < count ? starts[i + 1] : UINT64_MAX;
-		if (next <= fde)
-			next = UINT64_MAX;
-		if (i && fde < covered)
-			continue;	/* reached already by walking on from an FDE before */
-		if (i && fde > covered) {
+	for (i = 0; i < count && !err; i++) {
+		const struct fde *f = &fdes[i];
+
+		if (i && f->start < covered)
+			continue;	/* overlaps one before: the first wins */
+		if (i && f->start > covered)
 			err = push(&b, covered, (struct dt_uw_row){ .kind = DT_UW_GAP });
-			if (err)
-				break;
-		}
-		err = walk_from(&b, cfi, fde, next, &covered);
-		if (err)
-			break;
+		if (!err)
+			err = cfiprog__rows(&cies[f->cie].prog, f->insns, f->end, f->start,
+					    f->stop, push_row, &b, &end);
+		covered = end > covered ? end : covered;
 	}
 	if (!err && t->nrows)
 		err = push(&b, covered, (struct dt_uw_row){ .kind = DT_UW_GAP });
-	dwarf_cfi_end(cfi);
-	free(starts);
+	free(fdes);
+	free(cies);
 	for (i = 0; i < t->nrows; i++)
 		t->unsupported += t->rows[i].kind == DT_UW_INVALID;
 	return err;

@@ -24,7 +24,7 @@ struct cfi_table {
 
 /*
  * Build the table for the ELF file at path.  -ENODATA when it has no
- * .eh_frame_hdr (no CFI we can index), -ENOEXEC when it is not an ELF
+ * .eh_frame (or none we can find or read), -ENOEXEC when it is not an ELF
  * object with an executable segment, other -errno on I/O errors.
  */
 int cfi__build(const char *path, struct cfi_table *t);

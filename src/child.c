@@ -8,7 +8,9 @@
 #include <sys/ptrace.h>
 #include <sys/user.h>
 #include <sys/wait.h>
+#include <linux/types.h>
 #include "child.h"
+#include "dhat_abi.h"
 #include "log.h"
 #include "util.h"
 
@@ -21,6 +23,10 @@ static unsigned int execs_to_skip;
 static bool hold_execs;
 static void (*fork_handler)(void *ctx, pid_t parent, pid_t child, bool vfork);
 static void *fork_ctx;
+static void (*hold_handler)(void *ctx);
+static void *hold_ctx;
+static const volatile uint64_t *holds_asked;
+static uint64_t holds_done;
 
 int child__seize(pid_t pid, bool exec_stops, unsigned int skip, bool forks)
 {
@@ -46,6 +52,27 @@ void child__on_fork(void (*fn)(void *ctx, pid_t parent, pid_t child, bool vfork)
 {
 	fork_handler = fn;
 	fork_ctx = ctx;
+}
+
+void child__on_hold(void (*fn)(void *ctx), void *ctx, const volatile uint64_t *asked)
+{
+	hold_handler = fn;
+	hold_ctx = ctx;
+	holds_asked = asked;
+}
+
+/* A signal-delivery stop for the BPF side's hold signal, sent by the kernel
+ * (bpf_send_signal_thread) while a hold was asked for and not yet seen. */
+static bool our_hold(pid_t pid, int st)
+{
+	siginfo_t si;
+
+	if (st >> 16 || WSTOPSIG(st) != DT_HOLD_SIGNAL || !holds_asked ||
+	    holds_done >= *holds_asked || ptrace(PTRACE_GETSIGINFO, pid, 0, &si) ||
+	    si.si_code != SI_KERNEL)
+		return false;
+	holds_done++;
+	return true;
 }
 
 /* A fork stop: the new child, auto-attached, is the handler's (a child
@@ -81,6 +108,12 @@ static bool pass_on(pid_t pid, int st, void (*at_exit)(void *), void *ctx)
 {
 	int event = st >> 16;
 
+	if (our_hold(pid, st)) {
+		if (hold_handler)
+			hold_handler(hold_ctx);
+		ptrace(PTRACE_CONT, pid, 0, 0);
+		return true;
+	}
 	if (event == PTRACE_EVENT_EXEC && hold_execs) {
 		if (!execs_to_skip)
 			return false;
@@ -236,8 +269,10 @@ void child__release(pid_t pid)
 			ptrace(PTRACE_DETACH, pid, 0, 0);
 			return;
 		}
-		/* A signal arrived first: hand it over while letting go. */
-		ptrace(PTRACE_DETACH, pid, 0, (void *)(long)WSTOPSIG(st));
+		/* A signal arrived first: hand it over while letting go (not
+		 * a hold: its tables no longer matter). */
+		ptrace(PTRACE_DETACH, pid, 0,
+		       our_hold(pid, st) ? NULL : (void *)(long)WSTOPSIG(st));
 		return;
 	}
 }

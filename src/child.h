@@ -11,8 +11,9 @@
  * A launched command is watched with ptrace: to stop it at its exit while
  * its mappings still exist, so short-lived programs can be symbolized, and
  * with --follow-exec to hold it where each new program it execs can be
- * traced from its first allocation.  Nothing else is intercepted; signals
- * are passed on unchanged.
+ * traced from its first allocation, and at each load of the dynamic linker
+ * until the new objects' unwind tables are built (child__on_hold).  Nothing
+ * else is intercepted; signals are passed on unchanged.
  */
 enum child_state { CHILD_RUNS, CHILD_GONE, CHILD_AT_EXEC };
 
@@ -23,6 +24,10 @@ int child__seize(pid_t pid, bool exec_stops, unsigned int skip, bool forks);
 /* Who is told of a fork of a traced process: the new child is stopped,
  * traced by us, and the handler's to resume. */
 void child__on_fork(void (*fn)(void *ctx, pid_t parent, pid_t child, bool vfork), void *ctx);
+/* Who builds the tables while a thread is held at a load (bpf/dhat.bpf.c
+ * loader_mapped); asked counts the holds the BPF side asked for.  The
+ * thread goes on when fn returns. */
+void child__on_hold(void (*fn)(void *ctx), void *ctx, const volatile uint64_t *asked);
 /* Let a traced process go on from a stop that is not ours to keep (signal,
  * group-stop, exit, exec, fork: told to the handler). */
 void child__pass(pid_t pid, int st);

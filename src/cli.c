@@ -56,7 +56,7 @@ static const struct argp_option options[] = {
 	{ "output", 'o', "FILE", 0, "DHAT JSON output file (default: dhat-trace.NAME.PID.json)", 0 },
 	{ "interval", 'i', "TIME", 0, "Print a peak report every TIME (default 10s, 0: never)", 0 },
 	{ "top", 't', "N", 0, "Call sites shown in each periodic report (default 5)", 0 },
-	{ "max-frames", OPT_MAX_FRAMES, "N", 0, "Stack depth to record (default 64, at most 127)", 0 },
+	{ "max-frames", OPT_MAX_FRAMES, "N", 0, "Stack depth to record (default and most: 127)", 0 },
 	{ "ring-size", OPT_RING_SIZE, "SIZE", 0,
 	  "BPF ring buffer size, a power of two with K/M/G suffix (default 8M: see "
 	  "docs/performance.md for what it absorbs)", 0 },
@@ -330,7 +330,7 @@ void cli__parse(int argc, char **argv, struct dt_config *cfg)
 	*cfg = (struct dt_config){
 		.interval_ns = 10 * NSEC_PER_SEC,
 		.top = 5,
-		.max_frames = 64,
+		.max_frames = DT_MAX_FRAMES,
 		/* Mapped twice, so it counts twice in the resident size: 8M keeps
 		 * an idle capture near 26 MB and still holds ~0.5 s of the fastest
 		 * event stream measured here (docs/performance.md). */

@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include <linux/types.h>
+#include "dhat_abi.h"
 #include "child.h"
 #include "log.h"
 #include "loop.h"
@@ -41,12 +43,14 @@ static int consume(const struct loop_opts *o)
 	return n;
 }
 
-/* Stacks met code mapped since the tables were built (dlopen). */
+/* Stacks met code mapped since the tables were built, or the loader has
+ * just mapped objects (dlopen) and their code is about to run. */
 static void maybe_add_tables(struct refresher *f, uint64_t now)
 {
 	const struct loop_opts *o = f->o;
 
-	if (!o->uw || !*o->uw_refresh || now - f->uw_last < UW_REFRESH_NS)
+	if (!o->uw || !*o->uw_refresh ||
+	    (*o->uw_refresh != DT_UW_REFRESH_NOW && now - f->uw_last < UW_REFRESH_NS))
 		return;
 	*o->uw_refresh = 0;
 	f->uw_last = now;
@@ -69,6 +73,21 @@ static void note_rss(const struct loop_opts *o)
 
 	if (rss)
 		*o->rss_last = rss;
+}
+
+/* A launched thread held where the loader has mapped objects: their tables
+ * and names before their code runs (it goes on when this returns). */
+static void at_load(void *ctx)
+{
+	struct refresher *f = ctx;
+
+	consume(f->o);
+	if (f->o->uw) {
+		*f->o->uw_refresh = DT_UW_REFRESH_NOW;
+		maybe_add_tables(f, mono_ns());
+	} else {
+		tview__sync(f->o->tv);
+	}
 }
 
 static void at_child_exit(void *ctx)
@@ -108,6 +127,8 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 	}
 	ev.data.fd = sfd;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
+	if (o->watch_child && o->holds_asked)
+		child__on_hold(at_load, &f, o->holds_asked);
 	if (o->rb) {
 		ev.data.fd = ring_buffer__epoll_fd(o->rb);
 		epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
@@ -203,6 +224,8 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 		}
 	}
 cleanup:
+	/* A hold asked for now is still told from a signal of the program's. */
+	child__on_hold(NULL, NULL, o->holds_asked);
 	signal(SIGUSR1, SIG_IGN);
 	/* Whatever the target did before the end is in the ring: take it all. */
 	while (consume(o) > 0)

@@ -27,7 +27,9 @@ struct loop_opts {
 	uint64_t t0, duration_ns, interval_ns;
 	bool watch_child;	/* the launched child is seized (child.h) */
 	struct unwinder *uw;	/* NULL: frame pointers only */
-	volatile uint32_t *uw_refresh;	/* set by BPF: a stack met code without rows */
+	volatile uint32_t *uw_refresh;	/* set by BPF: a stack met code without rows,
+					 * or the loader mapped objects (DT_UW_REFRESH_*) */
+	const volatile uint64_t *holds_asked;	/* watched child held at loads (child.h) */
 	void (*tick)(void *ctx);	/* called every tick (forks__poll); NULL: none */
 	void *tick_ctx;
 	uint64_t *rss_last;	/* the target's RSS, read now and then and at a launched

@@ -181,25 +181,34 @@ static void view_summary(const struct reporter *r, const struct symbolizer_stats
 				"read again" : "");
 }
 
+/* Unwinds that ended for this reason, in BPF or where user space finished
+ * a stack cut by the load window (unwinder__complete). */
+static uint64_t cut(const struct reporter *r, enum dt_counter c)
+{
+	return r->bpf[c] + (r->uw ? unwinder__stats(r->uw)->tails_cut[c] : 0);
+}
+
 /* Unwinds that ended before the bottom of the stack. */
 static uint64_t truncated(const struct reporter *r)
 {
-	return r->bpf[DT_CNT_UW_NO_TABLE] + r->bpf[DT_CNT_UW_READ_FAULT] +
-	       r->bpf[DT_CNT_UW_DEPTH] + r->bpf[DT_CNT_UW_BAD_RULE];
+	return cut(r, DT_CNT_UW_NO_TABLE) + cut(r, DT_CNT_UW_WINDOW) +
+	       cut(r, DT_CNT_UW_READ_FAULT) + cut(r, DT_CNT_UW_DEPTH) +
+	       cut(r, DT_CNT_UW_BAD_RULE);
 }
 
 static void unwind_summary(const struct reporter *r)
 {
 	const struct unwinder_stats *u = unwinder__stats(r->uw);
 
-	elog("stacks: %llu unwound, %llu truncated (no unwind table %llu, unreadable stack "
-	     "%llu, --max-frames %llu, unsupported rule %llu); unwind tables: %llu objects "
-	     "(%llu without CFI), %llu rows, %.1f MiB\n",
+	elog("stacks: %llu unwound, %llu truncated (no unwind table %llu, library loaded a "
+	     "moment before %llu, unreadable stack %llu, --max-frames %llu, unsupported rule "
+	     "%llu); unwind tables: %llu objects (%llu without CFI), %llu rows, %.1f MiB\n",
 	     (unsigned long long)r->bpf[DT_CNT_UW_STACKS], (unsigned long long)truncated(r),
-	     (unsigned long long)r->bpf[DT_CNT_UW_NO_TABLE],
-	     (unsigned long long)r->bpf[DT_CNT_UW_READ_FAULT],
-	     (unsigned long long)r->bpf[DT_CNT_UW_DEPTH],
-	     (unsigned long long)r->bpf[DT_CNT_UW_BAD_RULE], (unsigned long long)u->objects,
+	     (unsigned long long)cut(r, DT_CNT_UW_NO_TABLE),
+	     (unsigned long long)cut(r, DT_CNT_UW_WINDOW),
+	     (unsigned long long)cut(r, DT_CNT_UW_READ_FAULT),
+	     (unsigned long long)cut(r, DT_CNT_UW_DEPTH),
+	     (unsigned long long)cut(r, DT_CNT_UW_BAD_RULE), (unsigned long long)u->objects,
 	     (unsigned long long)u->objects_without_cfi, (unsigned long long)u->rows,
 	     (double)u->table_bytes / (1 << 20));
 }
@@ -680,6 +689,8 @@ int reporter__stats(void *ctx, const char **names, uint64_t *values)
 		STAT("unmap_log_waits", v->log_waits);
 		STAT("unmap_log_timeouts", v->log_timeouts);
 	}
+	STAT("loader_loads", r->bpf[DT_CNT_LOADS]);
+	STAT("loader_loads_held", r->bpf[DT_CNT_LOADS_HELD]);
 	STAT("events", acct__events(r->a));
 	STAT("block_table_bytes", blocks__peak_bytes(acct__blocks(r->a)));
 	STAT("periodic_report_us_max", r->periodic_ns_max / NSEC_PER_USEC);
@@ -689,11 +700,13 @@ int reporter__stats(void *ctx, const char **names, uint64_t *values)
 
 		STAT("stack_unwinds", r->bpf[DT_CNT_UW_STACKS]);
 		STAT("stacks_truncated", truncated(r));
-		STAT("truncated_no_table", r->bpf[DT_CNT_UW_NO_TABLE]);
-		STAT("truncated_read_fault", r->bpf[DT_CNT_UW_READ_FAULT]);
-		STAT("truncated_depth", r->bpf[DT_CNT_UW_DEPTH]);
-		STAT("truncated_bad_rule", r->bpf[DT_CNT_UW_BAD_RULE]);
-		STAT("frames_by_frame_pointer", r->bpf[DT_CNT_UW_FP_FRAMES]);
+		STAT("truncated_no_table", cut(r, DT_CNT_UW_NO_TABLE));
+		STAT("truncated_load_window", cut(r, DT_CNT_UW_WINDOW));
+		STAT("truncated_read_fault", cut(r, DT_CNT_UW_READ_FAULT));
+		STAT("truncated_depth", cut(r, DT_CNT_UW_DEPTH));
+		STAT("truncated_bad_rule", cut(r, DT_CNT_UW_BAD_RULE));
+		STAT("stacks_finished_after_load", u->tails);
+		STAT("frames_by_frame_pointer", r->bpf[DT_CNT_UW_FP_FRAMES] + u->fp_frames);
 		STAT("unwind_objects", u->objects);
 		STAT("unwind_objects_without_cfi", u->objects_without_cfi);
 		STAT("unwind_rows", u->rows);

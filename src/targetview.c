@@ -254,7 +254,7 @@ static int read_maps(struct tview *tv, uint32_t epoch)
 	unsigned long start, end, pgoff, ino;
 	unsigned int maj, min;
 	struct tv_map *swap;
-	size_t i, cap;
+	size_t i, cap, lines = 0;
 	FILE *f;
 	int n;
 
@@ -271,6 +271,7 @@ static int read_maps(struct tview *tv, uint32_t epoch)
 		char *p;
 
 		n = 0;
+		lines++;
 		if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu %n", &start, &end, perms, &pgoff, &maj,
 			   &min, &ino, &n) < 7 || perms[2] != 'x')
 			continue;
@@ -307,6 +308,10 @@ static int read_maps(struct tview *tv, uint32_t epoch)
 			tv->next[tv->nnext++] = m;
 	}
 	fclose(f);
+	/* A process that has exited (a zombie) shows no mapping at all: its
+	 * code was not unmapped, and stacks of its last epoch still need it. */
+	if (!lines)
+		return -ESRCH;
 	for (i = 0; i < tv->nhist; i++)
 		if (tv->hist[i].fresh)
 			bury(tv, &tv->hist[i], epoch);

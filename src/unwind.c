@@ -22,6 +22,7 @@
 #include "log.h"
 #include "targetview.h"
 #include "unwind.h"
+#include "uwexec.h"
 #include "util.h"
 
 /* Room for objects mapped after the start (dlopen): at least this many
@@ -34,11 +35,13 @@ struct object {
 	struct cfi_table t;	/* rows freed once installed */
 	uint32_t first_row, nrows;
 	bool installed, failed;
+	bool indexed;		/* failed, and BPF told the stack ends there */
 };
 
 struct mapping {
 	uint64_t start, end, pgoff;
 	size_t obj;	/* index in objs */
+	uint32_t born;	/* the map epoch it appeared in */
 };
 
 struct unwinder {
@@ -55,6 +58,9 @@ struct unwinder {
 	size_t map_len;
 	uint32_t capacity, used;
 	int objs_fd;
+	uint32_t max_frames;
+	bool fp_fallback;
+	uint64_t refreshed_ns;	/* when the last refresh began */
 	struct unwinder_stats st;
 };
 
@@ -66,6 +72,7 @@ struct unwinder *unwinder__new(struct tview *tv)
 		return NULL;
 	u->tv = tv;
 	u->objs_fd = -1;
+	u->max_frames = DT_MAX_FRAMES;
 	return u;
 }
 
@@ -96,6 +103,25 @@ static ssize_t known(const struct unwinder *u, uint64_t ino, uint64_t size)
 	return -1;
 }
 
+/* Room for one more object, zeroed (not counted in nr yet); NULL: no memory. */
+static struct object *new_object(struct unwinder *u)
+{
+	struct object *o;
+
+	if (u->nr == u->cap) {
+		size_t cap = u->cap ? u->cap * 2 : 64;
+
+		o = realloc(u->objs, cap * sizeof(*o));
+		if (!o)
+			return NULL;
+		u->objs = o;
+		u->cap = cap;
+	}
+	o = &u->objs[u->nr];
+	memset(o, 0, sizeof(*o));
+	return o;
+}
+
 /* The object's index (built now if new), or -errno. */
 static ssize_t add_file(struct unwinder *u, const char *path)
 {
@@ -110,17 +136,9 @@ static ssize_t add_file(struct unwinder *u, const char *path)
 	idx = known(u, st.st_ino, (uint64_t)st.st_size);
 	if (idx >= 0)
 		return idx;
-	if (u->nr == u->cap) {
-		size_t cap = u->cap ? u->cap * 2 : 64;
-
-		o = realloc(u->objs, cap * sizeof(*o));
-		if (!o)
-			return -ENOMEM;
-		u->objs = o;
-		u->cap = cap;
-	}
-	o = &u->objs[u->nr];
-	memset(o, 0, sizeof(*o));
+	o = new_object(u);
+	if (!o)
+		return -ENOMEM;
 	t0 = mono_ns();
 	err = cfi__build(path, &o->t);
 	u->st.build_ns += mono_ns() - t0;
@@ -155,8 +173,7 @@ int unwinder__add_file(struct unwinder *u, const char *path)
 	return idx < 0 ? (int)idx : 0;
 }
 
-static int add_mapping(struct unwinder *u, uint64_t start, uint64_t end, uint64_t pgoff,
-		       size_t obj)
+static int add_mapping(struct unwinder *u, const struct tv_map *tm, size_t obj)
 {
 	if (u->nr_maps == u->cap_maps) {
 		size_t cap = u->cap_maps ? u->cap_maps * 2 : 64;
@@ -167,7 +184,7 @@ static int add_mapping(struct unwinder *u, uint64_t start, uint64_t end, uint64_
 		u->maps = m;
 		u->cap_maps = cap;
 	}
-	u->maps[u->nr_maps++] = (struct mapping){ start, end, pgoff, obj };
+	u->maps[u->nr_maps++] = (struct mapping){ tm->start, tm->end, tm->pgoff, obj, tm->born };
 	return 0;
 }
 
@@ -186,8 +203,7 @@ int unwinder__add_mapped(struct unwinder *u)
 		if (!tview__module_open_path(u->tv, maps[i].mod, path, sizeof(path)))
 			continue;
 		obj = add_file(u, path);
-		if (obj >= 0 && add_mapping(u, maps[i].start, maps[i].end, maps[i].pgoff,
-					    (size_t)obj))
+		if (obj >= 0 && add_mapping(u, &maps[i], (size_t)obj))
 			break;
 	}
 	return 0;
@@ -232,6 +248,13 @@ uint32_t unwinder__capacity(const struct unwinder *u)
 	return need + spare > MAX_ROWS ? MAX_ROWS : (uint32_t)(need + spare);
 }
 
+static int index_no_rows(struct unwinder *u, const struct dt_uw_obj_key *key)
+{
+	struct dt_uw_obj v = { .first_row = DT_UW_NO_ROWS };
+
+	return bpf_map_update_elem(u->objs_fd, key, &v, BPF_ANY) ? -errno : 0;
+}
+
 static int install_pending(struct unwinder *u)
 {
 	struct dt_uw_obj v;
@@ -241,6 +264,12 @@ static int install_pending(struct unwinder *u)
 	for (i = 0; i < u->nr; i++) {
 		struct object *o = &u->objs[i];
 
+		if (o->failed && !o->indexed) {
+			/* No table will come: stacks end there, rather than
+			 * wait for it (a tail each, bpf/dhat.bpf.c send_tail). */
+			o->indexed = !index_no_rows(u, &o->key);
+			continue;
+		}
 		if (o->installed || o->failed)
 			continue;
 		if (o->t.nrows > u->capacity - u->used) {
@@ -291,7 +320,8 @@ static int publish_maps(struct unwinder *u)
 		t->m[t->n++] = (struct dt_uw_map){
 			.start = m->start, .end = m->end,
 			.bias = m->start - m->pgoff - (uint64_t)o->t.vaddr_delta,
-			.first_row = o->first_row, .nrows = o->installed ? o->nrows : 0,
+			.first_row = o->installed ? o->first_row : DT_UW_NO_ROWS,
+			.nrows = o->installed ? o->nrows : 0,
 		};
 	}
 	if (bpf_map_update_elem(u->maps_fd, &next, t, BPF_ANY))
@@ -326,7 +356,10 @@ int unwinder__install(struct unwinder *u, const struct unwinder_maps *m, uint32_
 
 int unwinder__refresh(struct unwinder *u)
 {
-	int err = tview__sync(u->tv);
+	int err;
+
+	u->refreshed_ns = mono_ns();
+	err = tview__sync(u->tv);
 
 	if (err && err != -EAGAIN)
 		return err;
@@ -336,6 +369,130 @@ int unwinder__refresh(struct unwinder *u)
 		return err;
 	err = install_pending(u);
 	return err ? err : publish_maps(u);
+}
+
+void unwinder__set_walk(struct unwinder *u, uint32_t max_frames, bool fp_fallback)
+{
+	u->max_frames = max_frames;
+	u->fp_fallback = fp_fallback;
+}
+
+/*
+ * Stacks cut by the load window (DT_STACK_TAIL): the walk goes on here,
+ * through the same rows with the same rules (src/uwexec.c), over the copy
+ * of the stack the record carries.
+ */
+struct tail_walk {
+	const struct unwinder *u;
+	const uint8_t *bytes;
+	uint64_t base, len;
+	uint32_t epoch;	/* the stack's */
+};
+
+static uint8_t tail_rule(void *ctx, uint64_t addr, struct dt_uw_row *row)
+{
+	const struct tail_walk *w = ctx;
+	const struct unwinder *u = w->u;
+	const struct mapping *m = NULL;
+	const struct object *o;
+	uint32_t lo, hi, mid;
+	uint64_t rel;
+	size_t i;
+
+	for (i = 0; i < u->nr_maps && !m; i++)
+		if (addr >= u->maps[i].start && addr < u->maps[i].end)
+			m = &u->maps[i];
+	/* Not mapped, or mapped since the stack was taken (not the code it ran). */
+	if (!m || m->born > w->epoch)
+		return DT_UW_GAP;
+	o = &u->objs[m->obj];
+	if (!o->installed)
+		return o->failed ? DT_UW_GAP : DT_UW_NOT_YET;
+	if (!o->nrows)
+		return DT_UW_FP;
+	rel = addr - (m->start - m->pgoff - (uint64_t)o->t.vaddr_delta);
+	if (rel > 0xffffffffULL)
+		return DT_UW_GAP;
+	lo = o->first_row;
+	hi = o->first_row + o->nrows;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (u->rows[mid].pc <= rel)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == o->first_row)
+		return DT_UW_GAP;
+	*row = u->rows[lo - 1];
+	return row->kind;
+}
+
+static int tail_read(void *ctx, uint64_t addr, uint64_t *out)
+{
+	const struct tail_walk *w = ctx;
+
+	if (addr < w->base || w->len < 8 || addr - w->base > w->len - 8)
+		return -1;
+	memcpy(out, w->bytes + (addr - w->base), sizeof(*out));
+	return 0;
+}
+
+/* Whether an object with this key is known: built, or given up on. */
+static bool key_known(struct unwinder *u, uint64_t ino, uint64_t size)
+{
+	return known(u, ino, size) >= 0;
+}
+
+/* A mapped file we cannot read the table of: stacks end there from now on
+ * in BPF too, rather than send a tail each. */
+static void give_up(struct unwinder *u, const struct dt_uw_obj_key *key)
+{
+	struct object *o = new_object(u);
+
+	if (!o)
+		return;
+	u->nr++;
+	o->key = *key;
+	o->t.ino = key->ino;
+	o->t.size = key->size;
+	o->failed = true;
+	o->indexed = !index_no_rows(u, key);
+	u->st.objects_without_cfi++;
+}
+
+int unwinder__complete(struct unwinder *u, const struct dt_rec_stack *r, size_t size,
+		       uint64_t *ips, uint32_t *nr)
+{
+	const struct dt_stack_tail *t = (const void *)(r + 1);
+	struct dt_uw_obj_key key;
+	struct tail_walk w = { .u = u, .epoch = r->epoch };
+	struct uwexec_ops ops = { .rule = tail_rule, .read = tail_read, .ctx = &w,
+				  .max_frames = u->max_frames, .fp_fallback = u->fp_fallback };
+	struct uwexec_regs regs;
+	int end;
+
+	if (size < sizeof(*r) + sizeof(*t) || size - sizeof(*r) - sizeof(*t) < t->len ||
+	    !r->nr_frames || r->nr_frames > DT_MAX_FRAMES)
+		return -EINVAL;
+	key = (struct dt_uw_obj_key){ .ino = t->missing_ino, .size = t->missing_size };
+	/* Once per object: what the loader mapped is read now. */
+	if (!key_known(u, key.ino, key.size)) {
+		unwinder__refresh(u);
+		if (!key_known(u, key.ino, key.size))
+			give_up(u, &key);
+	}
+	memcpy(ips, r->ips, r->nr_frames * sizeof(*ips));
+	*nr = r->nr_frames;
+	w.bytes = (const uint8_t *)(t + 1);
+	w.base = t->sp;
+	w.len = t->len;
+	regs = (struct uwexec_regs){ .pc = t->pc, .sp = t->sp, .bp = t->bp, .exact = t->exact };
+	end = uwexec__walk(&ops, &regs, ips, nr, &u->st.fp_frames);
+	u->st.tails++;
+	if (end != DT_CNT_NR)
+		u->st.tails_cut[end]++;
+	return 0;
 }
 
 const struct unwinder_stats *unwinder__stats(const struct unwinder *u)

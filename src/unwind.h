@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <linux/types.h>
+#include "dhat_abi.h"
 
 /*
  * The unwind tables of the target's objects in the BPF maps (see
@@ -23,6 +25,11 @@ struct unwinder_stats {
 	uint64_t table_bytes;	/* kernel memory of rows + object index */
 	uint64_t objects_not_loaded;	/* no room left in the row array */
 	uint64_t build_ns;	/* time spent turning CFI into rows */
+	/* Stacks cut by the load window and finished here (unwinder__complete):
+	 * how many, and why those that did not reach the bottom ended
+	 * (indexed by DT_CNT_UW_*). */
+	uint64_t tails, tails_cut[DT_CNT_NR];
+	uint64_t fp_frames;
 };
 
 /* Whether this kernel can run the unwinder (bpf_loop, bpf_find_vma). */
@@ -48,6 +55,13 @@ struct unwinder_maps {
 int unwinder__install(struct unwinder *u, const struct unwinder_maps *m, uint32_t capacity);
 /* Sync the target view and install what is new; -errno. */
 int unwinder__refresh(struct unwinder *u);
+/* How far the walks go on in user space (unwinder__complete). */
+void unwinder__set_walk(struct unwinder *u, uint32_t max_frames, bool fp_fallback);
+/* The frames of a stack record with a tail (DT_STACK_TAIL), ips its own
+ * r->ips-sized buffer: built with the tables as they are now, read first if
+ * the object it was cut at is new.  0, or -EINVAL for a malformed record. */
+int unwinder__complete(struct unwinder *u, const struct dt_rec_stack *r, size_t size,
+		       uint64_t *ips, uint32_t *nr);
 const struct unwinder_stats *unwinder__stats(const struct unwinder *u);
 
 #endif

@@ -32,8 +32,8 @@ HOST = "127.0.0.1"  # loopback only, never any other address
 REQUESTS = 20000
 BENCH = ["-n", str(REQUESTS), "-c", "4", "-t", "set,get,lpush,incr", "-q"]
 EVENT_LOOP = {"aeMain", "aeProcessEvents"}
-TRUNCATION = ("truncated_no_table", "truncated_read_fault", "truncated_depth",
-              "truncated_bad_rule")
+TRUNCATION = ("truncated_no_table", "truncated_load_window", "truncated_read_fault",
+              "truncated_depth", "truncated_bad_rule")
 # "0xADDR: fn (file:line)", "0xADDR: fn (in object)" or "0xADDR: fn"
 FRAME = re.compile(r"^0x[0-9A-Fa-f]+: (.*?)(?: \((?:in [^()]*|[^():]+:\d+)\))?$")
 

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Copyright (c) 2026 The dhat-trace developers */
+#include "uwexec.h"
+
+/* One frame, as uw_frame() in bpf/unwind.bpf.h: -1 to go on, else the end. */
+static int frame(const struct uwexec_ops *ops, struct uwexec_regs *r, uint64_t *ips,
+		 uint32_t *nr, uint64_t *fp_frames)
+{
+	struct dt_uw_row row = { 0 };
+	uint64_t cfa, ra, addr;
+	uint8_t kind;
+
+	if (*nr >= ops->max_frames || *nr >= DT_MAX_FRAMES)
+		return DT_CNT_UW_DEPTH;
+	addr = r->exact ? r->pc : r->pc - 1;
+	kind = ops->rule(ops->ctx, addr, &row);
+	r->exact = false;
+	switch (kind) {
+	case DT_UW_CFA_RSP:
+		cfa = r->sp + (int64_t)row.cfa_off * 8;
+		break;
+	case DT_UW_CFA_RBP:
+		cfa = r->bp + (int64_t)row.cfa_off * 8;
+		break;
+	case DT_UW_PLT:
+		cfa = r->sp + 8 + ((addr & 15) >= (uint64_t)row.cfa_off ? 8 : 0);
+		break;
+	case DT_UW_FP:
+		if (!ops->fp_fallback)
+			return DT_CNT_UW_NO_TABLE;
+		(*fp_frames)++;
+		cfa = r->bp + 16;
+		row.rbp_off8 = -2;
+		break;
+	case DT_UW_SIGNAL:
+		if (ops->read(ops->ctx, r->sp + DT_SIGCTX_RBP, &r->bp) ||
+		    ops->read(ops->ctx, r->sp + DT_SIGCTX_RIP, &r->pc) ||
+		    ops->read(ops->ctx, r->sp + DT_SIGCTX_RSP, &r->sp))
+			return DT_CNT_UW_READ_FAULT;
+		r->exact = true;
+		ips[(*nr)++] = r->pc;
+		return -1;
+	case DT_UW_STOP:
+		return DT_CNT_NR;
+	case DT_UW_NOT_YET:
+		return DT_CNT_UW_WINDOW;
+	case DT_UW_GAP:
+		/* The ABI's outermost-frame marker where CFI says nothing. */
+		return r->bp ? DT_CNT_UW_NO_TABLE : DT_CNT_NR;
+	default:
+		return DT_CNT_UW_BAD_RULE;
+	}
+	if (cfa <= r->sp)
+		return DT_CNT_UW_BAD_RULE;	/* a stack only grows up towards callers */
+	if (ops->read(ops->ctx, cfa - 8, &ra) ||
+	    (row.rbp_off8 && ops->read(ops->ctx, cfa + (int64_t)row.rbp_off8 * 8, &r->bp)))
+		return DT_CNT_UW_READ_FAULT;
+	r->sp = cfa;
+	r->pc = ra;
+	if (!ra)
+		return DT_CNT_NR;
+	ips[(*nr)++] = ra;
+	return -1;
+}
+
+int uwexec__walk(const struct uwexec_ops *ops, struct uwexec_regs *r, uint64_t *ips,
+		 uint32_t *nr, uint64_t *fp_frames)
+{
+	int end;
+
+	while ((end = frame(ops, r, ips, nr, fp_frames)) < 0)
+		;
+	return end;
+}
