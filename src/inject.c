@@ -563,7 +563,9 @@ struct injection *inject__attach(pid_t pid, const struct tview *tv, const struct
 	}
 	err = make_fds(in, r, &fds, o);
 	if (err) {
-		elog("cannot set up the shared memory with PID %d: %s\n", pid, strerror(-err));
+		elog("cannot set up the shared memory with PID %d: %s%s\n", pid, strerror(-err),
+		     err == -EPERM || err == -ENOSYS ? " (a seccomp filter refusing memfd_create "
+						       "or pipe2?)" : "");
 		goto cleanup;
 	}
 	err = load_agent(in, r, &f, &fds);

@@ -485,5 +485,7 @@ with tempfile.TemporaryDirectory() as tmp:
     refused(c, tmp, "traced target", [SPIN], strace, "already traced")
     refused(c, tmp, "strict seccomp", [fixture(BUILD, "strict")], lambda p: None,
             "strict seccomp mode")
+    refused(c, tmp, "seccomp filter refusing memfd_create", [fixture(BUILD, "nomemfd")],
+            lambda p: None, "a seccomp filter refusing memfd_create")
     launch(c, tmp)
 sys.exit(c.finish())
