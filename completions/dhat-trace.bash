@@ -38,7 +38,7 @@ _dhat_trace_arg_opts="-p --pid -d --duration -o --output -i --interval -t --top
 	--max-frames --ring-size --max-memory --unwind --fail-on-leak= --max-peak --ignore-site
 	--ignore-file --summary-json --snapshot-every --pprof --folded --folded-weight
 	--metrics-file --report-format --report-file"
-_dhat_trace_flag_opts="--probe-at-entry --probe-only --follow-exec --fail-on-leak
+_dhat_trace_flag_opts="--inject --probe-at-entry --probe-only --follow-exec --fail-on-leak
 	--follow-forks -q --quiet -v --verbose -h --help --usage -V --version --"
 
 _dhat_trace_takes_value()

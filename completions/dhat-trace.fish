@@ -65,6 +65,7 @@ complete -c dhat-trace -n "$cap" -l max-memory -x -a '64M 256M 1G 0' -d 'Cap on 
 complete -c dhat-trace -n "$cap" -l unwind -x -a 'auto dwarf fp' -d 'Stack unwinding'
 complete -c dhat-trace -n "$cap" -l probe-at-entry -d 'Probe at the first instruction'
 complete -c dhat-trace -n "$cap" -l probe-only -d 'Probes that record nothing'
+complete -c dhat-trace -n "$cap" -l inject -d 'Record in the target through a loaded agent'
 complete -c dhat-trace -n "$cap" -l follow-exec -d 'Trace each program the target execs'
 complete -c dhat-trace -n "$cap" -l fail-on-leak -f -d 'Fail (23) when BYTES are live at the end'
 complete -c dhat-trace -n "$cap" -l max-peak -x -d 'Fail (23) when BYTES were live at t-gmax'

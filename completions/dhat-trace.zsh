@@ -57,6 +57,7 @@ _dhat-trace_capture() {
 		'--unwind=[stack unwinding]:mode:(auto dwarf fp)' \
 		'--probe-at-entry[probe each function at its first instruction]' \
 		'--probe-only[attach probes that record nothing]' \
+		'--inject[record in the target through a loaded agent (with -p)]' \
 		'--follow-exec[trace each program the target execs]' \
 		'--fail-on-leak=-[fail (23) when more than BYTES are live at the end]::bytes:' \
 		'--max-peak=[fail (23) when more than BYTES were live at t-gmax]:bytes:' \

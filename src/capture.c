@@ -2,6 +2,7 @@
 /* Copyright (c) 2026 The dhat-trace developers */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "dhat_json.h"
 #include "elfsym.h"
 #include "forks.h"
+#include "inject.h"
 #include "interrupt.h"
 #include "log.h"
 #include "mapwatch.h"
@@ -365,13 +367,103 @@ static void after_capture(const struct capture_opts *o, struct capture_end *e, s
 		elog("cannot write %s: %s\n", o->summary, strerror(-err));
 }
 
+/*
+ * The uprobe way: unwind tables, the BPF object, the watch of code unmaps
+ * and the probes.  0, or -1 with the reason said.
+ */
+struct bpf_side {
+	struct dhat_bpf *skel;
+	struct probes *probes;
+	struct mapwatch *watch;
+	struct unwinder *uw;
+};
+
+static int place_probes(struct dt_config *cfg, const struct capture_opts *o, struct tview *tv,
+			struct bpf_side *b)
+{
+	struct target *t = o->t;
+	struct probe_opts popts;
+
+	if (cfg->unwind != DT_UNWIND_FP)
+		status__phase("building unwind tables");
+	b->uw = unwind_setup(cfg, o, tv);
+	if (!b->uw && errno)
+		return -1;
+	popts = (struct probe_opts){ .at_entry = cfg->probe_at_entry,
+		.probe_only = cfg->probe_only, .multi = use_multi_links(),
+		.from_maps = o->from_maps };
+	status__phase("loading the BPF programs");
+	b->skel = load_bpf(cfg, t, b->uw, &popts);
+	if (!b->skel)
+		return -1;
+	b->watch = mapwatch__attach(b->skel);
+	if (!b->watch)
+		return -1;
+	/* The objects read before are kept: the probes are placed in them. */
+	tview__bind(tv, &b->skel->bss->map_epoch, b->skel->bss->unmap_log);
+	status__phase("placing the probes");
+	b->probes = probes__attach(b->skel, t, tv, &popts);
+	if (!b->probes)
+		return -1;
+	if (!probes__watch_maps(b->probes) && !popts.probe_only) {
+		vlog("no munmap or _dl_debug_state to probe: code unmaps watched on every system "
+		     "call\n");
+		if (mapwatch__watch_syscalls(b->watch))
+			return -1;
+	}
+	/* Unmaps are seen from here on: whatever happened before, while the
+	 * watch was being placed, is treated as a change of all code, and the
+	 * mappings read now hold until the log says otherwise. */
+	mapwatch__all_changed(b->watch);
+	if (o->from_maps) {
+		tview__sync(tv);
+		if (b->uw)
+			unwinder__refresh(b->uw);
+	}
+	return 0;
+}
+
+/*
+ * --inject: the agent in the target records instead of the probes.  No BPF
+ * at all: the view follows the target's mappings by reading them again when
+ * a stack meets code it does not know (no map epochs: a library unloaded
+ * and another loaded at its address meanwhile could be misnamed).
+ */
+static struct injection *inject(const struct dt_config *cfg, const struct target *t,
+				struct tview *tv, bool held)
+{
+	if (cfg->unwind == DT_UNWIND_DWARF) {
+		elog("--inject takes frame-pointer stacks only for now: --unwind=dwarf is not "
+		     "yet supported with it\n");
+		return NULL;
+	}
+	vlog("--inject: frame-pointer stacks (DWARF unwinding in the agent: not yet)\n");
+	status__phase("loading the agent into PID %d", t->pid);
+	return inject__attach(t->pid, tv, &(struct inject_opts){ .ring_size = cfg->ring_size,
+		.max_frames = cfg->max_frames, .held = held && t->launched });
+}
+
+struct agent_source {
+	struct injection *inj;
+	struct acct *a;
+};
+
+static int drain_agent(void *ctx)
+{
+	struct agent_source *src = ctx;
+
+	return inject__drain(src->inj, on_record, src->a);
+}
+
 int capture__run(const struct capture_opts *o, struct capture_end *e)
 {
 	struct dt_config cfg = *o->cfg;
 	struct target *t = o->t;
 	struct dhat_bpf *skel = NULL;
 	struct probes *probes = NULL;
-	struct probe_opts popts;
+	struct bpf_side b = { 0 };
+	struct injection *inj = NULL;
+	struct agent_source src;
 	struct ring_buffer *rb = NULL;
 	struct acct *a = NULL;
 	struct symbolizer *sym = NULL;
@@ -398,49 +490,28 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	status__phase("reading the objects of PID %d", t->pid);
 	if (o->from_maps)
 		tview__sync(tv);
-	if (cfg.unwind != DT_UNWIND_FP)
-		status__phase("building unwind tables");
-	uw = unwind_setup(&cfg, o, tv);
-	if (!uw && errno)
-		goto cleanup;
-	popts = (struct probe_opts){ .at_entry = cfg.probe_at_entry,
-		.probe_only = cfg.probe_only, .multi = use_multi_links(),
-		.from_maps = o->from_maps };
-	status__phase("loading the BPF programs");
-	skel = load_bpf(&cfg, t, uw, &popts);
-	if (!skel)
-		goto cleanup;
-	watch = mapwatch__attach(skel);
-	if (!watch)
-		goto cleanup;
-	/* The objects read before are kept: the probes are placed in them. */
-	tview__bind(tv, &skel->bss->map_epoch, skel->bss->unmap_log);
-	status__phase("placing the probes");
-	probes = probes__attach(skel, t, tv, &popts);
-	if (!probes)
-		goto cleanup;
-	if (!probes__watch_maps(probes) && !popts.probe_only) {
-		vlog("no munmap or _dl_debug_state to probe: code unmaps watched on every system "
-		     "call\n");
-		if (mapwatch__watch_syscalls(watch))
-			goto cleanup;
+	if (cfg.inject) {
+		inj = inject(&cfg, t, tv, held);
+		err = inj ? 0 : -1;
+	} else {
+		err = place_probes(&cfg, o, tv, &b);
 	}
-	/* Unmaps are seen from here on: whatever happened before, while the
-	 * watch was being placed, is treated as a change of all code, and the
-	 * mappings read now hold until the log says otherwise. */
-	mapwatch__all_changed(watch);
-	if (o->from_maps) {
-		tview__sync(tv);
-		if (uw)
-			unwinder__refresh(uw);
-	}
+	skel = b.skel;
+	probes = b.probes;
+	watch = b.watch;
+	uw = b.uw;
+	if (err)
+		goto cleanup;
 	t0 = mono_ns();
 	a = acct__new(t0);
 	sym = symbolizer__new(tv);
-	rb = a ? ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, a, NULL) : NULL;
-	rep = a && sym ? reporter__new(a, sym, (const volatile uint64_t *)skel->bss->counters,
-				       cfg.top) : NULL;
-	if (!a || !sym || !rb || !rep) {
+	rb = a && skel ? ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, a, NULL) :
+			 NULL;
+	src = (struct agent_source){ .inj = inj, .a = a };
+	rep = a && sym ? reporter__new(a, sym, inj ? inject__counters(inj) :
+				       (const volatile uint64_t *)skel->bss->counters, cfg.top) :
+			 NULL;
+	if (!a || !sym || (!rb && !inj) || !rep) {
 		elog("out of memory setting up the capture\n");
 		goto cleanup;
 	}
@@ -471,7 +542,10 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		elfsym__program_of(t->exe, prog, sizeof(prog), &execs);
 		acct__skip_execs(a, (uint32_t)execs);
 	}
-	skel->bss->tracing_on = 1;
+	if (inj)
+		inject__start(inj);
+	else
+		skel->bss->tracing_on = 1;
 	/* A launched program starts from nothing. */
 	rss_start = t->launched ? 1 : target__rss(t);
 	ns_pid = started ? target__ns_pid(t) : 0;
@@ -479,7 +553,8 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		snprintf(ns_note, sizeof(ns_note), "PID %d in its own PID namespace; ", ns_pid);
 	/* The file is named here, not only at the end: without -o the name
 	 * carries the PID, which the user may not know yet. */
-	ilog("tracing PID %d (%s%s)%s%s%s%s\n", t->pid, ns_note, probes__summary(probes),
+	ilog("tracing PID %d (%s%s)%s%s%s%s\n", t->pid, ns_note,
+	     inj ? inject__summary(inj) : probes__summary(probes),
 	     cfg.probe_only ? "; --probe-only: nothing is recorded" : "",
 	     cfg.probe_only ? "" : "; writing ", cfg.probe_only ? "" : shown,
 	     cfg.duration_ns ? "" : "; Ctrl-C to stop");
@@ -490,7 +565,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 					    o->forks) == 0;
 	/* Its loads are held until their tables are built (loop.c); the
 	 * program it execs into too (--follow-exec: still seized). */
-	if (t->launched && *o->watching && !cfg.probe_only)
+	if (skel && t->launched && *o->watching && !cfg.probe_only)
 		skel->bss->hold_tracer = (__u32)getpid();
 	if (!started) {
 		if (target__release(t))
@@ -509,12 +584,14 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 
 	snap = (struct snapper){ .o = o, .a = a, .sym = sym, .rep = rep, .t0 = t0 };
 	e->end = loop__run(&(struct loop_opts){
-		.rb = rb, .target = t, .tv = tv, .reporter = rep, .acct = a,
+		.rb = rb, .drain = inj ? drain_agent : NULL, .drain_ctx = &src,
+		.drain_fd = inj ? inject__wake_fd(inj) : -1, .target = t, .tv = tv,
+		.reporter = rep, .acct = a,
 		.t0 = t0, .duration_ns = duration_ns,
 		.interval_ns = cfg.interval_ns,
 		.watch_child = t->launched && *o->watching,
-		.uw = uw, .uw_refresh = &skel->bss->uw_refresh, .rss_last = &rss_end,
-		.holds_asked = skel->bss->hold_tracer ?
+		.uw = uw, .uw_refresh = skel ? &skel->bss->uw_refresh : NULL, .rss_last = &rss_end,
+		.holds_asked = skel && skel->bss->hold_tracer ?
 				       (const volatile uint64_t *)&skel->bss->counters[DT_CNT_LOADS_HELD] :
 				       NULL,
 		.snapshot = cfg.probe_only ? NULL : take_snapshot, .snapshot_ctx = &snap,
@@ -522,7 +599,8 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		.tick = o->forks ? forks__poll : NULL, .tick_ctx = o->forks,
 	}, &e->status);
 	status__tracing(false);
-	skel->bss->hold_tracer = 0;
+	if (skel)
+		skel->bss->hold_tracer = 0;
 	e->t_end = mono_ns();
 	reporter__set_rss(rep, rss_start, e->end == LOOP_TARGET_EXIT ? rss_end : target__rss(t));
 	/* --probe-only has no output to lose: the signals stay blocked until exit. */
@@ -531,7 +609,10 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	if (e->end == LOOP_ERROR)
 		goto cleanup;
 	/* The target runs untouched from here on. */
-	skel->bss->tracing_on = 0;
+	if (inj)
+		inject__detach(inj);
+	else
+		skel->bss->tracing_on = 0;
 	probes__detach(probes);
 	probes = NULL;
 	mapwatch__detach(watch);
@@ -548,7 +629,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		child__release(t->pid);
 		*o->watching = false;
 	}
-	while (ring_buffer__consume(rb) > 0)
+	while ((rb ? ring_buffer__consume(rb) : 0) + (inj ? drain_agent(&src) : 0) > 0)
 		;
 	if (e->end == LOOP_TARGET_EXEC) {
 		/* One file holds one program. */
@@ -558,8 +639,8 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		 * saw the exec stop and says what comes next. */
 		if (!cfg.follow_exec && !(cfg.fork_of && !cfg.follow_forks))
 			elog("PID %d replaced its program (exec): the capture of %s ends there; the "
-			     "new program runs on untraced (--follow-exec traces it)\n", t->pid,
-			     t->cmdline);
+			     "new program runs on untraced%s\n", t->pid, t->cmdline,
+			     cfg.inject ? "" : " (--follow-exec traces it)");
 	}
 	e->t_end = acct__finish(a, e->t_end);
 	if (e->end == LOOP_TARGET_EXIT)
@@ -600,6 +681,10 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 cleanup:
 	if (!started && t->gate_fd >= 0)
 		target__abort(t);
+	/* --inject -- COMMAND that could not be injected: it has run none of
+	 * its code, and is not to run untraced. */
+	if (held && cfg.inject && t->launched)
+		kill(t->pid, SIGKILL);
 	/* Not traced after all: it runs on without us. */
 	if (held) {
 		child__let_go(t->pid);
@@ -611,6 +696,8 @@ cleanup:
 	child__on_hold(NULL, NULL, NULL);
 	ring_buffer__free(rb);
 	reporter__free(rep);
+	/* After the reporter: its counters are the agent's. */
+	inject__free(inj);
 	symbolizer__free(sym);
 	acct__free(a);
 	dhat_bpf__destroy(skel);

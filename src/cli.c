@@ -32,6 +32,7 @@ enum {
 	OPT_FORK_OF,
 	OPT_READY_FD,
 	OPT_MAX_MEMORY,
+	OPT_INJECT,
 };
 
 const char *argp_program_version = "dhat-trace " DT_VERSION;
@@ -72,6 +73,10 @@ static const struct argp_option options[] = {
 	{ "probe-only", OPT_PROBE_ONLY, NULL, 0,
 	  "Attach the probes with programs that do nothing and record nothing: the cost of "
 	  "the probes alone, for benchmarks", 0 },
+	{ "inject", OPT_INJECT, NULL, 0,
+	  "Record inside the target rather than with uprobes: load a small agent into PID "
+	  "(ptrace, no gdb) that hooks the malloc family's GOT slots and puts them back at the "
+	  "end; far cheaper per call.  Frame-pointer stacks for now", 0 },
 	{ "follow-exec", OPT_FOLLOW_EXEC, NULL, 0,
 	  "When the target execs another program, write the file of the one that ended and "
 	  "go on tracing the new one into FILE.1.json, FILE.2.json, ... (-o FILE.json)", 0 },
@@ -216,6 +221,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_FOLLOW_EXEC:
 		cfg->follow_exec = true;
 		break;
+	case OPT_INJECT:
+		cfg->inject = true;
+		break;
 	case ARGP_KEY_INIT:
 		state->child_inputs[0] = &cfg->gate;
 		break;
@@ -289,6 +297,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 				    "not -o -");
 		if (cfg->follow_forks && cfg->probe_only)
 			usage_error("--follow-forks records nothing with --probe-only");
+		if (cfg->inject && (cfg->probe_only || cfg->probe_at_entry))
+			usage_error("--inject places no probes: --probe-only and --probe-at-entry "
+				    "do not apply");
+		if (cfg->inject && (cfg->follow_forks || cfg->follow_exec))
+			usage_error("--inject does not yet follow forks or execs");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

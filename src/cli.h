@@ -27,6 +27,7 @@ struct dt_config {
 	int unwind;		/* enum dt_unwind_mode */
 	bool probe_at_entry;	/* no probe placement past the entry */
 	bool probe_only;	/* attach empty programs: measure the uprobe floor */
+	bool inject;		/* record in the target through an agent (inject.h) */
 	bool follow_exec;	/* a new capture (and file) for each program the target execs */
 	/* CI gates at the end (gate.h), and a summary for scripts */
 	struct gate_args gate;	/* --fail-on-leak, --max-peak, --ignore-* (gateopts.h) */

@@ -31,6 +31,18 @@ struct refresher {
 	uint64_t uw_last;
 };
 
+/* Every source of records: the BPF ring, the in-process agent's. */
+static int consume(const struct loop_opts *o)
+{
+	int n = 0;
+
+	if (o->rb)
+		n = ring_buffer__consume(o->rb);
+	if (o->drain)
+		n += o->drain(o->drain_ctx);
+	return n;
+}
+
 /* Stacks met code mapped since the tables were built, or the loader has
  * just mapped objects (dlopen) and their code is about to run. */
 static void maybe_add_tables(struct refresher *f, uint64_t now)
@@ -69,7 +81,7 @@ static void at_load(void *ctx)
 {
 	struct refresher *f = ctx;
 
-	ring_buffer__consume(f->o->rb);
+	consume(f->o);
 	if (f->o->uw) {
 		*f->o->uw_refresh = DT_UW_REFRESH_NOW;
 		maybe_add_tables(f, mono_ns());
@@ -83,7 +95,7 @@ static void at_child_exit(void *ctx)
 	struct refresher *f = ctx;
 
 	/* Last moment the mappings exist: take all records first. */
-	ring_buffer__consume(f->o->rb);
+	consume(f->o);
 	maybe_refresh(f, true);
 	note_rss(f->o);
 }
@@ -117,8 +129,14 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
 	if (o->watch_child && o->holds_asked)
 		child__on_hold(at_load, &f, o->holds_asked);
-	ev.data.fd = ring_buffer__epoll_fd(o->rb);
-	epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	if (o->rb) {
+		ev.data.fd = ring_buffer__epoll_fd(o->rb);
+		epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
+	if (o->drain && o->drain_fd >= 0) {
+		ev.data.fd = o->drain_fd;
+		epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
 	if (!o->target->launched) {
 		/* Readable when the process exits; without pidfds, poll /proc. */
 		pidfd = (int)syscall(SYS_pidfd_open, o->target->pid, 0);
@@ -135,7 +153,7 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 			elog("epoll_wait: %s\n", strerror(errno));
 			goto cleanup;
 		}
-		ring_buffer__consume(o->rb);
+		consume(o);
 		for (i = 0; i < n; i++) {
 			struct signalfd_siginfo si;
 
@@ -147,7 +165,7 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 				continue;
 			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGUSR1) {
-					ring_buffer__consume(o->rb);
+					consume(o);
 					if (o->snapshot)
 						o->snapshot(o->snapshot_ctx, mono_ns());
 					continue;
@@ -210,7 +228,7 @@ cleanup:
 	child__on_hold(NULL, NULL, o->holds_asked);
 	signal(SIGUSR1, SIG_IGN);
 	/* Whatever the target did before the end is in the ring: take it all. */
-	while (ring_buffer__consume(o->rb) > 0)
+	while (consume(o) > 0)
 		;
 	if (end != LOOP_TARGET_EXIT)
 		maybe_refresh(&f, true);

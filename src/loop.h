@@ -16,7 +16,10 @@ enum loop_end { LOOP_DURATION, LOOP_SIGNAL, LOOP_TARGET_EXIT, LOOP_TARGET_EXEC,
 		LOOP_TARGET_EXEC_STOP, LOOP_ERROR };
 
 struct loop_opts {
-	struct ring_buffer *rb;
+	struct ring_buffer *rb;		/* NULL: none (--inject) */
+	int (*drain)(void *ctx);	/* another source of records, drained every tick */
+	void *drain_ctx;
+	int drain_fd;			/* with drain: readable when it should be drained; -1 */
 	struct target *target;
 	struct tview *tv;	/* re-read when code was unmapped */
 	struct reporter *reporter;

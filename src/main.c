@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "exechold.h"
 #include "forks.h"
+#include "injlaunch.h"
 #include "interrupt.h"
 #include "log.h"
 #include "patterns.h"
@@ -178,6 +179,12 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 	}
+	/* --inject -- COMMAND: held at its entry point, then attached to. */
+	if (cfg.inject && t.launched) {
+		if (injlaunch__to_entry(&t, &watching))
+			goto cleanup;
+		held = true;
+	}
 	/* One capture per program: more only when it execs, with --follow-exec. */
 	for (n = 0;; n++) {
 		char output[PATH_MAX], summary[PATH_MAX], pprof[PATH_MAX], folded[PATH_MAX];
@@ -195,7 +202,8 @@ int main(int argc, char **argv)
 			.pprof = cfg.pprof ? pprof : NULL, .folded = cfg.folded ? folded : NULL,
 			.report_out = report_out,
 			.deadline_ns = deadline, .watching = &watching,
-			.from_maps = !t.launched || n > 0, .held = held, .forks = forks,
+			.from_maps = !t.launched || n > 0 || cfg.inject, .held = held,
+			.forks = forks,
 			.ready_fd = n ? -1 : cfg.ready_fd }, &e);
 		gate_failed |= e.gate_failed;
 		if (e.end != LOOP_TARGET_EXEC || !cfg.follow_exec || ret != DT_EXIT_OK ||

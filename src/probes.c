@@ -13,6 +13,7 @@
 /* The skeleton names the ABI's types. */
 #include "dhat_abi.h"
 #include "dhat.skel.h"
+#include "allocfns.h"
 #include "elfsym.h"
 #include "log.h"
 #include "placement.h"
@@ -21,12 +22,9 @@
 #include "umulti.h"
 #include "util.h"
 
-/* PK_MAP: not an allocator; a change of the target's code (mapwatch.h). */
-enum probe_kind { PK_ALLOC, PK_FREE, PK_MAP };
-
 struct probe_def {
 	const char *sym;
-	enum probe_kind kind;
+	enum dt_probe_kind kind;
 	size_t prog_off;	/* offsetof the entry program in skel->progs */
 	__u32 fn;		/* DT_FN_*: multi_enter's attach cookie */
 	bool required;
@@ -34,40 +32,11 @@ struct probe_def {
 };
 
 #define PROG(name) offsetof(struct dhat_bpf, progs.name)
+#define DEF(id, sym, kind, fn, required, nargs, prog) \
+	{ sym, kind, PROG(prog), fn, required, nargs },
 
-/*
- * libstdc++'s operator delete calls free(), which is probed, so the delete
- * variants need no probe of their own.  operator new is probed (it calls
- * malloc too; the BPF side counts the outermost call only) so that the
- * user's call is the one attributed, whichever allocator new ends up in.
- */
-static const struct probe_def defs[] = {
-	{ "free", PK_FREE, PROG(free_enter), DT_FN_FREE, true, 1 },
-	{ "malloc", PK_ALLOC, PROG(malloc_enter), DT_FN_MALLOC, true, 1 },
-	{ "calloc", PK_ALLOC, PROG(calloc_enter), DT_FN_CALLOC, false, 2 },
-	{ "realloc", PK_ALLOC, PROG(realloc_enter), DT_FN_REALLOC, false, 2 },
-	{ "reallocarray", PK_ALLOC, PROG(reallocarray_enter), DT_FN_REALLOCARRAY, false, 3 },
-	{ "posix_memalign", PK_ALLOC, PROG(posix_memalign_enter), DT_FN_POSIX_MEMALIGN, false, 3 },
-	{ "aligned_alloc", PK_ALLOC, PROG(aligned_alloc_enter), DT_FN_ALIGNED_ALLOC, false, 2 },
-	{ "memalign", PK_ALLOC, PROG(memalign_enter), DT_FN_MEMALIGN, false, 2 },
-	{ "valloc", PK_ALLOC, PROG(valloc_enter), DT_FN_VALLOC, false, 1 },
-	{ "pvalloc", PK_ALLOC, PROG(pvalloc_enter), DT_FN_PVALLOC, false, 1 },
-	{ "_Znwm", PK_ALLOC, PROG(new_enter), DT_FN_NEW, false, 1 },
-	{ "_Znam", PK_ALLOC, PROG(new_enter), DT_FN_NEW, false, 1 },
-	{ "_ZnwmRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), DT_FN_NEW, false, 2 },
-	{ "_ZnamRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), DT_FN_NEW, false, 2 },
-	{ "_ZnwmSt11align_val_t", PK_ALLOC, PROG(new_enter), DT_FN_NEW, false, 2 },
-	{ "_ZnamSt11align_val_t", PK_ALLOC, PROG(new_enter), DT_FN_NEW, false, 2 },
-	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), DT_FN_NEW, false, 3 },
-	{ "_ZnamSt11align_val_tRKSt9nothrow_t", PK_ALLOC, PROG(new_enter), DT_FN_NEW, false, 3 },
-	/* Where code can go away: libc's wrappers, and ld.so's hook around
-	 * dlopen/dlclose (which unmap without libc).  Without munmap and
-	 * _dl_debug_state both, mapwatch.c watches every system call instead. */
-	{ "munmap", PK_MAP, PROG(munmap_enter), DT_FN_MUNMAP, false, 2 },
-	{ "mmap", PK_MAP, PROG(mmap_enter), DT_FN_MMAP, false, 4 },
-	{ "mremap", PK_MAP, PROG(mremap_enter), DT_FN_MREMAP, false, 5 },
-	{ "_dl_debug_state", PK_MAP, PROG(dl_debug_state_enter), DT_FN_DL_DEBUG_STATE, false, 0 },
-};
+/* The table is allocfns.h's, shared with the in-process agent. */
+static const struct probe_def defs[] = { DT_ALLOC_FNS(DEF) DT_MAP_FNS(DEF) };
 
 #define MAX_OBJECTS 512
 
@@ -288,7 +257,7 @@ static int attach_classic(struct probes *p, struct dhat_bpf *skel, pid_t pid,
 		prog = opts->probe_only ? skel->progs.probe_only :
 					  *(struct bpf_program **)((char *)skel + defs[i].prog_off);
 		/* Return probe first: any entry we see then has its return seen too. */
-		if (defs[i].kind == PK_ALLOC)
+		if (defs[i].kind == DT_PK_ALLOC)
 			err = attach_one(p, opts->probe_only ? prog : skel->progs.alloc_exit, pid,
 					 objs[i]->open_path, offs[i], true);
 		if (!err)
@@ -318,7 +287,7 @@ static void explain_multi_error(struct object **objs, const uint64_t *offs,
 		if (objs[i] == o && off && offs[i] == off)
 			snprintf(names, sizeof(names), "%s", defs[i].sym);
 	for (i = 0; i < NR_DEFS && !names[0]; i++) {
-		if (objs[i] != o || (ret && defs[i].kind != PK_ALLOC))
+		if (objs[i] != o || (ret && defs[i].kind != DT_PK_ALLOC))
 			continue;
 		len = strlen(names);
 		snprintf(names + len, sizeof(names) - len, "%s%s", len ? ", " : "", defs[i].sym);
@@ -352,7 +321,7 @@ static int attach_multi(struct probes *p, struct dhat_bpf *skel, pid_t pid,
 			if (!objs[i] || j < i)
 				continue;	/* none here, or its object is done */
 			for (n = 0, j = i; j < NR_DEFS; j++) {
-				if (objs[j] != objs[i] || (ret && defs[j].kind != PK_ALLOC))
+				if (objs[j] != objs[i] || (ret && defs[j].kind != DT_PK_ALLOC))
 					continue;
 				o_offs[n] = offs[j];
 				cookies[n++] = defs[j].fn;
@@ -444,7 +413,7 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 	}
 	for (i = 0; i < NR_DEFS; i++) {
 		/* --probe-only measures the allocator's probes alone. */
-		if (defs[i].kind == PK_MAP && opts->probe_only) {
+		if (defs[i].kind == DT_PK_MAP && opts->probe_only) {
 			objs[i] = NULL;
 			continue;
 		}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Copyright (c) 2026 The dhat-trace developers */
+#ifndef DT_AGENT_H
+#define DT_AGENT_H
+
+/*
+ * The in-process agent: a shared object the tracer loads into the target
+ * (src/inject.c).  It rewrites the GOT slots of the allocator functions
+ * (got.c), records each call into the shared ring (hooks.c) and restores the
+ * slots when the tracer says so or dies (agent.c).  Everything here runs
+ * inside someone else's program: no malloc, no stdio, no lock on a hook's
+ * path, errno left as the real function set it.
+ */
+#include <stdint.h>
+#include <linux/types.h>
+#include "dhat_abi.h"
+#include "dhat_inject_abi.h"
+#include "allocfns.h"
+
+#define AG_HIDDEN __attribute__((visibility("hidden")))
+
+#define AG_IDX(id, sym, kind, fn, required, nargs, prog) AF_##id,
+enum { DT_ALLOC_FNS(AG_IDX) AF_NR, AF_DLOPEN = AF_NR };
+#undef AG_IDX
+
+struct ag_fn {
+	const char *sym;
+	unsigned int fn;	/* DT_FN_* */
+	void *hook;
+};
+
+/* hooks.c */
+extern const struct ag_fn ag_fns[AF_NR] AG_HIDDEN;
+/* The function each hook calls: the one the process had bound. */
+extern void *ag_real[AF_NR + 1] AG_HIDDEN;
+/* 1: record; 0: every hook passes the call through (not yet, detached,
+ * the tracer gone, or a forked child). */
+extern volatile int ag_on AG_HIDDEN;
+extern struct dt_inj_ctrl *ag_ctrl AG_HIDDEN;
+extern char *ag_ring AG_HIDDEN;
+extern uint64_t ag_ring_size AG_HIDDEN;
+extern uint32_t ag_max_frames AG_HIDDEN;
+extern uint64_t *ag_seen AG_HIDDEN;	/* stack hashes sent, AG_SEEN_SLOTS of them */
+extern int ag_wake_fd AG_HIDDEN;	/* eventfd the reader polls; -1: none */
+#define AG_SEEN_SLOTS (1U << 16)
+void *ag_hook_dlopen(const char *file, int mode) AG_HIDDEN;
+void ag_count(enum dt_counter c) AG_HIDDEN;
+
+/* got.c: both under the agent's lock; 0 or -errno */
+int ag_got_patch(void) AG_HIDDEN;
+void ag_got_restore(void) AG_HIDDEN;
+/* Look up the functions the hooks call (never under the loader's locks). */
+void ag_got_resolve(void) AG_HIDDEN;
+void ag_lock(void) AG_HIDDEN;
+void ag_unlock(void) AG_HIDDEN;
+/* Patching is over for good (inert): a dlopen hook must not patch again. */
+extern int ag_inert AG_HIDDEN;
+
+#endif

@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Copyright (c) 2026 The dhat-trace developers */
+/*
+ * The hooks the GOT slots point at, and the records they write.  Each does
+ * what the BPF side does at its uprobes (bpf/dhat.bpf.c), with the same
+ * records and the same clock: a free is published before the real free
+ * runs, an allocation after it returned; realloc with an old block is one
+ * record at return carrying its entry time; a full ring drops and counts.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include "agent.h"
+
+#define TLS_IE __attribute__((tls_model("initial-exec")))
+
+typedef uint64_t (*fn3_t)(uint64_t, uint64_t, uint64_t);
+
+void *ag_real[AF_NR + 1];
+volatile int ag_on;
+struct dt_inj_ctrl *ag_ctrl;
+char *ag_ring;
+uint64_t ag_ring_size;
+uint32_t ag_max_frames = 64;
+uint64_t *ag_seen;
+int ag_wake_fd = -1;
+
+/*
+ * Per thread, initial-exec (the glibc manual's rule for malloc hooks: a
+ * dynamic TLS access may itself call malloc).
+ *
+ * guard_sp: the stack pointer of the thread's outermost hooked call still
+ * open (0: none).  A call deeper on the same stack and soon after is nested
+ * in it (operator new -> malloc, realloc(NULL) -> malloc, a signal handler)
+ * and passes through: each user call is counted once.  The test is
+ * bpf/dhat.bpf.c's: a call that is not deeper, or comes a second later,
+ * means the open one was left without returning (operator new threw
+ * bad_alloc through it, a longjmp), counted as a stale entry.  No cleanup
+ * handler, so the agent needs no libgcc_s (a bare root may have none).
+ *
+ * stk_*: the thread's stack mapping, the only memory a frame-pointer walk
+ * may read.
+ */
+static __thread uint64_t guard_sp TLS_IE, guard_t TLS_IE;
+static __thread uint64_t stk_lo TLS_IE, stk_hi TLS_IE;
+
+#define NEST_MAX_STACK (64 * 1024)
+#define NEST_MAX_NS (1000ULL * 1000 * 1000)
+
+void ag_count(enum dt_counter c)
+{
+	__atomic_fetch_add(&ag_ctrl->counters[c], 1, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	/* What bpf_ktime_get_ns() reads, through the vDSO. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The reader's tail as last read: tail's cache line is the reader's, and
+ * reading it on every record cost a quarter of a hooked call.  A stale
+ * value is lower, so it can only make a writer look again, never write
+ * over what the reader has not consumed.
+ */
+static uint64_t tail_seen;
+
+static uint64_t fresh_tail(void)
+{
+	uint64_t t = __atomic_load_n(&ag_ctrl->tail, __ATOMIC_ACQUIRE);
+
+	__atomic_store_n(&tail_seen, t, __ATOMIC_RELEASE);
+	return t;
+}
+
+static void *reserve(uint32_t len)
+{
+	struct dt_inj_ctrl *c = ag_ctrl;
+	__u64 h = __atomic_load_n(&c->head, __ATOMIC_RELAXED);
+	uint64_t t = __atomic_load_n(&tail_seen, __ATOMIC_ACQUIRE);
+
+	do {
+		if (h + len - t > ag_ring_size && h + len - (t = fresh_tail()) > ag_ring_size)
+			return NULL;
+	} while (!__atomic_compare_exchange_n(&c->head, &h, h + len, true, __ATOMIC_ACQ_REL,
+					      __ATOMIC_RELAXED));
+	return ag_ring + (h & (ag_ring_size - 1));
+}
+
+/* An eventfd, not a pipe: a write to it never raises SIGPIPE in the
+ * target, whether the tracer is there or not. */
+static void wake_reader(void)
+{
+	struct dt_inj_ctrl *c = ag_ctrl;
+	uint64_t one = 1;
+	uint32_t zero = 0;
+	int saved;
+
+	if (!__atomic_compare_exchange_n(&c->wake_pending, &zero, 1, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return;
+	saved = errno;
+	if (write(ag_wake_fd, &one, sizeof(one)) != sizeof(one))
+		__atomic_store_n(&c->wake_pending, 0, __ATOMIC_RELEASE);
+	errno = saved;
+}
+
+static inline void commit(void *rec, uint32_t len)
+{
+	struct dt_inj_ctrl *c = ag_ctrl;
+	uint64_t h;
+
+	__atomic_store_n(&((struct dt_inj_hdr *)rec)->len, len, __ATOMIC_RELEASE);
+	if (ag_wake_fd < 0 || !c->wake_bytes || __atomic_load_n(&c->wake_pending, __ATOMIC_RELAXED))
+		return;
+	h = __atomic_load_n(&c->head, __ATOMIC_RELAXED);
+	if (h - __atomic_load_n(&tail_seen, __ATOMIC_RELAXED) >= c->wake_bytes &&
+	    h - fresh_tail() >= c->wake_bytes)
+		wake_reader();
+}
+
+/*
+ * The mapping holding sp, from /proc/self/maps read with plain system
+ * calls into a stack buffer (once per thread; again only if sp leaves it,
+ * as on a signal's alternate stack).  0/0 if not found: no walk then.
+ */
+static void find_stack(uint64_t sp)
+{
+	char buf[512];
+	uint64_t start = 0, end = 0, *v = &start;
+	int fd, saved = errno, state = 0;
+	ssize_t n, i;
+
+	stk_lo = stk_hi = 0;
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto out;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (i = 0; i < n; i++) {
+			char ch = buf[i];
+
+			if (ch == '\n') {
+				state = 0;
+				start = end = 0;
+				v = &start;
+				continue;
+			}
+			if (state == 2)
+				continue;
+			if (ch == '-' && state == 0) {
+				state = 1;
+				v = &end;
+			} else if (ch == ' ') {
+				state = 2;
+				if (sp >= start && sp < end) {
+					stk_lo = start;
+					stk_hi = end;
+					goto done;
+				}
+			} else {
+				*v = *v << 4 | (uint64_t)(ch <= '9' ? ch - '0' : ch - 'a' + 10);
+			}
+		}
+	}
+done:
+	close(fd);
+out:
+	errno = saved;
+}
+
+/*
+ * The stack at the hooked call: the caller's return address, then the
+ * frame-pointer chain from the caller's rbp, the walk bpf/dhat.bpf.c's
+ * fp_step() does, with its hash (the map epoch in it) so that stack
+ * records are the BPF side's.  Sent the first time its hash is seen.
+ */
+/*
+ * Whether every page of [lo, hi) is mapped: madvise() fails with ENOMEM on
+ * a hole.  MADV_NORMAL changes nothing on a stack (it clears read-ahead
+ * hints nobody sets there), and madvise is a call glibc's own malloc makes,
+ * so a seccomp filter that lets the program allocate lets it through
+ * (mincore, the obvious choice, is missing from systemd's @system-service,
+ * whose filters kill).
+ */
+static bool mapped(uint64_t lo, uint64_t hi)
+{
+	int saved = errno;
+	bool ok = madvise((void *)lo, hi - lo, MADV_NORMAL) == 0;
+
+	errno = saved;
+	return ok;
+}
+
+/*
+ * The stack above sp that a walk may read.  A thread pthread_create()
+ * made has its descriptor (the thread pointer) at the top of the one
+ * mapping that holds its stack: [sp, tp) is that mapping's, checked once
+ * with a system call that reads no file.  Only the main thread, and a
+ * stack of the program's own (a coroutine's, a signal's alternate one),
+ * are looked up in /proc/self/maps: reading it from a thousand threads at
+ * once took seconds.
+ */
+static void stack_bounds(uint64_t sp)
+{
+	uint64_t tp = (uint64_t)(uintptr_t)__builtin_thread_pointer(), lo = sp & ~4095ULL;
+
+	if (tp > sp && tp - sp <= (64ULL << 20) && mapped(lo, tp)) {
+		stk_lo = lo;
+		stk_hi = tp;
+		return;
+	}
+	find_stack(sp);
+}
+
+static uint64_t take_stack(uint64_t ret, uint64_t fp, uint64_t sp)
+{
+	uint64_t ips[DT_MAX_FRAMES], h, next, r, *slot;
+	uint32_t n = 0, max = ag_max_frames, epoch, i, k;
+	struct dt_rec_stack *s;
+	char *rec;
+
+	ips[n++] = ret;
+	if (sp < stk_lo || sp >= stk_hi)
+		stack_bounds(sp);
+	if (sp >= stk_lo && sp < stk_hi) {
+		while (n < max && fp >= sp && fp + 16 <= stk_hi && !(fp & 7)) {
+			next = ((const uint64_t *)fp)[0];
+			r = ((const uint64_t *)fp)[1];
+			if (!r)
+				break;
+			ips[n++] = r;
+			if (next <= fp)
+				break;
+			fp = next;
+		}
+	} else {
+		ag_count(DT_CNT_UW_READ_FAULT);
+	}
+	epoch = __atomic_load_n(&ag_ctrl->epoch, __ATOMIC_RELAXED);
+	h = 0xcbf29ce484222325ULL ^ epoch;
+	for (i = 0; i < n; i++) {
+		h = (h ^ ips[i]) * 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	if (!h)
+		h = 1;
+	slot = &ag_seen[h & (AG_SEEN_SLOTS - 1)];
+	for (k = 0; k < 8; k++)
+		if (__atomic_load_n(&slot[k & 7], __ATOMIC_RELAXED) == h)
+			return h;
+	rec = reserve(8 + DT_REC_STACK_HDR + n * 8);
+	if (!rec) {
+		ag_count(DT_CNT_RB_DROP_STACK);
+		return h;	/* not marked sent: the next call sends it again */
+	}
+	s = (struct dt_rec_stack *)(rec + 8);
+	s->kind = DT_REC_STACK;
+	s->nr_frames = n;
+	s->stack_id = h;
+	s->epoch = epoch;
+	s->flags = 0;
+	memcpy(s->ips, ips, n * 8);
+	commit(rec, 8 + DT_REC_STACK_HDR + n * 8);
+	/* Marked only once its record is in the ring: whoever finds the mark
+	 * reserves after it, so the intake meets the frames first. */
+	for (k = 0; k < 8; k++) {
+		uint64_t zero = 0;
+
+		if (__atomic_compare_exchange_n(&slot[k], &zero, h, false, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED) || zero == h)
+			break;
+	}
+	return h;
+}
+
+static void emit_free(uint64_t addr)
+{
+	char *rec = reserve(8 + sizeof(struct dt_rec_free));
+	struct dt_rec_free *f;
+
+	if (!rec) {
+		ag_count(DT_CNT_RB_DROP_FREE);
+		return;
+	}
+	f = (struct dt_rec_free *)(rec + 8);
+	*f = (struct dt_rec_free){ .kind = DT_REC_FREE, .fn = DT_FN_FREE, .ts = now_ns(),
+				   .addr = addr };
+	commit(rec, 8 + sizeof(*f));
+}
+
+static void emit_alloc(unsigned int fn, uint64_t addr, uint64_t size, uint64_t sid)
+{
+	char *rec = reserve(8 + sizeof(struct dt_rec_alloc));
+	struct dt_rec_alloc *a;
+
+	if (!rec) {
+		ag_count(DT_CNT_RB_DROP_ALLOC);
+		return;
+	}
+	a = (struct dt_rec_alloc *)(rec + 8);
+	*a = (struct dt_rec_alloc){ .kind = DT_REC_ALLOC, .fn = fn, .ts = now_ns(), .addr = addr,
+				    .size = size, .stack_id = sid };
+	commit(rec, 8 + sizeof(*a));
+}
+
+static void emit_realloc(unsigned int fn, uint64_t addr, uint64_t size, uint64_t sid,
+			 uint64_t old, uint64_t t_entry)
+{
+	char *rec = reserve(8 + sizeof(struct dt_rec_realloc));
+	struct dt_rec_realloc *r;
+
+	if (!rec) {
+		ag_count(DT_CNT_RB_DROP_ALLOC);
+		return;
+	}
+	r = (struct dt_rec_realloc *)(rec + 8);
+	*r = (struct dt_rec_realloc){ .kind = DT_REC_REALLOC, .fn = fn, .ts = now_ns(),
+				      .addr = addr, .size = size, .stack_id = sid,
+				      .old_addr = old, .t_entry = t_entry };
+	commit(rec, 8 + sizeof(*r));
+}
+
+/* The vDSO's tick-grained clock: a few ns, enough for the guard's second. */
+static inline uint64_t coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static inline bool nested(uint64_t sp)
+{
+	if (!guard_sp)
+		return false;
+	if (sp < guard_sp && guard_sp - sp < NEST_MAX_STACK &&
+	    coarse_ns() - guard_t < NEST_MAX_NS)
+		return true;
+	ag_count(DT_CNT_STALE_ENTRY);
+	guard_sp = 0;
+	return false;
+}
+
+/*
+ * One body for every hook; fn is a constant in each, so the switch folds.
+ * Arguments are passed on as three integer registers: every function in
+ * the table takes at most three integer or pointer arguments, and the
+ * extra registers are ignored by those taking fewer (x86-64 SysV).
+ */
+static inline __attribute__((always_inline)) uint64_t
+hook(int idx, unsigned int fn, uint64_t a, uint64_t b, uint64_t c, uint64_t *frame)
+{
+	fn3_t real = (fn3_t)ag_real[idx];
+	uint64_t size = 0, old = 0, t_entry, sid, addr, r, sp = (uint64_t)frame;
+
+	if (!ag_on || nested(sp))
+		return real(a, b, c);
+	guard_sp = sp;
+	guard_t = coarse_ns();
+	if (fn == DT_FN_FREE) {
+		if (a)
+			emit_free(a);
+		r = real(a, b, c);
+		guard_sp = 0;
+		return r;
+	}
+	switch (fn) {
+	case DT_FN_CALLOC:
+		size = a * b;
+		break;
+	case DT_FN_REALLOC:
+		old = a;
+		size = b;
+		break;
+	case DT_FN_REALLOCARRAY:
+		old = a;
+		size = b * c;
+		break;
+	case DT_FN_POSIX_MEMALIGN:
+		size = c;
+		break;
+	case DT_FN_ALIGNED_ALLOC:
+	case DT_FN_MEMALIGN:
+		size = b;
+		break;
+	default:	/* malloc, valloc, pvalloc, every operator new */
+		size = a;
+	}
+	/* Only a realloc's record carries its entry time. */
+	t_entry = old ? now_ns() : 0;
+	/* frame[1]: the return address into the caller (a GOT call leaves no
+	 * frame of its own); frame[0]: the caller's rbp. */
+	sid = take_stack(frame[1], frame[0], sp);
+	r = real(a, b, c);
+	addr = r;
+	if (fn == DT_FN_POSIX_MEMALIGN)
+		addr = (int)r == 0 ? *(const uint64_t *)a : 0;
+	if ((fn == DT_FN_REALLOC || fn == DT_FN_REALLOCARRAY) && old)
+		emit_realloc(fn, addr, size, sid, old, t_entry);
+	else if (addr)
+		emit_alloc(fn, addr, size, sid);
+	guard_sp = 0;
+	return r;
+}
+
+#define AG_HOOK(id, sym, kind, fn, required, nargs, prog) \
+	static uint64_t hook_##id(uint64_t a, uint64_t b, uint64_t c) \
+	{ \
+		return hook(AF_##id, fn, a, b, c, __builtin_frame_address(0)); \
+	}
+DT_ALLOC_FNS(AG_HOOK)
+#undef AG_HOOK
+
+#define AG_FN(id, sym, kind, fn, required, nargs, prog) \
+	[AF_##id] = { sym, fn, (void *)hook_##id },
+const struct ag_fn ag_fns[AF_NR] = { DT_ALLOC_FNS(AG_FN) };
+#undef AG_FN

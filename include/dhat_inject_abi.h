@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Copyright (c) 2026 The dhat-trace developers */
+/*
+ * The contract between the in-process agent (agent/) and the tracer
+ * (src/inject.c): one memfd both map, a control area followed by a ring of
+ * records.  The records are dhat_abi.h's struct dt_rec_*, each behind a
+ * struct dt_inj_hdr, so the tracer's intake is the BPF ring's.  Include
+ * dhat_abi.h (and __u32/__u64) first.
+ *
+ * The ring is many writers (the target's threads), one reader (the
+ * tracer), never blocking a writer:
+ *   - a writer reserves len bytes by compare-and-swap on head, only while
+ *     head + len - tail <= ring_size, else it drops the record and counts it;
+ *   - it writes the record, then stores hdr.len (release): committed;
+ *   - the reader takes records in reservation order while hdr.len is
+ *     non-zero, zeroes what it consumed, then moves tail (release), so a
+ *     writer never finds a stale length where its own record will go.
+ * The ring is mapped twice back to back on both sides: a record that
+ * wraps is contiguous.  The reader drains it on a tick, and when a writer
+ * finds wake_bytes waiting it signals an eventfd once (wake_pending), as the
+ * BPF side wakes its consumer only when the ring fills.  The reader trusts
+ * nothing the target wrote: a bad length stops the ring, said once.
+ */
+#ifndef DT_DHAT_INJECT_ABI_H
+#define DT_DHAT_INJECT_ABI_H
+
+#define DT_INJ_MAGIC 0x6a6e4964U	/* "dInj" */
+#define DT_INJ_VERSION 1
+/* The control area: this struct, page-rounded; the ring starts after it. */
+#define DT_INJ_CTRL_SIZE (256 * 1024)
+#define DT_INJ_MAX_SLOTS 7000
+/* Largest record: a full stack behind its header. */
+#define DT_INJ_REC_MAX (8 + DT_REC_STACK_HDR + 8 * DT_MAX_FRAMES)
+
+struct dt_inj_hdr {
+	__u32 len;	/* header included, a multiple of 8; 0: not committed yet */
+	__u32 pad;
+};
+
+enum dt_inj_state {
+	DT_INJ_LOADING,	/* mapped, not patching yet */
+	DT_INJ_ACTIVE,	/* GOT slots patched */
+	DT_INJ_INERT,	/* slots restored; hooks pass every call through */
+};
+
+/* Why the agent went inert. */
+enum dt_inj_why {
+	DT_INJ_WHY_NONE,
+	DT_INJ_WHY_DETACH,	/* the tracer asked */
+	DT_INJ_WHY_TRACER_GONE,	/* its end of the pipe closed: the tracer died */
+	DT_INJ_WHY_PIPE_LOST,	/* the target closed or broke our pipe */
+};
+
+/* Slot flags */
+#define DT_INJ_SLOT_RELRO 1	/* in a read-only page: made writable for the store */
+
+/* A GOT slot the agent rewrote: the tracer can restore it through
+ * /proc/PID/mem if the agent cannot (the target is stopped). */
+struct dt_inj_slot {
+	__u64 addr;
+	__u64 orig;	/* what it held: the resolved function, or a lazy PLT entry */
+	__u64 hook;
+	__u32 flags;
+	__u32 fn;	/* DT_FN_*, or DT_FN_NR for dlopen */
+};
+
+struct dt_inj_ctrl {
+	/* Written by the tracer before the agent starts */
+	__u32 magic, version;
+	__u64 ring_size;	/* a power of two */
+	__u32 max_frames;
+	__u32 tracing;		/* 1: record (the agent's thread follows it) */
+	__u32 cmd_detach;	/* 1: restore the slots and go inert */
+	__u32 epoch;		/* the map epoch stacks are taken in */
+	__u64 wake_bytes;	/* wake the reader once this much waits (0: never) */
+	/* Written by the agent */
+	__u32 state;		/* enum dt_inj_state */
+	__u32 why;		/* enum dt_inj_why */
+	__u32 agent_pid;
+	__u32 nslots;		/* slots[] in use (only grows) */
+	__u32 recording;	/* the agent's answer to tracing: its hooks record */
+	__u32 wake_pending;	/* the agent woke the reader; the reader clears it */
+	__u64 objects;		/* objects whose GOT was patched */
+	__u64 slots_other;	/* slots bound to another function: left alone */
+	__u64 slots_full;	/* slots not patched: slots[] was full */
+	__u64 rescans;		/* patch passes after a dlopen */
+	__u64 restored;		/* slots put back */
+	__u64 counters[DT_CNT_NR];	/* enum dt_counter, as the BPF side's */
+	__u64 head __attribute__((aligned(64)));
+	__u64 tail __attribute__((aligned(64)));
+	struct dt_inj_slot slots[DT_INJ_MAX_SLOTS] __attribute__((aligned(64)));
+};
+
+#endif

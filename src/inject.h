@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Copyright (c) 2026 The dhat-trace developers */
+#ifndef DT_INJECT_H
+#define DT_INJECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * --inject: the capture's records come from an agent loaded into the
+ * target (agent/), which rewrites the allocator functions' GOT slots,
+ * rather than from uprobes.  The records and their intake are the BPF
+ * ring's; stacks are frame-pointer stacks for now.
+ */
+struct injection;
+struct tview;
+
+struct inject_opts {
+	uint64_t ring_size;	/* a power of two */
+	unsigned int max_frames;
+	bool held;		/* a launched command held by us at a ptrace stop */
+};
+
+/* Load and start the agent in the running process pid (recording waits for
+ * inject__start).  NULL, the reason said, errno set: the target is left as
+ * it was (or, past its dlopen, with an inert agent). */
+struct injection *inject__attach(pid_t pid, const struct tview *tv, const struct inject_opts *o);
+/* Record from now on. */
+void inject__start(struct injection *in);
+/* Hand the records written so far to fn; how many. */
+int inject__drain(struct injection *in, int (*fn)(void *ctx, void *data, size_t size),
+		  void *ctx);
+/* Readable when the agent finds its ring filling: drain it then; -1: none. */
+int inject__wake_fd(const struct injection *in);
+/* enum dt_counter's counters, as the BPF side's .bss has them. */
+const volatile uint64_t *inject__counters(const struct injection *in);
+/* "GOT hooks: 16 slots in 3 objects" */
+const char *inject__summary(const struct injection *in);
+/* Put every GOT slot back and make the agent inert (the target running on
+ * untouched); the records stay readable until inject__free. */
+void inject__detach(struct injection *in);
+void inject__free(struct injection *in);
+
+#endif

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Copyright (c) 2026 The dhat-trace developers */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <linux/types.h>
+#include "dhat_abi.h"
+#include "dhat_inject_abi.h"
+#include "injring.h"
+#include "log.h"
+
+_Static_assert(sizeof(struct dt_inj_ctrl) <= DT_INJ_CTRL_SIZE, "the control area outgrew its room");
+
+struct injring {
+	int fd;
+	struct dt_inj_ctrl *ctrl;
+	char *ring;		/* mapped twice back to back */
+	uint64_t size;
+	uint64_t bad;
+};
+
+struct injring *injring__new(int fd, uint64_t ring_size, unsigned int max_frames)
+{
+	struct injring *q = calloc(1, sizeof(*q));
+	char *area = MAP_FAILED;
+	int err;
+
+	if (!q)
+		return NULL;
+	q->fd = fd;
+	q->size = ring_size;
+	q->ctrl = MAP_FAILED;
+	if (ftruncate(fd, (off_t)(DT_INJ_CTRL_SIZE + ring_size)))
+		goto fail;
+	q->ctrl = mmap(NULL, DT_INJ_CTRL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	area = mmap(NULL, 2 * ring_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (q->ctrl == MAP_FAILED || area == MAP_FAILED ||
+	    mmap(area, ring_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+		 DT_INJ_CTRL_SIZE) == MAP_FAILED ||
+	    mmap(area + ring_size, ring_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+		 DT_INJ_CTRL_SIZE) == MAP_FAILED)
+		goto fail;
+	q->ring = area;
+	q->ctrl->magic = DT_INJ_MAGIC;
+	q->ctrl->version = DT_INJ_VERSION;
+	q->ctrl->ring_size = ring_size;
+	q->ctrl->max_frames = max_frames;
+	return q;
+fail:
+	err = errno;
+	if (area != MAP_FAILED)
+		munmap(area, 2 * ring_size);
+	if (q->ctrl != MAP_FAILED)
+		munmap(q->ctrl, DT_INJ_CTRL_SIZE);
+	free(q);
+	errno = err;
+	return NULL;
+}
+
+void injring__free(struct injring *q)
+{
+	if (!q)
+		return;
+	munmap(q->ring, 2 * q->size);
+	munmap(q->ctrl, DT_INJ_CTRL_SIZE);
+	close(q->fd);
+	free(q);
+}
+
+struct dt_inj_ctrl *injring__ctrl(struct injring *q)
+{
+	return q->ctrl;
+}
+
+uint64_t injring__bad(const struct injring *q)
+{
+	return q->bad;
+}
+
+/* Records taken in one call at most: the loop's other duties go on. */
+#define DRAIN_BUDGET (1 << 18)
+
+int injring__drain(struct injring *q, int (*fn)(void *ctx, void *data, size_t size), void *ctx)
+{
+	struct dt_inj_ctrl *c = q->ctrl;
+	uint64_t tail = __atomic_load_n(&c->tail, __ATOMIC_RELAXED);
+	uint64_t head = __atomic_load_n(&c->head, __ATOMIC_ACQUIRE);
+	int n = 0;
+
+	if (q->bad)
+		return 0;
+	while (n < DRAIN_BUDGET) {
+		if (tail == head) {
+			/* What came in meanwhile, before going back to sleep. */
+			head = __atomic_load_n(&c->head, __ATOMIC_ACQUIRE);
+			if (tail == head)
+				break;
+		}
+		struct dt_inj_hdr *h = (struct dt_inj_hdr *)(q->ring + (tail & (q->size - 1)));
+		uint32_t len = __atomic_load_n(&h->len, __ATOMIC_ACQUIRE);
+
+		if (!len)
+			break;	/* reserved, still being written */
+		if (len < sizeof(*h) + 8 || len > DT_INJ_REC_MAX || (len & 7) ||
+		    len > head - tail || head - tail > q->size) {
+			q->bad++;
+			elog("the in-process agent's ring holds a record of %u bytes at %llu: "
+			     "no record is read from it any more\n", len,
+			     (unsigned long long)tail);
+			return n;
+		}
+		fn(ctx, (char *)h + sizeof(*h), len - sizeof(*h));
+		/* Zeroed before the space is given back: a writer's length is
+		 * then the only non-zero word it can meet. */
+		memset(h, 0, len);
+		tail += len;
+		__atomic_store_n(&c->tail, tail, __ATOMIC_RELEASE);
+		n++;
+	}
+	return n;
+}

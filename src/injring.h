@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Copyright (c) 2026 The dhat-trace developers */
+#ifndef DT_INJRING_H
+#define DT_INJRING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The tracer's side of the memfd shared with the in-process agent
+ * (include/dhat_inject_abi.h): the control area, and the ring read in
+ * reservation order.
+ */
+struct injring;
+struct dt_inj_ctrl;
+
+/* fd: the memfd (kept); sized and mapped here, its control area set up. */
+struct injring *injring__new(int fd, uint64_t ring_size, unsigned int max_frames);
+void injring__free(struct injring *q);
+struct dt_inj_ctrl *injring__ctrl(struct injring *q);
+/* Hand every committed record to fn (the payload, the dt_rec_* after its
+ * header); returns how many.  A length the target could not have written
+ * stops the ring for good (said once; injring__bad says how often: 0 or 1). */
+int injring__drain(struct injring *q, int (*fn)(void *ctx, void *data, size_t size), void *ctx);
+uint64_t injring__bad(const struct injring *q);
+
+#endif

@@ -1,0 +1,491 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (c) 2026 The dhat-trace developers
+"""--inject: the in-process agent.
+
+- The same per-site numbers (and the same stacks, frame pointers both ways)
+  as the uprobe mode on the frame-pointer fixtures, and DHAT's expected ones.
+- The GOT slots it rewrote are back, read through /proc/PID/mem, after a
+  normal end and within 100 ms of the tracer's SIGKILL; the target runs on.
+- The targets it cannot or must not touch are refused, each with its reason,
+  and left running: a static executable, a stopped process, a traced one.
+- Launched (-- COMMAND), from its first allocation, as the uprobe launch.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from dtlib import Checks, attach, expect_sites, fixture, load, sites
+from expected import BASIC, CXX, THREADS
+from nslib import copied_root
+
+DT, BUILD = sys.argv[1], sys.argv[2]
+SPIN = fixture(BUILD, "spin")
+NUMS = ("tb", "tbk", "gb", "gbk", "eb", "ebk")
+
+
+def pps(path):
+    """{frames without their addresses: numbers}: two runs of one program."""
+    with open(path) as f:
+        d = json.load(f)
+    return {tuple(re.sub(r"^0x[0-9A-Fa-f]+: ", "", d["ftbl"][i]) for i in pp["fs"]):
+            tuple(pp[k] for k in NUMS) for pp in d["pps"]}, d["dhatTrace"]
+
+
+def parity(c, tmp):
+    # ld.so allocates through its own pointer to libc's calloc (the DTV of
+    # each new thread): no GOT slot, so --inject cannot see it (documented).
+    for name, src, want, ldso in (("basic", "basic.c", BASIC, False),
+                                  ("cxx", "cxx.cpp", CXX, False),
+                                  ("threads", "threads.c", THREADS, True)):
+        got = {}
+        for mode, opts in (("inject", ["--inject"]), ("uprobe", ["--unwind=fp"])):
+            out = os.path.join(tmp, f"{name}-{mode}.json")
+            rc, err = attach(DT, out, [fixture(BUILD, name)], *opts, "-d", "60s")
+            if not c.check(rc == 0, f"{name} {mode}: exit 0", err[-600:]):
+                break
+            got[mode] = pps(out)
+            if mode == "inject":
+                w = {k: v for k, v in want.items() if k != "main" or not ldso}
+                expect_sites(c, {k: v for k, v in sites(out, src).items()}, w,
+                             f"{name} --inject")
+                extra = got[mode][1]
+                c.check(extra.get("lost_events", 0) == 0, f"{name} --inject: nothing lost",
+                        str(extra))
+                c.check("in-process agent" in err, f"{name} --inject: says how it records",
+                        err[:300])
+        if len(got) < 2:
+            continue
+        a, b = got["inject"][0], got["uprobe"][0]
+        if ldso:
+            b = {k: v for k, v in b.items() if not any("rtld-malloc.h" in f for f in k)}
+        diff = {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)}
+        c.check(not diff and len(a) > 0,
+                f"{name}: --inject and uprobes give the same stacks and numbers ({len(a)} sites)",
+                str(list(diff.items())[:3]))
+
+
+def launch(c, tmp):
+    """--inject -- COMMAND: the agent goes in at the program's entry point,
+    before its first allocation: the same document as the uprobe launch."""
+    for name, src, want in (("basic", "basic.c", BASIC), ("cxx", "cxx.cpp", CXX)):
+        got = {}
+        for mode, opts in (("inject", ["--inject"]), ("uprobe", ["--unwind=fp"])):
+            out = os.path.join(tmp, f"launch-{name}-{mode}.json")
+            r = subprocess.run([DT, "-q", "-o", out, *opts, "--", fixture(BUILD, name)],
+                               capture_output=True, text=True, timeout=120)
+            if c.check(r.returncode == 0, f"launch {name} {mode}: exit 0", r.stderr[-400:]):
+                got[mode] = pps(out)[0]
+                if mode == "inject":
+                    expect_sites(c, sites(out, src), want, f"launch {name} --inject")
+        if len(got) == 2:
+            # Libraries' constructors run before the entry point, where the
+            # agent goes in (libstdc++'s exception pool): the program's own.
+            a, b = ({k: v for k, v in g.items() if any(f"({src}:" in f for f in k)}
+                    for g in (got["inject"], got["uprobe"]))
+            c.check(a == b and a, f"launch {name}: --inject and uprobes give the same stacks "
+                    f"and numbers for the program's sites ({len(a)})")
+    # operator new throwing bad_alloc through the hook does not leave the
+    # thread's guard set: what follows is recorded.
+    out = os.path.join(tmp, "badalloc.json")
+    r = subprocess.run([DT, "-q", "-o", out, "--inject", "--", fixture(BUILD, "badalloc")],
+                       capture_output=True, text=True, timeout=60)
+    if c.check(r.returncode == 0, "badalloc: exit 0 (three bad_alloc caught)", r.stderr[-300:]):
+        expect_sites(c, sites(out, "badalloc.cpp"), {"site_after_throw": (500, 5) * 3},
+                     "badalloc --inject")
+    r = subprocess.run([DT, "-q", "-o", os.path.join(tmp, "sh.json"), "--inject", "--", "sh",
+                        "-c", "exit 3"], capture_output=True, text=True, timeout=60)
+    c.check(r.returncode == 3, "launch --inject: the command's exit status is dhat-trace's",
+            f"exit {r.returncode}: {r.stderr[-300:]}")
+    r = subprocess.run([DT, "-q", "-o", os.path.join(tmp, "st.json"), "--inject", "--",
+                        fixture(BUILD, "basic-static")], capture_output=True, text=True,
+                       timeout=60)
+    m = re.search(r"PID (\d+) has no dynamic libc", r.stderr)
+    c.check(r.returncode == 1 and m, "launch --inject of a static executable: refused, saying so",
+            r.stderr)
+    if m:
+        time.sleep(0.2)
+        try:
+            with open(f"/proc/{m.group(1)}/status") as f:
+                state = re.search(r"State:\s+(\S)", f.read()).group(1)
+        except OSError:
+            state = "gone"
+        c.check(state in ("gone", "Z"), "launch --inject of a static executable: it does not "
+                "run untraced", state)
+
+
+def later(c, tmp):
+    """A library dlopen'ed during the capture is patched at once (batch 1
+    runs right after its dlopen); forked children are not recorded."""
+    out = os.path.join(tmp, "dlopen.json")
+    rc, err = attach(DT, out, [fixture(BUILD, "dlopen"), fixture(BUILD, "libdlalloc.so")],
+                     "--inject", "-d", "60s")
+    if c.check(rc == 0, "dlopen: exit 0", err[-600:]):
+        with open(out) as f:
+            d = json.load(f)
+        # Frame 0 is in the library (the -O2 build has no frame pointers
+        # beyond it): both batches meet there.
+        lib = [pp for pp in d["pps"] if pp["fs"] and "(dlalloc.c:" in d["ftbl"][pp["fs"][0]]]
+        got = (sum(pp["tb"] for pp in lib), sum(pp["tbk"] for pp in lib))
+        c.check(got == (6000, 40), "dlopen: both batches of the library loaded while tracing "
+                "recorded (20 x 100 and 20 x 200 bytes from dlalloc.c)", str(got))
+    want = {"keep_site": (64, 1, 64, 1, 64, 1), "parent_site": (900, 3, 900, 3, 900, 3)}
+    out = os.path.join(tmp, "forker.json")
+    rc, err = attach(DT, out, [fixture(BUILD, "forker")], "--inject", "-d", "60s")
+    if c.check(rc == 0, "forker: exit 0", err[-600:]):
+        expect_sites(c, sites(out, "forker.c"), want, "forker --inject (children not recorded)")
+
+
+def exec_(c, tmp):
+    """exec: the new image is untouched (the agent went with the old one);
+    the capture ends at the exec as with the probes, the old image's
+    numbers kept."""
+    out = os.path.join(tmp, "exec.json")
+    rc, err = attach(DT, out, [fixture(BUILD, "execfirst"), fixture(BUILD, "execsecond")],
+                     "--inject", "-d", "60s")
+    if c.check(rc == 0, "exec: exit 0", err[-600:]):
+        expect_sites(c, sites(out, "execfirst.c"), {"first_leak_site": (1554, 2) * 3},
+                     "exec --inject")
+        c.check("replaced its program (exec): the capture of" in err,
+                "exec: the capture ends there, as with the probes", err[-600:])
+
+
+def churn(c, tmp):
+    """Attach and detach again and again (and once SIGKILL the tracer) while
+    four threads allocate, check and free without pause and others come and
+    go: every capture ends well and no block is ever found damaged."""
+    p = subprocess.Popen([fixture(BUILD, "churn"), "8"], stdout=subprocess.PIPE)
+    try:
+        assert p.stdout.readline() == b"ready\n"
+        fails = []
+        for i in range(6):
+            out = os.path.join(tmp, f"churn-{i}.json")
+            t = subprocess.Popen([DT, "--inject", "-q", "-p", str(p.pid), "-o", out, "-i", "0",
+                                  "-d", "0.6s"], stderr=subprocess.PIPE, text=True)
+            if i == 3:
+                time.sleep(0.3)
+                t.kill()
+            err = t.communicate(timeout=60)[1]
+            if i != 3 and (t.returncode != 0 or not os.path.exists(out)):
+                fails.append(f"{i}: exit {t.returncode}: {err[-300:]}")
+            time.sleep(0.1)
+        c.check(not fails, "churn: six attach/detach cycles under load (one tracer killed)",
+                "; ".join(fails))
+        rc = p.wait(timeout=60)
+        c.check(rc == 0, "churn: the target ran on and found no block damaged", f"exit {rc}")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def many_threads(c, tmp):
+    """A thousand threads stopped and let go, then all allocating at once:
+    every call counted (sink[] keeps 256 of the kept blocks; the rest leak
+    as well, unreferenced)."""
+    out = os.path.join(tmp, "manythreads.json")
+    rc, err = attach(DT, out, [fixture(BUILD, "manythreads")], "--inject", "-d", "60s")
+    if c.check(rc == 0, "1000 threads: exit 0", err[-400:]):
+        got = sites(out, "manythreads.c").get("thread_site")
+        want = {"tb": 128000, "tbk": 2000, "eb": 64000, "ebk": 1000}
+        pp = [(p["tb"], p["tbk"]) for p in load(out)["pps"]][:6]
+        c.check(got and all(got[k] == v for k, v in want.items()),
+                "1000 threads: every call of every thread counted once",
+                f"{got}; sites {pp}; {err[-600:]}")
+
+
+def own_allocator(c, tmp):
+    """An executable with its own malloc: its direct calls reach no GOT slot;
+    said, not silent."""
+    p = subprocess.Popen([fixture(BUILD, "ownmalloc"), "--wait"], stdout=subprocess.PIPE)
+    try:
+        assert p.stdout.readline() == b"ready\n"
+        r = subprocess.run([DT, "--inject", "-p", str(p.pid), "-o",
+                            os.path.join(tmp, "ownmalloc.json"), "-i", "0", "-d", "0.5s"],
+                           capture_output=True, text=True, timeout=60)
+        c.check(r.returncode == 0 and "defines malloc, free, calloc, realloc itself" in r.stderr,
+                "own allocator: its calls not recorded, said", r.stderr[-500:])
+    finally:
+        p.kill()
+        p.wait()
+
+
+def chroot(c, tmp):
+    """A bare chroot (no /proc inside: no /proc/self/fd/N to dlopen): the
+    agent comes from a file of the target's root, removed once loaded; it
+    needs no library there but libc."""
+    root = copied_root(os.path.join(tmp, "root"), {"/app": fixture(BUILD, "ctr")})
+    out = os.path.join(tmp, "chroot.json")
+    target = subprocess.Popen(["chroot", root, "/app", "--wait"], stdout=subprocess.PIPE)
+    tracer = None
+    try:
+        assert target.stdout.readline() == b"ready\n"
+        tracer = subprocess.Popen([DT, "--inject", "-v", "-i", "0", "-p", str(target.pid), "-o",
+                                   out, "-d", "60s"], stderr=subprocess.PIPE, text=True)
+        said = []
+        for line in tracer.stderr:
+            said.append(line)
+            if line.startswith("dhat-trace: tracing PID") or "error" in line:
+                break
+        target.send_signal(signal.SIGUSR1)
+        rc_target = target.wait(timeout=60)
+        said.append(tracer.stderr.read())
+        tracer.wait(timeout=60)
+        err = "".join(said)
+        if c.check(tracer.returncode == 0 and rc_target == 0 and
+                   "has no /proc in its root" in err,
+                   "chroot: loaded from a file of its root, saying so", err[-600:]):
+            expect_sites(c, sites(out, "ctr.c"), {"ctr_leak_site": (3702, 3) * 3},
+                         "chroot --inject")
+            left = [n for _, _, names in os.walk(root) for n in names if "dhat-agent" in n]
+            c.check(not left, "chroot: the file is gone once loaded", str(left))
+    finally:
+        for p in (target, tracer):
+            if p and p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def noexec(c, tmp):
+    """vm.memfd_noexec = 2 in the target's PID namespace (Linux 6.3): no
+    executable memfd; the agent is loaded from a file in its root, removed
+    once mapped."""
+    if not os.path.exists("/proc/sys/vm/memfd_noexec"):
+        print("# skipped noexec: this kernel has no vm.memfd_noexec")
+        return
+    u = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", "sh", "-c",
+                          "sysctl -qw vm.memfd_noexec=2 && exec \"$0\"", SPIN],
+                         stdout=subprocess.PIPE)
+    pid = None
+    try:
+        assert u.stdout.readline() == b"ready\n"
+        with open(f"/proc/{u.pid}/task/{u.pid}/children") as f:
+            pid = int(f.read().split()[0])
+        out = os.path.join(tmp, "noexec.json")
+        r = subprocess.run([DT, "--inject", "-v", "-p", str(pid), "-o", out, "-i", "0", "-d",
+                            "1s"], capture_output=True, text=True, timeout=60)
+        if c.check(r.returncode == 0 and "refuses executable memfds" in r.stderr,
+                   "noexec: loaded from a file instead, saying so", r.stderr[-500:]):
+            c.check(sum(pp["tbk"] for pp in load(out)["pps"]) > 100, "noexec: it records")
+            left = [n for d in ("dev/shm", "tmp", "var/tmp")
+                    for n in os.listdir(f"/proc/{pid}/root/{d}") if "dhat-agent" in n]
+            c.check(not left, "noexec: the file is gone once loaded", str(left))
+    finally:
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+        u.kill()
+        u.wait()
+
+
+def syscalls(c, tmp):
+    """Threads stopped in clock_nanosleep, read and sigwait while the agent is
+    loaded: each call goes on as if nothing happened (sleeper.c checks)."""
+    p = subprocess.Popen([fixture(BUILD, "sleeper")], stdout=subprocess.PIPE)
+    try:
+        assert p.stdout.readline() == b"ready\n"
+        t0 = time.time()
+        r = subprocess.run([DT, "--inject", "-p", str(p.pid), "-o",
+                            os.path.join(tmp, "sleeper.json"), "-i", "0"],
+                           capture_output=True, text=True, timeout=60)
+        c.check(r.returncode == 0, "sleeper: attached until it exited, exit 0", r.stderr[-400:])
+        rc = p.wait(timeout=30)
+        c.check(rc == 0 and time.time() - t0 >= 1.9,
+                "sleeper: its sleep, read and sigwait went on through the injection",
+                f"exit {rc} (10: sleep cut short, 11: read, 12: sigwait)")
+        expect_sites(c, sites(os.path.join(tmp, "sleeper.json"), "sleeper.c"),
+                     {"reader": (10, 1, 10, 1, 10, 1)}, "sleeper --inject")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def regions(pid, data=True):
+    """The target's file-backed data mappings (where GOTs are), or all of
+    its file mappings, with their paths."""
+    out = []
+    with open(f"/proc/{pid}/maps") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) < 6 or not parts[5].startswith("/") or (data and "x" in parts[1]):
+                continue
+            lo, hi = (int(x, 16) for x in parts[0].split("-"))
+            if hi - lo <= 8 << 20:
+                out.append((lo, hi, parts[5]))
+    return out
+
+
+def object_at(regs, addr):
+    return next((path for lo, hi, path in regs if lo <= addr < hi), None)
+
+
+def agent_range(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        spans = [tuple(int(x, 16) for x in line.split()[0].split("-"))
+                 for line in f if "dhat-agent" in line]
+    return (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else (0, 0)
+
+
+def words(pid, regs):
+    """{address: 8-byte word} of the regions, read through /proc/PID/mem."""
+    out = {}
+    with open(f"/proc/{pid}/mem", "rb") as m:
+        for lo, hi, _ in regs:
+            try:
+                m.seek(lo)
+                data = m.read(hi - lo)
+            except OSError:
+                continue
+            for off in range(0, len(data) - 7, 8):
+                out[lo + off] = int.from_bytes(data[off:off + 8], "little")
+    return out
+
+
+def hooked(pid, regs):
+    lo, hi = agent_range(pid)
+    return {a: v for a, v in words(pid, regs).items() if lo <= v < hi}
+
+
+def progress_of(path, timeout=5.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open(path) as f:
+                return int(f.read())
+        except (OSError, ValueError):
+            time.sleep(0.02)
+    return -1
+
+
+def runs_on(p, progress):
+    a = progress_of(progress)
+    time.sleep(0.5)
+    return p.poll() is None and progress_of(progress) > a
+
+
+def restore(c, tmp, how):
+    progress = os.path.join(tmp, f"progress-{how}")
+    p = subprocess.Popen([SPIN, progress], stdout=subprocess.PIPE)
+    tracer = None
+    try:
+        assert p.stdout.readline() == b"ready\n"
+        regs = regions(p.pid)
+        before = words(p.pid, regs)
+        out = os.path.join(tmp, f"spin-{how}.json")
+        tracer = subprocess.Popen([DT, "--inject", "-p", str(p.pid), "-o", out, "-i", "0",
+                                   "-d", "2s" if how == "detach" else "60s"],
+                                  stderr=subprocess.PIPE, text=True)
+        first = tracer.stderr.readline()
+        if not c.check(first.startswith("dhat-trace: tracing PID"), f"{how}: attached", first):
+            return
+        time.sleep(0.5)
+        during = hooked(p.pid, regs)
+        c.check(len(during) >= 3, f"{how}: GOT slots point into the agent while tracing "
+                f"({len(during)})")
+        if how == "kill":
+            tracer.kill()
+            tracer.wait()
+            time.sleep(0.1)
+        else:
+            tracer.stderr.read()
+            tracer.wait(timeout=30)
+            c.check(tracer.returncode == 0 and os.path.exists(out), "detach: exit 0, file written",
+                    str(tracer.returncode))
+        after = words(p.pid, regs)
+        # A slot that was still lazy (its object's own PLT entry) is put
+        # back as such, and the next call binds it again: to the function,
+        # never to the agent.
+        objs = regions(p.pid, data=False)
+        lo, hi = agent_range(p.pid)
+        wrong = {hex(a): (hex(after.get(a, 0)), hex(before[a])) for a in during
+                 if after.get(a) != before.get(a) and
+                 not (object_at(objs, before[a]) == object_at(objs, a) and
+                      object_at(objs, after.get(a, 0)) and not lo <= after[a] < hi)}
+        c.check(during and not wrong, f"{how}: every slot holds its value from before the attach "
+                f"again{' within 100 ms of the SIGKILL' if how == 'kill' else ''}",
+                str(list(wrong.items())[:4]))
+        c.check(runs_on(p, progress), f"{how}: the target runs on")
+        c.check(not hooked(p.pid, regs), f"{how}: no word points into the agent any more")
+        with open(f"/proc/{p.pid}/maps") as f:
+            c.check("dhat-ring" not in f.read(), f"{how}: the shared ring is let go of")
+        # Attached again: the inert agent stays, another is loaded and records.
+        out = os.path.join(tmp, f"spin-{how}-again.json")
+        r = subprocess.run([DT, "--inject", "-p", str(p.pid), "-o", out, "-i", "0", "-d", "1s"],
+                           capture_output=True, text=True, timeout=60)
+        if c.check(r.returncode == 0, f"{how}: attached again, exit 0", r.stderr[-400:]):
+            with open(out) as f:
+                d = json.load(f)
+            c.check(sum(pp["tbk"] for pp in d["pps"]) > 100, f"{how}: the second agent records")
+        c.check(runs_on(p, progress), f"{how}: the target runs on after the second detach")
+    finally:
+        for q in (p, tracer):
+            if q and q.poll() is None:
+                q.kill()
+                q.wait()
+
+
+def refused(c, tmp, label, argv, setup, want):
+    """A target --inject must not touch: its reason, exit 1, the target left running."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stdin=subprocess.PIPE)
+    helper = None
+    try:
+        assert p.stdout.readline() == b"ready\n"
+        helper = setup(p)
+        r = subprocess.run([DT, "--inject", "-p", str(p.pid), "-o",
+                            os.path.join(tmp, "refused.json"), "-d", "5s"],
+                           capture_output=True, text=True, timeout=60)
+        c.check(r.returncode == 1 and want in r.stderr, f"{label}: refused, saying so",
+                f"exit {r.returncode}: {r.stderr.strip()[-400:]}")
+        c.check(r.stderr.count("\n") <= 2, f"{label}: in one line", r.stderr)
+        with open(f"/proc/{p.pid}/maps") as f:
+            c.check("dhat-agent" not in f.read(), f"{label}: nothing loaded into it")
+    finally:
+        if helper:
+            helper.kill()
+            helper.wait()
+        os.kill(p.pid, signal.SIGCONT)
+        c.check(p.poll() is None, f"{label}: the target is still alive")
+        p.kill()
+        p.wait()
+
+
+def strace(p):
+    s = subprocess.Popen(["strace", "-p", str(p.pid), "-o", os.devnull],
+                         stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        with open(f"/proc/{p.pid}/status") as f:
+            if re.search(r"TracerPid:\s+[1-9]", f.read()):
+                break
+        time.sleep(0.02)
+    return s
+
+
+c = Checks()
+with tempfile.TemporaryDirectory() as tmp:
+    parity(c, tmp)
+    later(c, tmp)
+    syscalls(c, tmp)
+    churn(c, tmp)
+    noexec(c, tmp)
+    many_threads(c, tmp)
+    own_allocator(c, tmp)
+    chroot(c, tmp)
+    exec_(c, tmp)
+    restore(c, tmp, "detach")
+    restore(c, tmp, "kill")
+    refused(c, tmp, "static executable", [fixture(BUILD, "basic-static"), "--wait"],
+            lambda p: None, "no dynamic libc")
+    refused(c, tmp, "stopped target", [SPIN], lambda p: os.kill(p.pid, signal.SIGSTOP) or
+            time.sleep(0.1), "is stopped")
+    refused(c, tmp, "traced target", [SPIN], strace, "already traced")
+    refused(c, tmp, "strict seccomp", [fixture(BUILD, "strict")], lambda p: None,
+            "strict seccomp mode")
+    refused(c, tmp, "seccomp filter refusing memfd_create", [fixture(BUILD, "nomemfd")],
+            lambda p: None, "a seccomp filter refusing memfd_create")
+    launch(c, tmp)
+sys.exit(c.finish())
