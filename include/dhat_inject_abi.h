@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Copyright (c) 2026 The dhat-trace developers */
 /*
- * The contract between the in-process agent (agent/) and the tracer
+ * The contract between the in-process agent (src/agent/) and the tracer
  * (src/inject.c): one memfd both map, a control area followed by a ring of
  * records.  The records are dhat_abi.h's struct dt_rec_*, each behind a
  * struct dt_inj_hdr, so the tracer's intake is the BPF ring's.  Include

@@ -6,7 +6,7 @@
 /*
  * The one table of the functions dhat-trace intercepts, for both ways of
  * doing it: the uprobes (src/probes.c) and the in-process agent's GOT hooks
- * (agent/hooks.c).  Each includer defines X(id, sym, kind, fn, required,
+ * (src/agent/hooks.c).  Each includer defines X(id, sym, kind, fn, required,
  * nargs, prog) to take the columns it needs:
  *   id        a C identifier for the entry
  *   sym       the symbol's name

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Copyright (c) 2026 The dhat-trace developers */
 /*
- * Loading the agent (agent/, embedded in this executable) into a running
+ * Loading the agent (src/agent/, embedded in this executable) into a running
  * process, CRIU's parasite_memfd_exchange way, which works across mount
  * namespaces: a remote memfd_create, the agent written into it through
  * /proc/PID/fd/N, then a remote dlopen("/proc/self/fd/N") through libc's

@@ -10,7 +10,7 @@
 
 /*
  * --inject: the capture's records come from an agent loaded into the
- * target (agent/), which rewrites the allocator functions' GOT slots,
+ * target (src/agent/), which rewrites the allocator functions' GOT slots,
  * rather than from uprobes.  The records and their intake are the BPF
  * ring's; stacks are frame-pointer stacks for now.
  */
