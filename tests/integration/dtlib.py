@@ -91,6 +91,11 @@ def attach(dt, out, argv, *opts, timeout=60):
         target.wait(timeout=timeout)
         rest = tracer.stderr.read()
         tracer.wait(timeout=timeout)
+        # A fixture that died (a signal it should have waited for) is a
+        # failure too, whatever the capture of it says.
+        if target.returncode != 0:
+            return (tracer.returncode or 1,
+                    first + rest + f"\n(the target exited with status {target.returncode})")
         return tracer.returncode, first + rest
     finally:
         for p in (target, tracer):
