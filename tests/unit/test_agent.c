@@ -168,7 +168,7 @@ static void *load_copy(const char *path)
 static void tracer_gone(const char *path)
 {
 	struct timespec t0, t1;
-	int (*start)(int, int, int);
+	int (*start)(int, int, int, int);
 	struct dt_inj_ctrl *ctrl;
 	struct injring *q;
 	int mfd, p[2];
@@ -177,12 +177,12 @@ static void tracer_gone(const char *path)
 
 	mfd = memfd_create("ring2", MFD_CLOEXEC);
 	q = mfd >= 0 ? injring__new(mfd, RING, 16) : NULL;
-	start = h ? (int (*)(int, int, int))dlsym(h, "dt_agent_start") : NULL;
+	start = h ? (int (*)(int, int, int, int))dlsym(h, "dt_agent_start") : NULL;
 	ok(q && start, "a second agent loads");
 	if (!q || !start || pipe2(p, O_CLOEXEC | O_NONBLOCK))
 		return;
 	ctrl = injring__ctrl(q);
-	is_u64(start(dup(mfd), p[0], -1), 0, "it starts");
+	is_u64(start(dup(mfd), p[0], -1, -1), 0, "it starts");
 	ctrl->tracing = 1;
 	close(p[1]);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -198,7 +198,7 @@ static void tracer_gone(const char *path)
 int main(int argc, char **argv)
 {
 	static struct check c;
-	int (*start)(int, int, int);
+	int (*start)(int, int, int, int);
 	struct dt_inj_ctrl *ctrl;
 	struct injring *q;
 	pthread_t th[2];
@@ -212,12 +212,12 @@ int main(int argc, char **argv)
 	q = mfd >= 0 ? injring__new(mfd, RING, 16) : NULL;
 	ok(q != NULL, "the shared ring is set up");
 	h = dlopen(argv[1], RTLD_NOW);
-	start = h ? (int (*)(int, int, int))dlsym(h, "dt_agent_start") : NULL;
+	start = h ? (int (*)(int, int, int, int))dlsym(h, "dt_agent_start") : NULL;
 	ok(start != NULL, "the agent loads%s%s", h ? "" : ": ", h ? "" : dlerror());
 	if (!q || !start || pipe2(p, O_CLOEXEC | O_NONBLOCK))
 		return tap_done();
 	ctrl = injring__ctrl(q);
-	is_u64(start(dup(mfd), p[0], -1), 0, "the agent starts");
+	is_u64(start(dup(mfd), p[0], -1, -1), 0, "the agent starts");
 	ok(ctrl->state == DT_INJ_ACTIVE && ctrl->nslots >= 2, "it patched %u GOT slots in %llu "
 	   "objects", ctrl->nslots, (unsigned long long)ctrl->objects);
 	ctrl->tracing = 1;
