@@ -9,7 +9,9 @@
  * and only the thread's own stack is read.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include <time.h>
 #include <sys/mman.h>
 #include "agent.h"
@@ -32,6 +34,61 @@ static void want_refresh(void)
 		__atomic_store_n(&ag_ctrl->uw_want, DT_UW_REFRESH_SOON, __ATOMIC_RELEASE);
 }
 
+/*
+ * In front of the two binary searches, a cache shared by the threads, as
+ * bpf/unwind.bpf.h keeps one per CPU: the same few return addresses come
+ * back call after call, and a hit is a few loads where the searches were
+ * most of a frame's time.  Entries are written without a lock; the check
+ * word makes one that two writers tore (or that a reader caught half
+ * written) a miss.  An entry holds for the table generation it was found
+ * in only.
+ */
+#define RC_SLOTS 4096
+
+struct rc_slot {
+	uint64_t w[4];	/* addr, gen | kind << 32, the row, check */
+};
+
+static struct rc_slot *rc;
+
+static inline uint64_t rc_check(const uint64_t *w)
+{
+	return (w[0] * 0x9e3779b97f4a7c15ULL) ^ (w[1] * 0xc2b2ae3d27d4eb4fULL) ^
+	       (w[2] * 0x165667b19e3779f9ULL) ^ 0x5bd1e995ULL;
+}
+
+static inline struct rc_slot *rc_slot(uint64_t addr)
+{
+	return &rc[(addr ^ (addr >> 12)) & (RC_SLOTS - 1)];
+}
+
+static bool rc_get(uint64_t addr, uint32_t g, uint8_t *kind, struct dt_uw_row *row)
+{
+	struct rc_slot *s = rc_slot(addr);
+	uint64_t w[4];
+	int i;
+
+	for (i = 0; i < 4; i++)
+		w[i] = __atomic_load_n(&s->w[i], __ATOMIC_RELAXED);
+	if (w[0] != addr || (uint32_t)w[1] != g || w[3] != rc_check(w))
+		return false;
+	*kind = (uint8_t)(w[1] >> 32);
+	memcpy(row, &w[2], sizeof(*row));
+	return true;
+}
+
+static void rc_put(uint64_t addr, uint32_t g, uint8_t kind, const struct dt_uw_row *row)
+{
+	struct rc_slot *s = rc_slot(addr);
+	uint64_t w[4] = { addr, g | (uint64_t)kind << 32, 0, 0 };
+	int i;
+
+	memcpy(&w[2], row, sizeof(*row));
+	w[3] = rc_check(w);
+	for (i = 0; i < 4; i++)
+		__atomic_store_n(&s->w[i], w[i], __ATOMIC_RELAXED);
+}
+
 static uint8_t rule(void *ctx, uint64_t addr, struct dt_uw_row *row)
 {
 	const struct dt_inj_uw *t = ag_uw;
@@ -40,6 +97,9 @@ static uint8_t rule(void *ctx, uint64_t addr, struct dt_uw_row *row)
 	uint8_t kind;
 
 	(void)ctx;
+	g = __atomic_load_n(&t->gen, __ATOMIC_ACQUIRE);
+	if (rc && rc_get(addr, g, &kind, row))
+		return kind;
 	/* A table published while we looked: look again, a few times at most
 	 * (the tracer publishes after a dlopen, not in a loop). */
 	for (tries = 0; tries < 4; tries++) {
@@ -50,6 +110,8 @@ static uint8_t rule(void *ctx, uint64_t addr, struct dt_uw_row *row)
 			continue;
 		if (kind == DT_UW_NOT_YET)
 			want_refresh();
+		else if (rc)
+			rc_put(addr, g, kind, &r);
 		*row = r;
 		return kind;
 	}
@@ -110,6 +172,11 @@ int ag_uw_map(int fd)
 	uw_rows = (const struct dt_uw_row *)((const char *)t + DT_INJ_UW_ROWS_OFF);
 	uw_capacity = t->capacity;
 	uw_len = len;
+	/* No cache, no harm: every lookup searches. */
+	rc = mmap(NULL, RC_SLOTS * sizeof(*rc), PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (rc == MAP_FAILED)
+		rc = NULL;
 	ag_uw = t;
 	return 0;
 }
