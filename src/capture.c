@@ -595,7 +595,9 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		.t0 = t0, .duration_ns = duration_ns,
 		.interval_ns = cfg.interval_ns,
 		.watch_child = t->launched && *o->watching,
-		.uw = skel ? uw : NULL, .uw_refresh = skel ? &skel->bss->uw_refresh : NULL, .rss_last = &rss_end,
+		/* --inject: the agent asks for tables itself (src/injuw.c). */
+		.uw = skel ? uw : NULL, .uw_refresh = skel ? &skel->bss->uw_refresh : NULL,
+		.rss_last = &rss_end,
 		.holds_asked = skel && skel->bss->hold_tracer ?
 				       (const volatile uint64_t *)&skel->bss->counters[DT_CNT_LOADS_HELD] :
 				       NULL,
