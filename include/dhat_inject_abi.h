@@ -25,7 +25,7 @@
 #define DT_DHAT_INJECT_ABI_H
 
 #define DT_INJ_MAGIC 0x6a6e4964U	/* "dInj" */
-#define DT_INJ_VERSION 1
+#define DT_INJ_VERSION 2
 /* The control area: this struct, page-rounded; the ring starts after it. */
 #define DT_INJ_CTRL_SIZE (256 * 1024)
 #define DT_INJ_MAX_SLOTS 7000
@@ -73,6 +73,8 @@ struct dt_inj_ctrl {
 	__u32 cmd_detach;	/* 1: restore the slots and go inert */
 	__u32 epoch;		/* the map epoch stacks are taken in */
 	__u64 wake_bytes;	/* wake the reader once this much waits (0: never) */
+	__u32 unwind;		/* enum dt_unwind_mode; FP unless a table memfd is given */
+	__u32 uw_want;		/* agent: DT_UW_REFRESH_*, code the table lacks (tracer clears) */
 	/* Written by the agent */
 	__u32 state;		/* enum dt_inj_state */
 	__u32 why;		/* enum dt_inj_why */
@@ -90,5 +92,26 @@ struct dt_inj_ctrl {
 	__u64 tail __attribute__((aligned(64)));
 	struct dt_inj_slot slots[DT_INJ_MAX_SLOTS] __attribute__((aligned(64)));
 };
+
+/*
+ * --unwind=dwarf/auto: the unwind tables of src/unwind.c, shared with the
+ * agent in a memfd of their own that it maps read-only: this header, then
+ * the rows.  Rows are only ever appended past the ones in use; a new
+ * mapping table goes into maps[(gen + 1) & 1], then gen moves on
+ * (release).  A reader takes maps[gen & 1] and checks gen again after
+ * copying what it needs: unchanged, no writer touched that slot.
+ */
+#define DT_INJ_UW_MAGIC 0x77556964U	/* "dIUw" */
+
+struct dt_inj_uw {
+	__u32 magic;
+	__u32 gen;
+	__u32 capacity;		/* rows after the header */
+	__u32 pad;
+	struct dt_uw_maps maps[2];
+};
+
+/* Where the rows start in the memfd: the header, page-rounded. */
+#define DT_INJ_UW_ROWS_OFF ((sizeof(struct dt_inj_uw) + 4095) & ~(__u64)4095)
 
 #endif

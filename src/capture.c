@@ -86,7 +86,8 @@ static struct unwinder *unwind_setup(struct dt_config *cfg, const struct capture
 	errno = 0;
 	if (cfg->unwind == DT_UNWIND_FP)
 		return NULL;
-	if (!unwinder__kernel_ok()) {
+	/* --inject: the agent walks the tables, not BPF. */
+	if (!cfg->inject && !unwinder__kernel_ok()) {
 		if (cfg->unwind == DT_UNWIND_DWARF) {
 			elog("--unwind=dwarf needs bpf_loop() and bpf_find_vma() (Linux 5.17 or "
 			     "later)\n");
@@ -427,20 +428,24 @@ static int place_probes(struct dt_config *cfg, const struct capture_opts *o, str
  * --inject: the agent in the target records instead of the probes.  No BPF
  * at all: the view follows the target's mappings by reading them again when
  * a stack meets code it does not know (no map epochs: a library unloaded
- * and another loaded at its address meanwhile could be misnamed).
+ * and another loaded at its address meanwhile could be misnamed).  DWARF
+ * stacks: the tables BPF would get, in memory shared with the agent.
  */
-static struct injection *inject(const struct dt_config *cfg, const struct target *t,
-				struct tview *tv, bool held)
+static struct injection *inject(struct dt_config *cfg, const struct capture_opts *o,
+				struct tview *tv, bool held, struct unwinder **uw)
 {
-	if (cfg->unwind == DT_UNWIND_DWARF) {
-		elog("--inject takes frame-pointer stacks only for now: --unwind=dwarf is not "
-		     "yet supported with it\n");
+	const struct target *t = o->t;
+
+	if (cfg->unwind != DT_UNWIND_FP)
+		status__phase("building unwind tables");
+	*uw = unwind_setup(cfg, o, tv);
+	if (!*uw && errno)
 		return NULL;
-	}
-	vlog("--inject: frame-pointer stacks (DWARF unwinding in the agent: not yet)\n");
+	vlog("--inject: %s stacks walked in the agent\n", *uw ? "DWARF" : "frame-pointer");
 	status__phase("loading the agent into PID %d", t->pid);
 	return inject__attach(t->pid, tv, &(struct inject_opts){ .ring_size = cfg->ring_size,
-		.max_frames = cfg->max_frames, .held = held && t->launched });
+		.max_frames = cfg->max_frames, .held = held && t->launched, .uw = *uw,
+		.unwind = (unsigned int)cfg->unwind });
 }
 
 struct agent_source {
@@ -491,7 +496,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	if (o->from_maps)
 		tview__sync(tv);
 	if (cfg.inject) {
-		inj = inject(&cfg, t, tv, held);
+		inj = inject(&cfg, o, tv, held, &b.uw);
 		err = inj ? 0 : -1;
 	} else {
 		err = place_probes(&cfg, o, tv, &b);
@@ -590,7 +595,9 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		.t0 = t0, .duration_ns = duration_ns,
 		.interval_ns = cfg.interval_ns,
 		.watch_child = t->launched && *o->watching,
-		.uw = uw, .uw_refresh = skel ? &skel->bss->uw_refresh : NULL, .rss_last = &rss_end,
+		/* --inject: the agent asks for tables itself (src/injuw.c). */
+		.uw = skel ? uw : NULL, .uw_refresh = skel ? &skel->bss->uw_refresh : NULL,
+		.rss_last = &rss_end,
 		.holds_asked = skel && skel->bss->hold_tracer ?
 				       (const volatile uint64_t *)&skel->bss->counters[DT_CNT_LOADS_HELD] :
 				       NULL,

@@ -32,6 +32,7 @@
 #include "elfsym.h"
 #include "inject.h"
 #include "injring.h"
+#include "injuw.h"
 #include "log.h"
 #include "remote.h"
 #include "targetview.h"
@@ -51,6 +52,7 @@ struct injection {
 	pid_t pid;
 	struct injring *ring;
 	struct dt_inj_ctrl *ctrl;
+	struct injuw *uw;	/* DWARF stacks: the tables shared with the agent */
 	int pipe_w;		/* the agent's line: closing it tells it we are gone */
 	int wake_fd;		/* the agent's eventfd: records are waiting; -1: none */
 	bool started;		/* the agent runs: it must be told to stop */
@@ -308,7 +310,7 @@ static void remote_dlerror(struct remote *r, const struct libc_fns *f, char *buf
 }
 
 struct fds {
-	int64_t agent, ring, pipe_r, pipe_w, wake;
+	int64_t agent, ring, pipe_r, pipe_w, wake, uw;
 	char staged[256];	/* the agent as a file in the target's root, as it names it */
 	char staged_here[PATH_MAX];	/* the same, as we name it (unlinked once loaded) */
 };
@@ -431,6 +433,16 @@ static int make_fds(struct injection *in, struct remote *r, struct fds *fds,
 		return err;
 	}
 	in->ctrl = injring__ctrl(in->ring);
+	if (o->uw) {
+		fds->uw = remote_memfd(r, "dhat-unwind", MFD_CLOEXEC | MFD_NOEXEC_SEAL);
+		if (fds->uw < 0)
+			return (int)fds->uw;
+		fd = open_their_fd(in->pid, fds->uw, O_RDWR);
+		in->uw = fd < 0 ? NULL : injuw__new(fd, o->uw);
+		if (!in->uw)
+			return -errno;
+		in->ctrl->unwind = o->unwind;
+	}
 	err = (int)remote__syscall(r, SYS_pipe2, s, O_CLOEXEC | O_NONBLOCK, 0, 0, 0, 0);
 	if (!err)
 		err = remote__read(r, s, pfd, sizeof(pfd));
@@ -518,7 +530,7 @@ static int load_agent(struct injection *in, struct remote *r, const struct libc_
 		err = -ENOENT;
 	if (!err)
 		err = remote__call(r, start, (uint64_t)fds->ring, (uint64_t)fds->pipe_r,
-				   (uint64_t)fds->wake, 0, 5000, &ret);
+				   (uint64_t)fds->wake, (uint64_t)fds->uw, 5000, &ret);
 	if (!err && (int)ret)
 		err = (int)ret;
 	if (err) {
@@ -526,7 +538,7 @@ static int load_agent(struct injection *in, struct remote *r, const struct libc_
 		return err;
 	}
 	/* Its copies of the pipe, the ring and the eventfd are the agent's now. */
-	fds->ring = fds->pipe_r = fds->wake = -1;
+	fds->ring = fds->pipe_r = fds->wake = fds->uw = -1;
 	in->started = true;
 	return 0;
 }
@@ -534,8 +546,9 @@ static int load_agent(struct injection *in, struct remote *r, const struct libc_
 struct injection *inject__attach(pid_t pid, const struct tview *tv, const struct inject_opts *o)
 {
 	struct injection *in = calloc(1, sizeof(*in));
-	struct fds fds = { .agent = -1, .ring = -1, .pipe_r = -1, .pipe_w = -1, .wake = -1 };
-	int64_t *fd[] = { &fds.agent, &fds.ring, &fds.pipe_r, &fds.pipe_w, &fds.wake };
+	struct fds fds = { .agent = -1, .ring = -1, .pipe_r = -1, .pipe_w = -1, .wake = -1,
+			   .uw = -1 };
+	int64_t *fd[] = { &fds.agent, &fds.ring, &fds.pipe_r, &fds.pipe_w, &fds.wake, &fds.uw };
 	struct libc_fns f = { 0 };
 	struct unsafe u = { .n = 0 };
 	struct remote *r = NULL;
@@ -671,6 +684,7 @@ int inject__drain(struct injection *in, int (*fn)(void *ctx, void *data, size_t 
 		vlog("cannot read the agent's eventfd: %s\n", strerror(errno));
 	__atomic_store_n(&in->ctrl->wake_pending, 0, __ATOMIC_RELEASE);
 	n = injring__drain(in->ring, fn, ctx);
+	injuw__poll(in->uw, in->ctrl);
 
 	if (!n)
 		check_agent(in, fn, ctx);
@@ -754,5 +768,6 @@ void inject__free(struct injection *in)
 	if (in->wake_fd >= 0)
 		close(in->wake_fd);
 	injring__free(in->ring);
+	injuw__free(in->uw);
 	free(in);
 }

@@ -12,14 +12,19 @@
  * --inject: the capture's records come from an agent loaded into the
  * target (src/agent/), which rewrites the allocator functions' GOT slots,
  * rather than from uprobes.  The records and their intake are the BPF
- * ring's; stacks are frame-pointer stacks for now.
+ * ring's; stacks are taken by frame pointer, or with the unwind tables
+ * shared with the agent (src/injuw.c).
  */
 struct injection;
 struct tview;
 
+struct unwinder;
+
 struct inject_opts {
 	uint64_t ring_size;	/* a power of two */
 	unsigned int max_frames;
+	struct unwinder *uw;	/* DWARF stacks from these tables; NULL: frame pointers */
+	unsigned int unwind;	/* enum dt_unwind_mode, with uw */
 	bool held;		/* a launched command held by us at a ptrace stop */
 };
 

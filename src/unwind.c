@@ -8,6 +8,7 @@
  * written object: its index entry is written last.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,8 @@ struct unwinder {
 	uint32_t maps_epoch;	/* the target view's epoch they were read at */
 	int maps_fd;
 	volatile uint32_t *maps_cur;
+	struct dt_uw_maps *slots;	/* shared with the agent, or NULL */
+	volatile uint32_t *gen;
 	struct dt_uw_maps *table;	/* staging copy of one uw_maps slot */
 	struct dt_uw_row *rows;	/* the BPF array, mapped */
 	size_t map_len;
@@ -87,7 +90,7 @@ void unwinder__free(struct unwinder *u)
 	free(u->objs);
 	free(u->maps);
 	free(u->table);
-	if (u->rows)
+	if (u->map_len)
 		munmap(u->rows, u->map_len);
 	free(u);
 }
@@ -252,6 +255,8 @@ static int index_no_rows(struct unwinder *u, const struct dt_uw_obj_key *key)
 {
 	struct dt_uw_obj v = { .first_row = DT_UW_NO_ROWS };
 
+	if (u->objs_fd < 0)
+		return 0;	/* the agent looks up mappings alone */
 	return bpf_map_update_elem(u->objs_fd, key, &v, BPF_ANY) ? -errno : 0;
 }
 
@@ -285,7 +290,7 @@ static int install_pending(struct unwinder *u)
 					.nrows = (uint32_t)o->t.nrows };
 		/* Rows are in place before the index entry that leads to them. */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (bpf_map_update_elem(u->objs_fd, &o->key, &v, BPF_ANY)) {
+		if (u->objs_fd >= 0 && bpf_map_update_elem(u->objs_fd, &o->key, &v, BPF_ANY)) {
 			err = -errno;
 			o->failed = true;
 			continue;
@@ -306,7 +311,7 @@ static int install_pending(struct unwinder *u)
 static int publish_maps(struct unwinder *u)
 {
 	struct dt_uw_maps *t = u->table;
-	uint32_t next = (*u->maps_cur + 1) & 1;
+	uint32_t next;
 	size_t i;
 
 	t->n = 0;
@@ -324,6 +329,14 @@ static int publish_maps(struct unwinder *u)
 			.nrows = o->installed ? o->nrows : 0,
 		};
 	}
+	if (u->slots) {
+		uint32_t g = *u->gen + 1;
+
+		memcpy(&u->slots[g & 1], t, offsetof(struct dt_uw_maps, m) + t->n * sizeof(t->m[0]));
+		__atomic_store_n(u->gen, g, __ATOMIC_RELEASE);
+		return 0;
+	}
+	next = (*u->maps_cur + 1) & 1;
 	if (bpf_map_update_elem(u->maps_fd, &next, t, BPF_ANY))
 		return -errno;
 	*u->maps_cur = next;
@@ -340,11 +353,17 @@ int unwinder__install(struct unwinder *u, const struct unwinder_maps *m, uint32_
 	u->table = calloc(1, sizeof(*u->table));
 	if (!u->table)
 		return -ENOMEM;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, m->rows_fd, 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	u->rows = p;
-	u->map_len = len;
+	if (m->rows) {
+		u->rows = m->rows;	/* the caller's to unmap */
+	} else {
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, m->rows_fd, 0);
+		if (p == MAP_FAILED)
+			return -errno;
+		u->rows = p;
+		u->map_len = len;
+	}
+	u->slots = m->slots;
+	u->gen = m->gen;
 	u->capacity = capacity;
 	u->st.row_capacity = capacity;
 	u->objs_fd = m->objs_fd;
@@ -395,7 +414,6 @@ static uint8_t tail_rule(void *ctx, uint64_t addr, struct dt_uw_row *row)
 	const struct unwinder *u = w->u;
 	const struct mapping *m = NULL;
 	const struct object *o;
-	uint32_t lo, hi, mid;
 	uint64_t rel;
 	size_t i;
 
@@ -411,21 +429,7 @@ static uint8_t tail_rule(void *ctx, uint64_t addr, struct dt_uw_row *row)
 	if (!o->nrows)
 		return DT_UW_FP;
 	rel = addr - (m->start - m->pgoff - (uint64_t)o->t.vaddr_delta);
-	if (rel > 0xffffffffULL)
-		return DT_UW_GAP;
-	lo = o->first_row;
-	hi = o->first_row + o->nrows;
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (u->rows[mid].pc <= rel)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == o->first_row)
-		return DT_UW_GAP;
-	*row = u->rows[lo - 1];
-	return row->kind;
+	return uwexec__row(u->rows, o->first_row, o->nrows, rel, row);
 }
 
 static int tail_read(void *ctx, uint64_t addr, uint64_t *out)

@@ -46,9 +46,15 @@ int unwinder__add_program(struct unwinder *u, const char *exe);
 int unwinder__add_mapped(struct unwinder *u);
 /* Row-array size to create: what is built, plus room for dlopen. */
 uint32_t unwinder__capacity(const struct unwinder *u);
+/* Where the tables go: the loaded BPF maps, or (rows set) memory shared
+ * with the in-process agent, which has no object index and reads the
+ * mapping table of slots[*gen & 1] (include/dhat_inject_abi.h). */
 struct unwinder_maps {
 	int rows_fd, objs_fd, maps_fd;
 	volatile uint32_t *maps_cur;	/* which uw_maps slot BPF reads */
+	struct dt_uw_row *rows;		/* already mapped, capacity rows */
+	struct dt_uw_maps *slots;	/* two */
+	volatile uint32_t *gen;
 };
 
 /* Copy the rows, object index and mapping table into the loaded maps. */

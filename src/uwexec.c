@@ -72,3 +72,48 @@ int uwexec__walk(const struct uwexec_ops *ops, struct uwexec_regs *r, uint64_t *
 		;
 	return end;
 }
+
+uint8_t uwexec__row(const struct dt_uw_row *rows, uint32_t first, uint32_t n, uint64_t rel,
+		    struct dt_uw_row *row)
+{
+	uint32_t lo = first, hi = first + n, mid;
+
+	if (rel > 0xffffffffULL)
+		return DT_UW_GAP;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (rows[mid].pc <= rel)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == first)
+		return DT_UW_GAP;
+	*row = rows[lo - 1];
+	return row->kind;
+}
+
+uint8_t uwexec__map_rule(const struct dt_uw_maps *t, const struct dt_uw_row *rows,
+			 uint32_t capacity, uint64_t addr, struct dt_uw_row *row)
+{
+	uint32_t lo = 0, hi = t->n < DT_UW_MAX_MAPS ? t->n : DT_UW_MAX_MAPS, mid;
+	const struct dt_uw_map *m;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (t->m[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || addr >= t->m[lo - 1].end)
+		return DT_UW_NOT_YET;
+	m = &t->m[lo - 1];
+	/* As bpf/unwind.bpf.h's rule_in(): no rows, either "follow rbp" or
+	 * "no table will come". */
+	if (!m->nrows)
+		return m->first_row == DT_UW_NO_ROWS ? DT_UW_GAP : DT_UW_FP;
+	if (m->first_row > capacity || m->nrows > capacity - m->first_row)
+		return DT_UW_INVALID;
+	return uwexec__row(rows, m->first_row, m->nrows, addr - m->bias, row);
+}

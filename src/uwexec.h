@@ -35,4 +35,15 @@ struct uwexec_ops {
 int uwexec__walk(const struct uwexec_ops *ops, struct uwexec_regs *r, uint64_t *ips,
 		 uint32_t *nr, uint64_t *fp_frames);
 
+/* The row of rows[first, first + n) covering rel (an object's ELF address):
+ * its kind, *row set; DT_UW_GAP where no row does. */
+uint8_t uwexec__row(const struct dt_uw_row *rows, uint32_t first, uint32_t n, uint64_t rel,
+		    struct dt_uw_row *row);
+
+/* The rule for addr from a mapping table as src/unwind.c publishes it
+ * (sorted by start) over rows[0, capacity): DT_UW_NOT_YET where no mapping
+ * holds addr (code mapped since the table was written). */
+uint8_t uwexec__map_rule(const struct dt_uw_maps *t, const struct dt_uw_row *rows,
+			 uint32_t capacity, uint64_t addr, struct dt_uw_row *row);
+
 #endif

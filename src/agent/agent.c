@@ -47,6 +47,7 @@ static void let_go_of_memory(void)
 	mmap(ag_ring, 2 * ag_ring_size, PROT_READ | PROT_WRITE, anon, -1, 0);
 	mmap(ag_ctrl, DT_INJ_CTRL_SIZE, PROT_READ | PROT_WRITE, anon, -1, 0);
 	madvise(ag_seen, (AG_SEEN_SLOTS + 8) * sizeof(uint64_t), MADV_DONTNEED);
+	ag_uw_let_go();
 }
 
 static void go_inert(enum dt_inj_why why)
@@ -145,10 +146,12 @@ static int map_ring(int fd)
 /*
  * ring_fd: the shared memfd (control area, then the ring); ctl_fd: the
  * read end of the tracer's pipe; wake_fd: an eventfd the tracer polls, or
- * -1.  All are the target's fds, closed or kept here.  0 or -errno; on
+ * -1; uw_fd: the unwind tables (struct dt_inj_uw), or -1 for frame-pointer
+ * stacks.  All are the target's fds, closed or kept here.  0 or -errno; on
  * failure nothing is patched.
  */
-__attribute__((visibility("default"))) int dt_agent_start(int ring_fd, int ctl_fd, int wake_fd)
+__attribute__((visibility("default"))) int dt_agent_start(int ring_fd, int ctl_fd, int wake_fd,
+							   int uw_fd)
 {
 	static bool started;
 	sigset_t all, old;
@@ -159,6 +162,10 @@ __attribute__((visibility("default"))) int dt_agent_start(int ring_fd, int ctl_f
 		return -EALREADY;
 	err = map_ring(ring_fd);
 	close(ring_fd);
+	if (!err && uw_fd >= 0) {
+		err = ag_uw_map(uw_fd);
+		close(uw_fd);
+	}
 	if (err)
 		return err;
 	ag_seen = mmap(NULL, (AG_SEEN_SLOTS + 8) * sizeof(uint64_t), PROT_READ | PROT_WRITE,

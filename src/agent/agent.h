@@ -45,6 +45,19 @@ extern int ag_wake_fd AG_HIDDEN;	/* eventfd the reader polls; -1: none */
 #define AG_SEEN_SLOTS (1U << 16)
 void *ag_hook_dlopen(const char *file, int mode) AG_HIDDEN;
 void ag_count(enum dt_counter c) AG_HIDDEN;
+/* Signal the tracer's eventfd, once until it drains. */
+void ag_wake_reader(void) AG_HIDDEN;
+
+/* uwalk.c: DWARF stacks over the tracer's tables (NULL: frame pointers) */
+extern const struct dt_inj_uw *ag_uw AG_HIDDEN;
+int ag_uw_map(int fd) AG_HIDDEN;
+void ag_uw_let_go(void) AG_HIDDEN;
+/* After a dlopen: the tracer adds the new objects' tables (waited for). */
+void ag_uw_loaded(void) AG_HIDDEN;
+/* ips[0, n) taken, ips[n - 1] the pc of the frame whose CFA is cfa, bp its
+ * rbp, [lo, hi) the thread's stack: the frame count after the walk. */
+uint32_t ag_uw_walk(uint64_t *ips, uint32_t n, uint32_t max, uint64_t bp, uint64_t cfa,
+		    uint64_t lo, uint64_t hi) AG_HIDDEN;
 
 /* got.c: both under the agent's lock; 0 or -errno */
 int ag_got_patch(void) AG_HIDDEN;

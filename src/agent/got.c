@@ -296,5 +296,6 @@ void *ag_hook_dlopen(const char *file, int mode)
 		ag_got_patch();
 	}
 	ag_unlock();
+	ag_uw_loaded();
 	return h;
 }

@@ -97,7 +97,7 @@ static void *reserve(uint32_t len)
 
 /* An eventfd, not a pipe: a write to it never raises SIGPIPE in the
  * target, whether the tracer is there or not. */
-static void wake_reader(void)
+void ag_wake_reader(void)
 {
 	struct dt_inj_ctrl *c = ag_ctrl;
 	uint64_t one = 1;
@@ -124,7 +124,7 @@ static inline void commit(void *rec, uint32_t len)
 	h = __atomic_load_n(&c->head, __ATOMIC_RELAXED);
 	if (h - __atomic_load_n(&tail_seen, __ATOMIC_RELAXED) >= c->wake_bytes &&
 	    h - fresh_tail() >= c->wake_bytes)
-		wake_reader();
+		ag_wake_reader();
 }
 
 /*
@@ -230,7 +230,11 @@ static uint64_t take_stack(uint64_t ret, uint64_t fp, uint64_t sp)
 	ips[n++] = ret;
 	if (sp < stk_lo || sp >= stk_hi)
 		stack_bounds(sp);
-	if (sp >= stk_lo && sp < stk_hi) {
+	if (sp >= stk_lo && sp < stk_hi && ag_uw) {
+		/* At the hook's entry (a GOT call leaves no frame of its own),
+		 * as at the allocator's in BPF: CFA = the return address + 8. */
+		n = ag_uw_walk(ips, n, max, fp, sp + 16, stk_lo, stk_hi);
+	} else if (sp >= stk_lo && sp < stk_hi) {
 		while (n < max && fp >= sp && fp + 16 <= stk_hi && !(fp & 7)) {
 			next = ((const uint64_t *)fp)[0];
 			r = ((const uint64_t *)fp)[1];

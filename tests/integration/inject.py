@@ -4,7 +4,10 @@
 """--inject: the in-process agent.
 
 - The same per-site numbers (and the same stacks, frame pointers both ways)
-  as the uprobe mode on the frame-pointer fixtures, and DHAT's expected ones.
+  as the uprobe mode on the frame-pointer fixtures, and DHAT's expected ones;
+  on the fixtures built without frame pointers, the same numbers and frames
+  as the uprobe mode's DWARF stacks, walked in the agent over the tables
+  the tracer shares with it, no stack cut short.
 - The GOT slots it rewrote are back, read through /proc/PID/mem, after a
   normal end and within 100 ms of the tracer's SIGKILL; the target runs on.
 - The targets it cannot or must not touch are refused, each with its reason,
@@ -37,14 +40,23 @@ def pps(path):
             tuple(pp[k] for k in NUMS) for pp in d["pps"]}, d["dhatTrace"]
 
 
+FP = (["--inject", "--unwind=fp"], ["--unwind=fp"])
+DWARF = (["--inject", "--unwind=dwarf"], ["--unwind=dwarf"])
+# --unwind=auto, the default: DWARF where there are tables.
+AUTO = (["--inject"], ["--unwind=dwarf"])
+
+
 def parity(c, tmp):
     # ld.so allocates through its own pointer to libc's calloc (the DTV of
     # each new thread): no GOT slot, so --inject cannot see it (documented).
-    for name, src, want, ldso in (("basic", "basic.c", BASIC, False),
-                                  ("cxx", "cxx.cpp", CXX, False),
-                                  ("threads", "threads.c", THREADS, True)):
+    for name, src, want, ldso, how in (("basic", "basic.c", BASIC, False, FP),
+                                       ("cxx", "cxx.cpp", CXX, False, FP),
+                                       ("threads", "threads.c", THREADS, True, FP),
+                                       ("basic-nofp", "basic.c", BASIC, False, DWARF),
+                                       ("cxx-nofp", "cxx.cpp", CXX, False, AUTO),
+                                       ("threads-nofp", "threads.c", THREADS, True, DWARF)):
         got = {}
-        for mode, opts in (("inject", ["--inject"]), ("uprobe", ["--unwind=fp"])):
+        for mode, opts in (("inject", how[0]), ("uprobe", how[1])):
             out = os.path.join(tmp, f"{name}-{mode}.json")
             rc, err = attach(DT, out, [fixture(BUILD, name)], *opts, "-d", "60s")
             if not c.check(rc == 0, f"{name} {mode}: exit 0", err[-600:]):
@@ -59,6 +71,12 @@ def parity(c, tmp):
                         str(extra))
                 c.check("in-process agent" in err, f"{name} --inject: says how it records",
                         err[:300])
+                if how is not FP:
+                    c.check(extra.get("stack_unwinds", 0) > 0 and
+                            extra.get("stacks_truncated", 1) == 0,
+                            f"{name} --inject: DWARF stacks from the agent, none cut short",
+                            str({k: v for k, v in extra.items() if "unwind" in k or
+                                 "truncated" in k}))
         if len(got) < 2:
             continue
         a, b = got["inject"][0], got["uprobe"][0]
@@ -73,9 +91,10 @@ def parity(c, tmp):
 def launch(c, tmp):
     """--inject -- COMMAND: the agent goes in at the program's entry point,
     before its first allocation: the same document as the uprobe launch."""
-    for name, src, want in (("basic", "basic.c", BASIC), ("cxx", "cxx.cpp", CXX)):
+    for name, src, want, how in (("basic", "basic.c", BASIC, FP), ("cxx", "cxx.cpp", CXX, FP),
+                                 ("cxx-nofp", "cxx.cpp", CXX, AUTO)):
         got = {}
-        for mode, opts in (("inject", ["--inject"]), ("uprobe", ["--unwind=fp"])):
+        for mode, opts in (("inject", how[0]), ("uprobe", how[1])):
             out = os.path.join(tmp, f"launch-{name}-{mode}.json")
             r = subprocess.run([DT, "-q", "-o", out, *opts, "--", fixture(BUILD, name)],
                                capture_output=True, text=True, timeout=120)
@@ -134,6 +153,13 @@ def later(c, tmp):
         got = (sum(pp["tb"] for pp in lib), sum(pp["tbk"] for pp in lib))
         c.check(got == (6000, 40), "dlopen: both batches of the library loaded while tracing "
                 "recorded (20 x 100 and 20 x 200 bytes from dlalloc.c)", str(got))
+        # DWARF (the default): the agent waits for the new library's table
+        # after the dlopen, so batch 1 already has its whole stack.
+        whole = [pp["tb"] for pp in lib if any(" main (dlopen.c:" in d["ftbl"][i]
+                                               for i in pp["fs"])]
+        c.check(sum(whole) == 6000, "dlopen --inject: stacks through the library loaded while "
+                "tracing reach main (its table was shared with the agent at once)",
+                str([[d["ftbl"][i] for i in pp["fs"]] for pp in lib]))
     want = {"keep_site": (64, 1, 64, 1, 64, 1), "parent_site": (900, 3, 900, 3, 900, 3)}
     out = os.path.join(tmp, "forker.json")
     rc, err = attach(DT, out, [fixture(BUILD, "forker")], "--inject", "-d", "60s")

@@ -6,8 +6,10 @@
  * tracer's reader (injring.c) drains a ring small enough to wrap thousands
  * of times, and the stream must be exact: every allocation of ours once,
  * each free after its allocation and before the address comes back, every
- * stack sent before its first use; drops only counted.  Then detach: the
- * slots go back and nothing more is recorded.
+ * stack sent before its first use; drops only counted.  Stacks are walked
+ * over an unwind table shared as the tracer shares it (src/injuw.c), one
+ * without CFI here, so --unwind=auto follows rbp through it.  Then detach:
+ * the slots go back and nothing more is recorded.
  * argv[1]: the agent (libdtagent.so).
  */
 #include <dlfcn.h>
@@ -168,7 +170,7 @@ static void *load_copy(const char *path)
 static void tracer_gone(const char *path)
 {
 	struct timespec t0, t1;
-	int (*start)(int, int, int);
+	int (*start)(int, int, int, int);
 	struct dt_inj_ctrl *ctrl;
 	struct injring *q;
 	int mfd, p[2];
@@ -177,12 +179,12 @@ static void tracer_gone(const char *path)
 
 	mfd = memfd_create("ring2", MFD_CLOEXEC);
 	q = mfd >= 0 ? injring__new(mfd, RING, 16) : NULL;
-	start = h ? (int (*)(int, int, int))dlsym(h, "dt_agent_start") : NULL;
+	start = h ? (int (*)(int, int, int, int))dlsym(h, "dt_agent_start") : NULL;
 	ok(q && start, "a second agent loads");
 	if (!q || !start || pipe2(p, O_CLOEXEC | O_NONBLOCK))
 		return;
 	ctrl = injring__ctrl(q);
-	is_u64(start(dup(mfd), p[0], -1), 0, "it starts");
+	is_u64(start(dup(mfd), p[0], -1, -1), 0, "it starts");
 	ctrl->tracing = 1;
 	close(p[1]);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -195,14 +197,35 @@ static void tracer_gone(const char *path)
 	injring__free(q);
 }
 
+/* The tables as src/injuw.c lays them out: one mapping over all of user
+ * space, an object without CFI (nrows 0). */
+static int uw_table(void)
+{
+	int fd = memfd_create("uw", MFD_CLOEXEC);
+	struct dt_inj_uw *t;
+
+	if (fd < 0 || ftruncate(fd, (off_t)DT_INJ_UW_ROWS_OFF + 4096))
+		return -1;
+	t = mmap(NULL, DT_INJ_UW_ROWS_OFF, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (t == MAP_FAILED)
+		return -1;
+	t->magic = DT_INJ_UW_MAGIC;
+	t->capacity = 1;
+	t->maps[1].n = 1;
+	t->maps[1].m[0] = (struct dt_uw_map){ .start = 4096, .end = 1ULL << 47 };
+	t->gen = 1;
+	munmap(t, DT_INJ_UW_ROWS_OFF);
+	return fd;
+}
+
 int main(int argc, char **argv)
 {
 	static struct check c;
-	int (*start)(int, int, int);
+	int (*start)(int, int, int, int);
 	struct dt_inj_ctrl *ctrl;
 	struct injring *q;
 	pthread_t th[2];
-	int mfd, p[2], t;
+	int mfd, uwfd, p[2], t;
 	uint64_t drops;
 	void *h;
 
@@ -212,12 +235,15 @@ int main(int argc, char **argv)
 	q = mfd >= 0 ? injring__new(mfd, RING, 16) : NULL;
 	ok(q != NULL, "the shared ring is set up");
 	h = dlopen(argv[1], RTLD_NOW);
-	start = h ? (int (*)(int, int, int))dlsym(h, "dt_agent_start") : NULL;
+	start = h ? (int (*)(int, int, int, int))dlsym(h, "dt_agent_start") : NULL;
 	ok(start != NULL, "the agent loads%s%s", h ? "" : ": ", h ? "" : dlerror());
 	if (!q || !start || pipe2(p, O_CLOEXEC | O_NONBLOCK))
 		return tap_done();
 	ctrl = injring__ctrl(q);
-	is_u64(start(dup(mfd), p[0], -1), 0, "the agent starts");
+	uwfd = uw_table();
+	ok(uwfd >= 0, "an unwind table to share");
+	ctrl->unwind = DT_UNWIND_AUTO;
+	is_u64(start(dup(mfd), p[0], -1, uwfd), 0, "the agent starts");
 	ok(ctrl->state == DT_INJ_ACTIVE && ctrl->nslots >= 2, "it patched %u GOT slots in %llu "
 	   "objects", ctrl->nslots, (unsigned long long)ctrl->objects);
 	ctrl->tracing = 1;
@@ -247,6 +273,12 @@ int main(int argc, char **argv)
 		is_u64(c.frees, 2 * PAIRS, "every free recorded, after its allocation");
 		is_u64(c.ooo, 0, "no address allocated again before its free");
 		is_u64(c.unknown_stack, 0, "every stack sent before its first use");
+		ok(ctrl->counters[DT_CNT_UW_STACKS] >= 2 * PAIRS &&
+		   ctrl->counters[DT_CNT_UW_FP_FRAMES] >= 2 * PAIRS,
+		   "every stack walked over the shared table, by frame pointer where it has no "
+		   "CFI (%llu stacks, %llu such frames)",
+		   (unsigned long long)ctrl->counters[DT_CNT_UW_STACKS],
+		   (unsigned long long)ctrl->counters[DT_CNT_UW_FP_FRAMES]);
 	} else {
 		ok(c.allocs + ctrl->counters[DT_CNT_RB_DROP_ALLOC] >= 2 * PAIRS,
 		   "allocations recorded or counted as dropped");

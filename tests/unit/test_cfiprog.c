@@ -166,11 +166,54 @@ static void walk(void)
 	ok(uwexec__walk(&ops, &r, ips, &nr, &fp) == DT_CNT_UW_READ_FAULT, "past the copy: unreadable");
 }
 
+/* The agent's rule lookup (--inject): a mapping table as src/unwind.c
+ * publishes it into shared memory, over one row array. */
+static void shared_table(void)
+{
+	static struct dt_uw_maps t;
+	struct dt_uw_row rows[] = {
+		{ .pc = 0x1000, .kind = DT_UW_CFA_RSP, .cfa_off = 1 },	/* object A */
+		{ .pc = 0x1010, .kind = DT_UW_CFA_RSP, .cfa_off = 2 },
+		{ .pc = 0x1040, .kind = DT_UW_GAP },
+		{ .pc = 0x500, .kind = DT_UW_CFA_RBP, .cfa_off = 2 },	/* object B */
+	}, row = { 0 };
+
+	t.n = 4;
+	/* A at 0x400000 (ELF 0x1000 -> bias 0x3ff000), B at its ELF address,
+	 * C without CFI, D: a file whose table will not come. */
+	t.m[0] = (struct dt_uw_map){ 0x400000, 0x401000, 0x3ff000, 0, 3 };
+	t.m[1] = (struct dt_uw_map){ 0x500000, 0x501000, 0x500000, 3, 1 };
+	t.m[2] = (struct dt_uw_map){ 0x600000, 0x601000, 0x600000, 0, 0 };
+	t.m[3] = (struct dt_uw_map){ 0x700000, 0x701000, 0x700000, DT_UW_NO_ROWS, 0 };
+	ok(uwexec__map_rule(&t, rows, 4, 0x400000, &row) == DT_UW_CFA_RSP && row.cfa_off == 1,
+	   "first row of the first mapping");
+	ok(uwexec__map_rule(&t, rows, 4, 0x40003f, &row) == DT_UW_CFA_RSP && row.cfa_off == 2,
+	   "the row covering the address, not the next");
+	ok(uwexec__map_rule(&t, rows, 4, 0x400040, &row) == DT_UW_GAP, "past the last FDE: gap");
+	ok(uwexec__map_rule(&t, rows, 4, 0x500400, &row) == DT_UW_GAP,
+	   "before an object's first row: gap (rows of another object never used)");
+	ok(uwexec__map_rule(&t, rows, 4, 0x500600, &row) == DT_UW_CFA_RBP, "the second object");
+	ok(uwexec__map_rule(&t, rows, 4, 0x600010, &row) == DT_UW_FP,
+	   "an object without CFI: frame pointers");
+	ok(uwexec__map_rule(&t, rows, 4, 0x700010, &row) == DT_UW_GAP,
+	   "an object whose table will not come: the stack ends");
+	ok(uwexec__map_rule(&t, rows, 4, 0x401000, &row) == DT_UW_NOT_YET &&
+	   uwexec__map_rule(&t, rows, 4, 0x3fffff, &row) == DT_UW_NOT_YET &&
+	   uwexec__map_rule(&t, rows, 4, 0x800000, &row) == DT_UW_NOT_YET,
+	   "outside every mapping: not in the table yet (the agent asks for it)");
+	ok(uwexec__map_rule(&t, rows, 3, 0x500600, &row) == DT_UW_INVALID,
+	   "rows past the shared array's capacity are never read");
+	t.n = 0xffffffff;
+	ok(uwexec__map_rule(&t, rows, 4, 0x400000, &row) < DT_UW_NR,
+	   "a torn count: a rule all the same, read within the table");
+}
+
 int main(void)
 {
 	prologue();
 	realign();
 	plt_signal_stop();
 	walk();
+	shared_table();
 	return tap_done();
 }

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Copyright (c) 2026 The dhat-trace developers */
+/*
+ * DWARF stacks in the agent: src/uwexec.c, the plain-C twin of
+ * bpf/unwind.bpf.h, over the tables the tracer builds for BPF and shares
+ * here read-only (struct dt_inj_uw).  From a hook it may take no lock and
+ * allocate nothing: the mapping table is read under its generation word
+ * (a writer never touches the slot in use until the generation moves),
+ * and only the thread's own stack is read.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+#include <time.h>
+#include <sys/mman.h>
+#include "agent.h"
+#include "uwexec.h"
+
+const struct dt_inj_uw *ag_uw;
+static const struct dt_uw_row *uw_rows;
+static uint32_t uw_capacity;
+static size_t uw_len;
+
+struct stack_span {
+	uint64_t lo, hi;
+};
+
+/* Code the table does not hold yet (a dlopen): the tracer reads the
+ * target's mappings again on its next drain. */
+static void want_refresh(void)
+{
+	if (!__atomic_load_n(&ag_ctrl->uw_want, __ATOMIC_RELAXED))
+		__atomic_store_n(&ag_ctrl->uw_want, DT_UW_REFRESH_SOON, __ATOMIC_RELEASE);
+}
+
+/*
+ * In front of the two binary searches, a cache shared by the threads, as
+ * bpf/unwind.bpf.h keeps one per CPU: the same few return addresses come
+ * back call after call, and a hit is a few loads where the searches were
+ * most of a frame's time.  Entries are written without a lock; the check
+ * word makes one that two writers tore (or that a reader caught half
+ * written) a miss.  An entry holds for the table generation it was found
+ * in only.
+ */
+#define RC_SLOTS 4096
+
+struct rc_slot {
+	uint64_t w[4];	/* addr, gen | kind << 32, the row, check */
+};
+
+static struct rc_slot *rc;
+
+static inline uint64_t rc_check(const uint64_t *w)
+{
+	return (w[0] * 0x9e3779b97f4a7c15ULL) ^ (w[1] * 0xc2b2ae3d27d4eb4fULL) ^
+	       (w[2] * 0x165667b19e3779f9ULL) ^ 0x5bd1e995ULL;
+}
+
+static inline struct rc_slot *rc_slot(uint64_t addr)
+{
+	return &rc[(addr ^ (addr >> 12)) & (RC_SLOTS - 1)];
+}
+
+static bool rc_get(uint64_t addr, uint32_t g, uint8_t *kind, struct dt_uw_row *row)
+{
+	struct rc_slot *s = rc_slot(addr);
+	uint64_t w[4];
+	int i;
+
+	for (i = 0; i < 4; i++)
+		w[i] = __atomic_load_n(&s->w[i], __ATOMIC_RELAXED);
+	if (w[0] != addr || (uint32_t)w[1] != g || w[3] != rc_check(w))
+		return false;
+	*kind = (uint8_t)(w[1] >> 32);
+	memcpy(row, &w[2], sizeof(*row));
+	return true;
+}
+
+static void rc_put(uint64_t addr, uint32_t g, uint8_t kind, const struct dt_uw_row *row)
+{
+	struct rc_slot *s = rc_slot(addr);
+	uint64_t w[4] = { addr, g | (uint64_t)kind << 32, 0, 0 };
+	int i;
+
+	memcpy(&w[2], row, sizeof(*row));
+	w[3] = rc_check(w);
+	for (i = 0; i < 4; i++)
+		__atomic_store_n(&s->w[i], w[i], __ATOMIC_RELAXED);
+}
+
+static uint8_t rule(void *ctx, uint64_t addr, struct dt_uw_row *row)
+{
+	const struct dt_inj_uw *t = ag_uw;
+	struct dt_uw_row r = { 0 };
+	uint32_t g, tries;
+	uint8_t kind;
+
+	(void)ctx;
+	g = __atomic_load_n(&t->gen, __ATOMIC_ACQUIRE);
+	if (rc && rc_get(addr, g, &kind, row))
+		return kind;
+	/* A table published while we looked: look again, a few times at most
+	 * (the tracer publishes after a dlopen, not in a loop). */
+	for (tries = 0; tries < 4; tries++) {
+		g = __atomic_load_n(&t->gen, __ATOMIC_ACQUIRE);
+		kind = uwexec__map_rule(&t->maps[g & 1], uw_rows, uw_capacity, addr, &r);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&t->gen, __ATOMIC_RELAXED) != g)
+			continue;
+		if (kind == DT_UW_NOT_YET)
+			want_refresh();
+		else if (rc)
+			rc_put(addr, g, kind, &r);
+		*row = r;
+		return kind;
+	}
+	return DT_UW_NOT_YET;
+}
+
+/* The thread's stack only: anything else may be unmapped under us. */
+static int read_word(void *ctx, uint64_t addr, uint64_t *out)
+{
+	const struct stack_span *s = ctx;
+
+	if (addr < s->lo || addr > s->hi - 8 || (addr & 7))
+		return -1;
+	*out = *(const uint64_t *)addr;
+	return 0;
+}
+
+uint32_t ag_uw_walk(uint64_t *ips, uint32_t n, uint32_t max, uint64_t bp, uint64_t cfa,
+		    uint64_t lo, uint64_t hi)
+{
+	struct stack_span span = { lo, hi };
+	struct uwexec_ops ops = { .rule = rule, .read = read_word, .ctx = &span,
+				  .max_frames = max,
+				  .fp_fallback = ag_ctrl->unwind == DT_UNWIND_AUTO };
+	struct uwexec_regs r = { .pc = ips[n - 1], .sp = cfa, .bp = bp };
+	uint64_t fp_frames = 0;
+	int end;
+
+	ag_count(DT_CNT_UW_STACKS);
+	end = uwexec__walk(&ops, &r, ips, &n, &fp_frames);
+	/* As the BPF side counts them; no tail is sent from here, so a walk
+	 * cut by the load window is counted as one. */
+	if (end != DT_CNT_NR)
+		ag_count(end);
+	if (fp_frames)
+		__atomic_fetch_add(&ag_ctrl->counters[DT_CNT_UW_FP_FRAMES], fp_frames,
+				   __ATOMIC_RELAXED);
+	return n;
+}
+
+int ag_uw_map(int fd)
+{
+	const struct dt_inj_uw *t;
+	size_t len;
+
+	t = mmap(NULL, DT_INJ_UW_ROWS_OFF, PROT_READ, MAP_SHARED, fd, 0);
+	if (t == MAP_FAILED)
+		return -errno;
+	if (t->magic != DT_INJ_UW_MAGIC || !t->capacity) {
+		munmap((void *)t, DT_INJ_UW_ROWS_OFF);
+		return -EPROTO;
+	}
+	len = DT_INJ_UW_ROWS_OFF + (size_t)t->capacity * sizeof(struct dt_uw_row);
+	munmap((void *)t, DT_INJ_UW_ROWS_OFF);
+	t = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (t == MAP_FAILED)
+		return -errno;
+	uw_rows = (const struct dt_uw_row *)((const char *)t + DT_INJ_UW_ROWS_OFF);
+	uw_capacity = t->capacity;
+	uw_len = len;
+	/* No cache, no harm: every lookup searches. */
+	rc = mmap(NULL, RC_SLOTS * sizeof(*rc), PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (rc == MAP_FAILED)
+		rc = NULL;
+	ag_uw = t;
+	return 0;
+}
+
+/* Inert: the tables go back to the tracer, zero pages in their place (a
+ * late walk then finds no mapping and stops). */
+void ag_uw_let_go(void)
+{
+	if (ag_uw)
+		mmap((void *)ag_uw, uw_len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+		     0);
+}
+
+/*
+ * A dlopen just mapped code the tables lack: ask for it and wait, up to
+ * 100 ms, for the tracer to publish it, so that the new library's first
+ * calls have whole stacks, as the BPF side has by learning mappings itself.
+ * It is the dlopen caller that waits, never an allocator hook, and only
+ * while the tracer is there (ag_on); past the wait, stacks met there end
+ * counted (DT_CNT_UW_WINDOW) until the table comes.
+ */
+void ag_uw_loaded(void)
+{
+	struct timespec nap = { 0, 1000 * 1000 };
+	uint32_t g;
+	int i, saved = errno;
+
+	if (!ag_uw || !ag_on)
+		return;
+	g = __atomic_load_n(&ag_uw->gen, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&ag_ctrl->uw_want, DT_UW_REFRESH_NOW, __ATOMIC_RELEASE);
+	ag_wake_reader();
+	for (i = 0; i < 100 && ag_on && __atomic_load_n(&ag_uw->gen, __ATOMIC_ACQUIRE) == g; i++)
+		nanosleep(&nap, NULL);
+	errno = saved;
+}
