@@ -64,6 +64,11 @@ int ag_got_patch(void) AG_HIDDEN;
 void ag_got_restore(void) AG_HIDDEN;
 /* Look up the functions the hooks call (never under the loader's locks). */
 void ag_got_resolve(void) AG_HIDDEN;
+/* The agent's own calls into libc that may allocate (dlsym), made from the
+ * frame at sp: the hooks they reach pass them through unrecorded, as
+ * nested calls.  ag_self_end() with what ag_self_begin() returned. */
+uint64_t ag_self_begin(uint64_t sp) AG_HIDDEN;
+void ag_self_end(uint64_t saved) AG_HIDDEN;
 void ag_lock(void) AG_HIDDEN;
 void ag_unlock(void) AG_HIDDEN;
 /* Patching is over for good (inert): a dlopen hook must not patch again. */

@@ -40,6 +40,8 @@ void ag_unlock(void)
 
 void ag_got_resolve(void)
 {
+	/* dlsym allocates (its error buffer): not the program's allocation. */
+	uint64_t self = ag_self_begin((uint64_t)__builtin_frame_address(0));
 	int i;
 
 	/* The global scope's definition, as the process's own lookups find it:
@@ -49,6 +51,7 @@ void ag_got_resolve(void)
 			ag_real[i] = dlsym(RTLD_DEFAULT, ag_fns[i].sym);
 	if (!ag_real[AF_DLOPEN])
 		ag_real[AF_DLOPEN] = dlsym(RTLD_DEFAULT, "dlopen");
+	ag_self_end(self);
 }
 
 /* One object's address ranges: where its code and data lie, and the part

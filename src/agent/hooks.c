@@ -353,6 +353,23 @@ static inline bool nested(uint64_t sp)
 	return false;
 }
 
+uint64_t ag_self_begin(uint64_t sp)
+{
+	uint64_t saved = guard_sp;
+
+	if (!saved) {
+		guard_sp = sp;
+		guard_t = coarse_ns();
+	}
+	return saved;
+}
+
+void ag_self_end(uint64_t saved)
+{
+	if (!saved)
+		guard_sp = 0;
+}
+
 /*
  * One body for every hook; fn is a constant in each, so the switch folds.
  * Arguments are passed on as three integer registers: every function in
