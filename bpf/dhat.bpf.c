@@ -100,10 +100,15 @@ __s64 r_debug_delta;
 __u32 r_state_prev = ~0U;
 struct dt_unmap unmap_log[DT_UNMAP_LOG];
 
-static __always_inline void count(enum dt_counter c)
+static __always_inline void count_n(enum dt_counter c, __u64 n)
 {
 	if (c < DT_CNT_NR)
-		__sync_fetch_and_add(&counters[c], 1);
+		__sync_fetch_and_add(&counters[c], n);
+}
+
+static __always_inline void count(enum dt_counter c)
+{
+	count_n(c, 1);
 }
 
 #include "unwind.bpf.h"
@@ -119,66 +124,7 @@ static __always_inline int traced(__u64 pid_tgid)
 	return (pid_tgid >> 32) == target_tgid && tracing_on;
 }
 
-/*
- * One frame-pointer step, a bpf_loop() callback for the same reason as
- * uw_step(): with the window's reads inlined, a loop unrolled by the
- * verifier went over its instruction limit.  The state is uw_state's.
- */
-#define FP_UNROLL 4
-
-static long fp_step(__u32 i, void *data)
-{
-	struct dt_rec_stack *s;
-	struct stack_win *w;
-	struct uw_state *st;
-	__u64 fp, next, ret, nr;
-	__u32 zero = 0, k;
-
-	st = bpf_map_lookup_elem(&uw_state, &zero);
-	s = bpf_map_lookup_elem(&stack_scratch, &zero);
-	w = win_get();
-	if (!st || !s || !w)
-		return 1;
-	fp = st->bp;
-	nr = st->nr;
-	/* A few frames per call: the call itself is much of a frame's cost. */
-	for (k = 0; k < FP_UNROLL; k++) {
-		if (nr >= max_frames || !fp || (fp & 7) ||
-		    win_word(w, fp, &next) || win_word(w, fp + 8, &ret) || !ret)
-			goto end;
-		/* Bounded where it is used: clang hoists the address otherwise. */
-		asm volatile("" : "+r"(nr));
-		if (nr >= DT_MAX_FRAMES)
-			goto end;
-		s->ips[nr] = ret;
-		nr++;
-		/* Callers' frames lie above; anything else is not a frame chain. */
-		if (next <= fp)
-			goto end;
-		fp = next;
-	}
-	st->nr = nr;
-	st->bp = fp;
-	return 0;
-end:
-	st->nr = nr;
-	return 1;
-}
-
-/* Frames after ips[0] by frame pointers; returns the frame count. */
-static __always_inline __u32 unwind_fp(struct pt_regs *ctx)
-{
-	struct uw_state *st;
-	__u32 zero = 0;
-
-	st = bpf_map_lookup_elem(&uw_state, &zero);
-	if (!st)
-		return 1;
-	st->bp = PT_REGS_FP(ctx);
-	st->nr = 1;
-	bpf_loop((DT_MAX_FRAMES + FP_UNROLL - 2) / FP_UNROLL, fp_step, NULL, 0);
-	return (__u32)st->nr;
-}
+#include "fpwalk.bpf.h"
 
 /*
  * The stack at the allocator's entry, innermost first.  There the caller's
@@ -189,52 +135,82 @@ static __always_inline __u32 unwind_fp(struct pt_regs *ctx)
  */
 static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 {
-	__u32 zero = 0, nr, i;
+	__u64 sp = PT_REGS_SP(ctx), bp = PT_REGS_FP(ctx), gen, *recent, h = 0, ip0;
+	__u32 zero = 0, nr, slot, end, fp_frames;
 	struct dt_rec_stack *s;
 	struct stack_win *w;
-	__u64 gen, *recent;
-	__u32 slot;
+	struct uw_state *st;
+	struct sc_entry *e;
 	/* The epoch is in the hash: the same addresses after an unmap are
 	 * another stack, sent again and placed by user space anew. */
 	__u32 epoch = map_epoch;
-	__u64 h = 0xcbf29ce484222325ULL ^ epoch;
+	bool alone, hit;
 	__u8 one = 1;
 
 	s = bpf_map_lookup_elem(&stack_scratch, &zero);
+	st = bpf_map_lookup_elem(&uw_state, &zero);
 	w = win_get();
-	if (!s || !w)
+	if (!s || !st || !w)
 		return 0;
 	/* What the window holds was read by an earlier call: memory since moved on. */
 	w->len = 0;
 	gen = ++w->gen;
-	if (win_word(w, PT_REGS_SP(ctx), &s->ips[0])) {
+	alone = __sync_fetch_and_add(&w->busy, 1) == 0;
+	if (win_word(w, sp, &ip0)) {
 		count(DT_CNT_STACK_FAIL);
-		return 0;
+		goto out;
 	}
-	nr = unwind_mode == DT_UNWIND_FP ? unwind_fp(ctx) :
-					   unwind_dwarf(ctx, s->ips[0], epoch);
-	for (i = 0; i < DT_MAX_FRAMES; i++) {
-		if (i >= nr)
-			break;
-		h = (h ^ s->ips[i]) * 0x100000001b3ULL;
-		h ^= h >> 29;
+	slot = sc_index(sp, ip0);
+	e = sc_get(slot);
+	hit = e && sc_hit(e, w, sp, bp, ip0, epoch);
+	if (hit) {
+		h = e->h;
+		nr = e->nr;
+		end = e->end;
+		fp_frames = e->fp_frames;
+		if (!h)
+			h = 1;
+		slot = (__u32)h & (SEEN_SLOTS - 1);
+		recent = bpf_map_lookup_elem(&seen_recent, &slot);
+		if (recent && *recent == h)
+			goto counted;
+		if (bpf_map_lookup_elem(&seen_stacks, &h)) {
+			if (recent)
+				*recent = h;
+			goto counted;
+		}
+		/* User space has not got these frames: walk to have them. */
+		slot = sc_index(sp, ip0);
 	}
+	s->ips[0] = ip0;
+	sc_begin(st, alone ? e : NULL, slot, sp, alone);
+	/* The walkers hash each frame as they push it: no second pass. */
+	st->h = stack_hash_step(0xcbf29ce484222325ULL ^ epoch, ip0);
+	st->end = DT_CNT_NR;
+	nr = unwind_mode == DT_UNWIND_FP ? unwind_fp(ctx, st) : unwind_dwarf(ctx, st, ip0, epoch);
+	h = st->h;
+	end = (__u32)st->end;
+	fp_frames = (__u32)st->fp_frames;
+	/* Both walkers leave in st->sp where their last frame's reads ended. */
+	win_reached(w, sp, st->sp);
 	/* Another walk ran on this CPU meanwhile (a preemptible kernel) and
 	 * used the same per-CPU buffers: the frames may be a mix of two. */
 	if (w->gen != gen) {
 		count(DT_CNT_STACK_FAIL);
-		return 0;
+		h = 0;
+		goto counted;
 	}
+	sc_end(st, alone ? e : NULL, sp, bp, ip0, epoch, true);
 	if (!h)
 		h = 1;
 	slot = (__u32)h & (SEEN_SLOTS - 1);
 	recent = bpf_map_lookup_elem(&seen_recent, &slot);
 	if (recent && *recent == h)
-		return h;
+		goto counted;
 	if (bpf_map_lookup_elem(&seen_stacks, &h)) {
 		if (recent)
 			*recent = h;
-		return h;
+		goto counted;
 	}
 	s->kind = DT_REC_STACK;
 	s->nr_frames = nr;
@@ -243,11 +219,21 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 	if (bpf_ringbuf_output(&events, s, DT_REC_STACK_HDR + (__u64)(nr & 127) * sizeof(__u64),
 			       rb_flags())) {
 		count(DT_CNT_RB_DROP_STACK);
-		return h;	/* not marked seen: the next call sends it again */
+		goto counted;	/* not marked seen: the next call sends it again */
 	}
 	bpf_map_update_elem(&seen_stacks, &h, &one, BPF_ANY);
 	if (recent)
 		*recent = h;
+counted:
+	if (unwind_mode != DT_UNWIND_FP) {
+		count(DT_CNT_UW_STACKS);
+		if (end != DT_CNT_NR)
+			count(end);
+		if (fp_frames)
+			count_n(DT_CNT_UW_FP_FRAMES, fp_frames);
+	}
+out:
+	__sync_fetch_and_add(&w->busy, -1);
 	return h;
 }
 
