@@ -100,10 +100,34 @@ __s64 r_debug_delta;
 __u32 r_state_prev = ~0U;
 struct dt_unmap unmap_log[DT_UNMAP_LOG];
 
+/*
+ * What is counted on every stack (DWARF: stacks unwound, frames taken by
+ * frame pointer), per CPU: counters[] shares its cache line with what every
+ * program reads (tracing_on, map_epoch), and an atomic add there on each
+ * event made the other CPU's programs miss it.  User space adds these up
+ * into counters[] (capture.c), which BPF then never writes for them.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DT_CNT_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} cpu_counters SEC(".maps");
+
 static __always_inline void count_n(enum dt_counter c, __u64 n)
 {
-	if (c < DT_CNT_NR)
+	__u32 k = c;
+	__u64 *v;
+
+	if (c >= DT_CNT_NR)
+		return;
+	if (c != DT_CNT_UW_STACKS && c != DT_CNT_UW_FP_FRAMES) {
 		__sync_fetch_and_add(&counters[c], n);
+		return;
+	}
+	v = bpf_map_lookup_elem(&cpu_counters, &k);
+	if (v)
+		__sync_fetch_and_add(v, n);	/* local: a preempted add must not lose one */
 }
 
 static __always_inline void count(enum dt_counter c)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 /* The skeleton names the ABI's types. */
@@ -357,6 +358,41 @@ static void after_capture(const struct capture_opts *o, struct capture_end *e, s
 		elog("cannot write %s: %s\n", o->summary, strerror(-err));
 }
 
+/* The loop's tick: the per-CPU counters summed into counters[] (see
+ * dhat.bpf.c: cpu_counters), then the forks' own tick. */
+struct ticker {
+	struct dhat_bpf *skel;
+	struct forks *forks;
+	uint64_t *vals;		/* one per possible CPU */
+	int ncpu;
+};
+
+static void sum_cpu_counters(struct ticker *k)
+{
+	static const __u32 per_cpu[] = { DT_CNT_UW_STACKS, DT_CNT_UW_FP_FRAMES };
+	int fd = bpf_map__fd(k->skel->maps.cpu_counters);
+	uint64_t sum;
+	size_t i;
+	int c;
+
+	for (i = 0; k->vals && i < sizeof(per_cpu) / sizeof(per_cpu[0]); i++) {
+		if (bpf_map_lookup_elem(fd, &per_cpu[i], k->vals))
+			continue;	/* keeps the last sum */
+		for (sum = 0, c = 0; c < k->ncpu; c++)
+			sum += k->vals[c];
+		k->skel->bss->counters[per_cpu[i]] = sum;
+	}
+}
+
+static void on_tick(void *ctx)
+{
+	struct ticker *k = ctx;
+
+	sum_cpu_counters(k);
+	if (k->forks)
+		forks__poll(k->forks);
+}
+
 int capture__run(const struct capture_opts *o, struct capture_end *e)
 {
 	struct dt_config cfg = *o->cfg;
@@ -372,6 +408,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	struct tview *tv = NULL;
 	struct mapwatch *watch = NULL;
 	struct snapper snap;
+	struct ticker ticker = { .forks = o->forks };
 	int ret = DT_EXIT_ERROR, err, execs = 1;
 	bool started = !o->t->launched || o->from_maps, held = o->held;
 	const char *step, *shown = o->out_fd >= 0 ? "standard output" : o->output;
@@ -490,6 +527,14 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	if (o->deadline_ns)
 		duration_ns = o->deadline_ns > t0 ? o->deadline_ns - t0 : 1;
 
+	ticker.skel = skel;
+	ticker.ncpu = libbpf_num_possible_cpus();
+	if (ticker.ncpu > 0)
+		ticker.vals = calloc((size_t)ticker.ncpu, sizeof(*ticker.vals));
+	if (!ticker.vals) {
+		elog("out of memory setting up the capture\n");
+		goto cleanup;
+	}
 	snap = (struct snapper){ .o = o, .a = a, .sym = sym, .rep = rep, .t0 = t0 };
 	e->end = loop__run(&(struct loop_opts){
 		.rb = rb, .target = t, .tv = tv, .reporter = rep, .acct = a,
@@ -499,8 +544,9 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		.uw = uw, .uw_refresh = &skel->bss->uw_refresh, .rss_last = &rss_end,
 		.snapshot = cfg.probe_only ? NULL : take_snapshot, .snapshot_ctx = &snap,
 		.snapshot_ns = cfg.snapshot_ns,
-		.tick = o->forks ? forks__poll : NULL, .tick_ctx = o->forks,
+		.tick = on_tick, .tick_ctx = &ticker,
 	}, &e->status);
+	sum_cpu_counters(&ticker);
 	status__tracing(false);
 	e->t_end = mono_ns();
 	reporter__set_rss(rep, rss_start, e->end == LOOP_TARGET_EXIT ? rss_end : target__rss(t));
@@ -587,6 +633,7 @@ cleanup:
 	probes__detach(probes);
 	mapwatch__detach(watch);
 	ring_buffer__free(rb);
+	free(ticker.vals);
 	reporter__free(rep);
 	symbolizer__free(sym);
 	acct__free(a);
