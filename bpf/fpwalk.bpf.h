@@ -118,6 +118,7 @@ out:
 static __always_inline __u32 unwind_fp(struct pt_regs *ctx, struct uw_state *st)
 {
 	st->bp = PT_REGS_FP(ctx);
+	st->bp_used = 1;		/* the chain starts there */
 	st->sp = PT_REGS_SP(ctx) + 8;	/* ips[0]'s word: what the walk read so far */
 	st->nr = 1;
 	bpf_loop(DT_MAX_FRAMES, fp_step, NULL, 0);

@@ -6,7 +6,10 @@
  * Either walk, frame pointers or DWARF CFI, is a function of where it
  * starts (sp, rbp and the return address at [sp]), of the map epoch (the
  * rules the DWARF walk looks up are a function of address and epoch, once
- * found) and of the stack words it reads.  So each walk logs the words it
+ * found) and of the stack words it reads.  Where the DWARF walk reads a
+ * saved rbp, optimised code most often keeps a value in it that no later
+ * frame uses (a pointer to this request's data, say): that word, and rbp
+ * at the entry, count only once a rule uses rbp (sc_use_bp()).  So each walk logs the words it
  * read, as offsets from sp and values, in a per-CPU entry chosen by its
  * start; the next walk from the same start compares those words with the
  * window (one pass of independent loads: no pointer chasing, no rule
@@ -26,7 +29,7 @@
 #ifndef DT_STACKCACHE_BPF_H
 #define DT_STACKCACHE_BPF_H
 
-#define SC_SLOTS 8
+#define SC_SLOTS 32
 #define SC_LOG 256	/* two words a frame, for DT_MAX_FRAMES frames */
 
 struct sc_entry {
@@ -39,7 +42,7 @@ struct sc_entry {
 	__u32 nlog;		/* a multiple of 4 (padded with [sp] itself) */
 	__u32 need;		/* the window must hold [sp, sp + need) */
 	__u32 valid;
-	__u32 pad;
+	__u32 bp_used;		/* the result depends on bp (else bp is not compared) */
 	__u16 off[SC_LOG];	/* the words it read: offset from sp, */
 	__u64 val[SC_LOG];	/* and value */
 };
@@ -53,7 +56,7 @@ struct {
 
 static __always_inline __u32 sc_index(__u64 sp, __u64 ip0)
 {
-	return (__u32)(((sp ^ (ip0 << 17)) * 0x9e3779b97f4a7c15ULL) >> 61) & (SC_SLOTS - 1);
+	return (__u32)(((sp ^ (ip0 << 17)) * 0x9e3779b97f4a7c15ULL) >> 59) & (SC_SLOTS - 1);
 }
 
 static __always_inline struct sc_entry *sc_get(__u64 slot)
@@ -93,6 +96,28 @@ static __always_inline int win_word_log(struct stack_win *w, struct uw_state *st
 	return 0;
 }
 
+#define SC_REG (~0ULL)
+
+/* rbp, read at addr (not logged until a rule uses it). */
+static __always_inline int win_bp(struct stack_win *w, struct uw_state *st, __u64 addr)
+{
+	if (win_word(w, addr, &st->bp)) {
+		st->nocache = 1;
+		return -1;
+	}
+	st->bp_src = addr - st->sp0;
+	return 0;
+}
+
+/* The walk's result depends on bp's value now: where it came from is logged. */
+static __always_inline void sc_use_bp(struct uw_state *st, struct sc_entry *e)
+{
+	if (st->bp_src == SC_REG)
+		st->bp_used = 1;
+	else
+		sc_log(e, st->sp0, &st->nlog, &st->nocache, st->sp0 + st->bp_src, st->bp);
+}
+
 /*
  * Whether e's walk would be found again: same start and epoch, and every
  * word it read unchanged in the window, which was just filled from sp
@@ -104,7 +129,8 @@ static __always_inline bool sc_hit(const struct sc_entry *e, const struct stack_
 	__u64 diff = 0;
 	__u32 k, n;
 
-	if (!e->valid || e->sp != sp || e->bp != bp || e->ip0 != ip0 || e->epoch != epoch ||
+	if (!e->valid || e->sp != sp || (e->bp_used && e->bp != bp) || e->ip0 != ip0 ||
+	    e->epoch != epoch ||
 	    w->base != sp || w->len < e->need)
 		return false;
 	n = e->nlog;
@@ -127,6 +153,8 @@ static __always_inline void sc_begin(struct uw_state *st, struct sc_entry *e, __
 	st->sp0 = sp;
 	st->nlog = 0;
 	st->fp_frames = 0;
+	st->bp_src = SC_REG;
+	st->bp_used = 0;
 	st->slot = alone && e ? slot : SC_SLOTS;	/* SC_SLOTS: no entry, nothing logged */
 	st->nocache = !alone || !e;
 	if (alone && e) {
@@ -160,6 +188,7 @@ static __always_inline void sc_end(struct uw_state *st, struct sc_entry *e, __u6
 	e->nr = (__u32)st->nr;
 	e->end = (__u32)st->end;
 	e->fp_frames = (__u32)st->fp_frames;
+	e->bp_used = (__u32)st->bp_used;
 	e->epoch = epoch;
 	e->nlog = (__u32)n;
 	asm volatile("" ::: "memory");

@@ -123,6 +123,8 @@ struct uw_state {
 	__u64 nlog;	/* words logged */
 	__u64 nocache;	/* the walk is not to be reused (see sc_log()) */
 	__u64 fp_frames;	/* DWARF frames taken by frame pointer (auto mode) */
+	__u64 bp_src;	/* where bp was read: offset from sp0, SC_REG: the register */
+	__u64 bp_used;	/* the result depends on rbp's value at the entry */
 };
 
 struct {

@@ -401,6 +401,7 @@ static __always_inline int uw_frame(struct uw_state *st, struct stack_win *w,
 		cfa = st->sp + (__s64)r.cfa_off * 8;
 		break;
 	case DT_UW_CFA_RBP:
+		sc_use_bp(st, e);
 		cfa = st->bp + (__s64)r.cfa_off * 8;
 		break;
 	case DT_UW_PLT:
@@ -412,11 +413,12 @@ static __always_inline int uw_frame(struct uw_state *st, struct stack_win *w,
 			return 1;
 		}
 		st->fp_frames++;
+		sc_use_bp(st, e);
 		cfa = st->bp + 16;
 		r.rbp_off8 = -2;
 		break;
 	case DT_UW_SIGNAL:
-		if (win_word_log(w, st, e, st->sp + SIGCTX_RBP, &st->bp) ||
+		if (win_bp(w, st, st->sp + SIGCTX_RBP) ||
 		    win_word_log(w, st, e, st->sp + SIGCTX_RIP, &st->pc) ||
 		    win_word_log(w, st, e, st->sp + SIGCTX_RSP, &st->sp)) {
 			st->end = DT_CNT_UW_READ_FAULT;
@@ -430,6 +432,7 @@ static __always_inline int uw_frame(struct uw_state *st, struct stack_win *w,
 		return 1;
 	case DT_UW_GAP:
 		/* The ABI's outermost-frame marker where CFI says nothing. */
+		sc_use_bp(st, e);
 		st->end = st->bp ? DT_CNT_UW_NO_TABLE : DT_CNT_NR;
 		return 1;
 	default:
@@ -441,7 +444,7 @@ static __always_inline int uw_frame(struct uw_state *st, struct stack_win *w,
 		return 1;
 	}
 	if (win_word_log(w, st, e, cfa - 8, &ra) ||
-	    (r.rbp_off8 && win_word_log(w, st, e, cfa + (__s64)r.rbp_off8 * 8, &st->bp))) {
+	    (r.rbp_off8 && win_bp(w, st, cfa + (__s64)r.rbp_off8 * 8))) {
 		st->end = DT_CNT_UW_READ_FAULT;
 		return 1;
 	}
