@@ -28,7 +28,9 @@ const volatile __u32 emit_forks = 0;
  * after the outer entry.  Anything else found in the per-thread slot is a
  * leftover of a call whose return we never saw. */
 #define NEST_MAX_STACK	(64 * 1024)
-#define NEST_MAX_NS	(1000ULL * 1000 * 1000)
+/* In jiffies (bpf_jiffies64(): 1 to 10 ms each, by the kernel's HZ), which
+ * are cheaper to read than the clock, and this needs no more precision. */
+#define NEST_MAX_JIFFIES 1000
 
 __u64 counters[DT_CNT_NR];
 /* Set once every probe is attached, so the capture starts at one instant
@@ -39,7 +41,8 @@ struct pending {
 	__u64 sp;	/* stack pointer at the outermost allocator entry */
 	__u64 size;
 	__u64 arg;	/* realloc: old pointer; posix_memalign: memptr */
-	__u64 t_entry;
+	__u64 t_entry;	/* realloc only: bpf_ktime_get_ns() at the entry */
+	__u64 j_entry;	/* bpf_jiffies64() at the entry */
 	__u64 stack_id;
 	__u32 fn;
 	__u32 tail_calls;	/* allocators entered by a jump on the same frame */
@@ -269,19 +272,20 @@ static __always_inline struct pending *slot(__u64 flags)
 static __always_inline int enter(struct pt_regs *ctx, __u32 fn, __u64 size, __u64 arg)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 sp = PT_REGS_SP(ctx), now;
+	__u64 sp = PT_REGS_SP(ctx), jif;
 	struct pending *p;
 
 	if (!traced(pid_tgid))
 		return 0;
-	now = bpf_ktime_get_ns();
+	jif = bpf_jiffies64();
 	p = slot(BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!p) {
 		count(DT_CNT_PENDING_FULL);
 		return 0;
 	}
 	if (p->sp) {
-		if (p->sp >= sp && p->sp - sp < NEST_MAX_STACK && now - p->t_entry < NEST_MAX_NS) {
+		if (p->sp >= sp && p->sp - sp < NEST_MAX_STACK &&
+		    jif - p->j_entry < NEST_MAX_JIFFIES) {
 			/* Nested: the outer call is the user's.  operator new[]
 			 * tail-jumps to operator new: same frame, and both return
 			 * probes will fire on its one return. */
@@ -294,7 +298,10 @@ static __always_inline int enter(struct pt_regs *ctx, __u32 fn, __u64 size, __u6
 	p->stack_id = capture_stack(ctx);
 	p->size = size;
 	p->arg = arg;
-	p->t_entry = now;
+	/* Orders the call against other threads' records (the realloc race,
+	 * accounting.c); nothing else needs the entry's time. */
+	p->t_entry = fn == DT_FN_REALLOC || fn == DT_FN_REALLOCARRAY ? bpf_ktime_get_ns() : 0;
+	p->j_entry = jif;
 	p->fn = fn;
 	p->tail_calls = 0;
 	p->sp = sp;
