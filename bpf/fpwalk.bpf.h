@@ -66,6 +66,8 @@ static long fp_step(__u32 i, void *data)
 	if (!st || !s || !w)
 		return 1;
 	e = sc_get(st->slot);
+	if (!e)
+		return 1;
 	f.fp = st->bp;
 	f.nr = st->nr;
 	f.h = st->h;

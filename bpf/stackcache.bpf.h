@@ -49,7 +49,7 @@ struct sc_entry {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SC_SLOTS);
+	__uint(max_entries, SC_SLOTS + 1);	/* + 1: where a walk not kept logs */
 	__type(key, __u32);
 	__type(value, struct sc_entry);
 } stack_cache SEC(".maps");
@@ -67,13 +67,13 @@ static __always_inline struct sc_entry *sc_get(__u64 slot)
 }
 
 /* One word the walk from sp0 read at addr: into the log of the entry it
- * fills, e (NULL: none), whose n words are logged already. */
+ * fills, e, whose n words are logged already. */
 static __always_inline void sc_log(struct sc_entry *e, __u64 sp0, __u64 *n, __u64 *nocache,
 				   __u64 addr, __u64 val)
 {
 	__u64 i = *n, off = addr - sp0;
 
-	if (!e || i >= SC_LOG || off > SW_SIZE - 8) {
+	if (i >= SC_LOG || off > SW_SIZE - 8) {
 		*nocache = 1;
 		return;
 	}
@@ -119,22 +119,20 @@ static __always_inline void sc_use_bp(struct uw_state *st, struct sc_entry *e)
 }
 
 /*
- * Whether e's walk would be found again: same start and epoch, and every
- * word it read unchanged in the window, which was just filled from sp
- * (w->base == sp).  An OR of differences, so the loop has one branch.
+ * Whether any word e's walk read differs in the window now.  An OR of
+ * differences, four independent loads a round, one branch.  Not static
+ * (a global function): the verifier checks it once, by itself; inlined,
+ * each of the loop's 64 exits led into the rest of the program with its
+ * own state, which took it ~2.5 s to go through.
  */
-static __always_inline bool sc_hit(const struct sc_entry *e, const struct stack_win *w, __u64 sp,
-				   __u64 bp, __u64 ip0, __u32 epoch)
+__attribute__((noinline)) int sc_changed(const struct sc_entry *e, const struct stack_win *w)
 {
 	__u64 diff = 0;
 	__u32 k, n;
 
-	if (!e->valid || e->sp != sp || (e->bp_used && e->bp != bp) || e->ip0 != ip0 ||
-	    e->epoch != epoch ||
-	    w->base != sp || w->len < e->need)
-		return false;
+	if (!e || !w)
+		return 1;
 	n = e->nlog;
-	/* Four independent loads a round. */
 	for (k = 0; k < SC_LOG; k += 4) {
 		if (k >= n)
 			break;
@@ -143,7 +141,21 @@ static __always_inline bool sc_hit(const struct sc_entry *e, const struct stack_
 			(*(const __u64 *)(w->buf + (e->off[k + 2] & (SW_SIZE - 1))) ^ e->val[k + 2]) |
 			(*(const __u64 *)(w->buf + (e->off[k + 3] & (SW_SIZE - 1))) ^ e->val[k + 3]);
 	}
-	return !diff;
+	return diff != 0;
+}
+
+/*
+ * Whether e's walk would be found again: same start and epoch, and every
+ * word it read unchanged in the window, which was just filled from sp
+ * (w->base == sp).
+ */
+static __always_inline bool sc_hit(const struct sc_entry *e, const struct stack_win *w, __u64 sp,
+				   __u64 bp, __u64 ip0, __u32 epoch)
+{
+	if (!e->valid || e->sp != sp || (e->bp_used && e->bp != bp) || e->ip0 != ip0 ||
+	    e->epoch != epoch || w->base != sp || w->len < e->need)
+		return false;
+	return !sc_changed(e, w);
 }
 
 /* A walk that will log into e begins at sp. */
@@ -155,7 +167,9 @@ static __always_inline void sc_begin(struct uw_state *st, struct sc_entry *e, __
 	st->fp_frames = 0;
 	st->bp_src = SC_REG;
 	st->bp_used = 0;
-	st->slot = alone && e ? slot : SC_SLOTS;	/* SC_SLOTS: no entry, nothing logged */
+	/* SC_SLOTS: logged into all the same (fewer paths for the verifier
+	 * than a NULL entry), never valid. */
+	st->slot = alone && e ? slot : SC_SLOTS;
 	st->nocache = !alone || !e;
 	if (alone && e) {
 		e->valid = 0;

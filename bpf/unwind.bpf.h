@@ -489,6 +489,8 @@ static long uw_step(__u32 i, void *data)
 	if (!st || !s || !w)
 		return 1;
 	e = sc_get(st->slot);
+	if (!e)
+		return 1;
 	ret = uw_frame(st, w, s, e, true);
 	for (k = 1; k < UW_UNROLL && !ret; k++)
 		ret = uw_frame(st, w, s, e, false);
