@@ -6,10 +6,7 @@
  * Either walk, frame pointers or DWARF CFI, is a function of where it
  * starts (sp, rbp and the return address at [sp]), of the map epoch (the
  * rules the DWARF walk looks up are a function of address and epoch, once
- * found) and of the stack words it reads.  Where the DWARF walk reads a
- * saved rbp, optimised code most often keeps a value in it that no later
- * frame uses (a pointer to this request's data, say): that word, and rbp
- * at the entry, count only once a rule uses rbp (sc_use_bp()).  So each walk logs the words it
+ * found) and of the stack words it reads.  So each walk logs the words it
  * read, as offsets from sp and values, in a per-CPU entry chosen by its
  * start; the next walk from the same start compares those words with the
  * window (one pass of independent loads: no pointer chasing, no rule
@@ -20,6 +17,11 @@
  * are not kept: one that ended at an unreadable word (it may be readable
  * later), or met a rule that was not found yet (a library whose rows are
  * still being built), or read more than SC_LOG words.
+ *
+ * Where the DWARF walk reads a saved rbp, optimised code most often keeps
+ * a value there that no later frame uses (a pointer to this request's
+ * data, say): that word, and rbp at the entry, count only once a rule uses
+ * rbp (sc_use_bp()); else every request would miss.
  *
  * A kernel that preempts these programs could interleave two walks on one
  * CPU: an entry is written only by a walk that was alone on its CPU when it
@@ -186,7 +188,7 @@ static __always_inline void sc_end(struct uw_state *st, struct sc_entry *e, __u6
 
 	if (!e || st->nocache || !clean)
 		return;
-	/* Padded to whole rounds of sc_hit() with the word at [sp], which is ip0. */
+	/* Padded to whole rounds of sc_changed() with the word at [sp]: ip0. */
 	if (n & 3)
 		sc_log(e, sp, &n, &st->nocache, sp, ip0);
 	if (n & 3)
