@@ -30,7 +30,9 @@ const volatile __u32 emit_forks = 0;
  * after the outer entry.  Anything else found in the per-thread slot is a
  * leftover of a call whose return we never saw. */
 #define NEST_MAX_STACK	(64 * 1024)
-#define NEST_MAX_NS	(1000ULL * 1000 * 1000)
+/* In jiffies (bpf_jiffies64(): 1 to 10 ms each, by the kernel's HZ), which
+ * are cheaper to read than the clock, and this needs no more precision. */
+#define NEST_MAX_JIFFIES 1000
 
 __u64 counters[DT_CNT_NR];
 /* Set once every probe is attached, so the capture starts at one instant
@@ -41,7 +43,8 @@ struct pending {
 	__u64 sp;	/* stack pointer at the outermost allocator entry */
 	__u64 size;
 	__u64 arg;	/* realloc: old pointer; posix_memalign: memptr */
-	__u64 t_entry;
+	__u64 t_entry;	/* realloc only: bpf_ktime_get_ns() at the entry */
+	__u64 j_entry;	/* bpf_jiffies64() at the entry */
 	__u64 stack_id;
 	__u32 fn;
 	__u32 tail_calls;	/* allocators entered by a jump on the same frame */
@@ -110,10 +113,39 @@ __s64 r_debug_delta;
 __u32 r_state_prev = ~0U;
 struct dt_unmap unmap_log[DT_UNMAP_LOG];
 
+/*
+ * What is counted on every stack (DWARF: stacks unwound, frames taken by
+ * frame pointer), per CPU: counters[] shares its cache line with what every
+ * program reads (tracing_on, map_epoch), and an atomic add there on each
+ * event made the other CPU's programs miss it.  User space adds these up
+ * into counters[] (capture.c), which BPF then never writes for them.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DT_CNT_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} cpu_counters SEC(".maps");
+
+static __always_inline void count_n(enum dt_counter c, __u64 n)
+{
+	__u32 k = c;
+	__u64 *v;
+
+	if (c >= DT_CNT_NR)
+		return;
+	if (c != DT_CNT_UW_STACKS && c != DT_CNT_UW_FP_FRAMES) {
+		__sync_fetch_and_add(&counters[c], n);
+		return;
+	}
+	v = bpf_map_lookup_elem(&cpu_counters, &k);
+	if (v)
+		__sync_fetch_and_add(v, n);	/* local: a preempted add must not lose one */
+}
+
 static __always_inline void count(enum dt_counter c)
 {
-	if (c < DT_CNT_NR)
-		__sync_fetch_and_add(&counters[c], 1);
+	count_n(c, 1);
 }
 
 #include "unwind.bpf.h"
@@ -129,92 +161,26 @@ static __always_inline int traced(__u64 pid_tgid)
 	return (pid_tgid >> 32) == target_tgid && tracing_on;
 }
 
-/*
- * One frame-pointer step, a bpf_loop() callback for the same reason as
- * uw_step(): with the window's reads inlined, a loop unrolled by the
- * verifier went over its instruction limit.  The state is uw_state's.
- */
-#define FP_UNROLL 4
-
-static long fp_step(__u32 i, void *data)
-{
-	struct dt_rec_stack *s;
-	struct stack_win *w;
-	struct uw_state *st;
-	__u64 fp, next, ret, nr;
-	__u32 zero = 0, k;
-
-	st = bpf_map_lookup_elem(&uw_state, &zero);
-	s = bpf_map_lookup_elem(&stack_scratch, &zero);
-	w = win_get();
-	if (!st || !s || !w)
-		return 1;
-	fp = st->bp;
-	nr = st->nr;
-	/* A few frames per call: the call itself is much of a frame's cost. */
-	for (k = 0; k < FP_UNROLL; k++) {
-		if (nr >= max_frames || !fp || (fp & 7) ||
-		    win_word(w, fp, &next) || win_word(w, fp + 8, &ret) || !ret)
-			goto end;
-		/* Bounded where it is used: clang hoists the address otherwise. */
-		asm volatile("" : "+r"(nr));
-		if (nr >= DT_MAX_FRAMES)
-			goto end;
-		s->ips[nr] = ret;
-		nr++;
-		/* Callers' frames lie above; anything else is not a frame chain. */
-		if (next <= fp)
-			goto end;
-		fp = next;
-	}
-	st->nr = nr;
-	st->bp = fp;
-	return 0;
-end:
-	st->nr = nr;
-	return 1;
-}
-
-/* Frames after ips[0] by frame pointers; returns the frame count. */
-static __always_inline __u32 unwind_fp(struct pt_regs *ctx)
-{
-	struct uw_state *st;
-	__u32 zero = 0;
-
-	st = bpf_map_lookup_elem(&uw_state, &zero);
-	if (!st)
-		return 1;
-	st->bp = PT_REGS_FP(ctx);
-	st->nr = 1;
-	bpf_loop((DT_MAX_FRAMES + FP_UNROLL - 2) / FP_UNROLL, fp_step, NULL, 0);
-	return (__u32)st->nr;
-}
+#include "fpwalk.bpf.h"
 
 /*
  * A stack cut at an object whose rows are being built (the walk ended with
  * DT_CNT_UW_WINDOW) goes with a copy of the stack from where the walk
  * stopped, for user space to finish once it has the rows: its id, or 0 when
- * it is sent as it is (no room in the ring: the cut is counted).  Up to DT_TAIL_MAX bytes, read a page at a time: the read stops at
- * the first page that cannot be read (above the stack's top).
+ * it goes as it is (no room in the ring; the caller counts the cut).  Up to
+ * DT_TAIL_MAX bytes, read a page at a time: the read stops at the first
+ * page that cannot be read (above the stack's top).
  */
-static __always_inline __u64 send_tail(struct stack_buf *b, struct stack_win *w, __u64 gen,
-				       __u32 nr, __u32 epoch)
+static __always_inline __u64 send_tail(struct stack_buf *b, struct uw_state *st,
+				       struct stack_win *w, __u64 gen, __u32 nr, __u32 epoch)
 {
-	struct uw_state *st;
 	__u64 addr, off = 0, n;
-	__u32 zero = 0, i;
+	__u32 i;
 
-	st = bpf_map_lookup_elem(&uw_state, &zero);
-	if (!st) {
-		count(DT_CNT_UW_WINDOW);
-		return 0;
-	}
 	/* Tails are large: they never take the room that the records of
 	 * allocations and frees need, only the first part of the ring. */
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= tail_room) {
-		count(DT_CNT_UW_WINDOW);
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= tail_room)
 		return 0;
-	}
 	addr = st->sp;
 	for (i = 0; i < DT_TAIL_MAX / SW_PAGE + 1; i++) {
 		n = SW_PAGE - (addr & (SW_PAGE - 1));
@@ -228,7 +194,7 @@ static __always_inline __u64 send_tail(struct stack_buf *b, struct stack_win *w,
 		if (off >= DT_TAIL_MAX)
 			break;
 	}
-	/* Another walk on this CPU mixed in: capture_stack() counts it. */
+	/* Another walk on this CPU mixed in. */
 	if (w->gen != gen || off > DT_TAIL_MAX)
 		return 0;
 	b->t.pc = st->pc;
@@ -243,10 +209,8 @@ static __always_inline __u64 send_tail(struct stack_buf *b, struct stack_win *w,
 	b->s.epoch = epoch;
 	b->s.flags = DT_STACK_TAIL;
 	b->s.stack_id = (__u64)bpf_get_prandom_u32() << 32 | bpf_get_prandom_u32() | 1;
-	if (bpf_ringbuf_output(&events, b, sizeof(b->s) + sizeof(b->t) + off, rb_flags())) {
-		count(DT_CNT_UW_WINDOW);
+	if (bpf_ringbuf_output(&events, b, sizeof(b->s) + sizeof(b->t) + off, rb_flags()))
 		return 0;
-	}
 	count(DT_CNT_UW_TAILS);
 	return b->s.stack_id;
 }
@@ -260,59 +224,94 @@ static __always_inline __u64 send_tail(struct stack_buf *b, struct stack_win *w,
  */
 static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 {
-	__u32 zero = 0, nr, i;
+	__u64 sp = PT_REGS_SP(ctx), bp = PT_REGS_FP(ctx), gen, *recent, h = 0, ip0;
+	__u32 zero = 0, nr, slot, end, fp_frames;
 	struct dt_rec_stack *s;
 	struct stack_win *w;
-	__u64 gen, *recent;
-	__u32 slot;
+	struct uw_state *st;
+	struct sc_entry *e;
 	/* The epoch is in the hash: the same addresses after an unmap are
 	 * another stack, sent again and placed by user space anew. */
 	__u32 epoch = map_epoch;
-	__u64 h = 0xcbf29ce484222325ULL ^ epoch;
+	bool alone, hit;
 	__u8 one = 1;
-	bool window = false;
 
 	s = bpf_map_lookup_elem(&stack_scratch, &zero);
+	st = bpf_map_lookup_elem(&uw_state, &zero);
 	w = win_get();
-	if (!s || !w)
+	if (!s || !st || !w)
 		return 0;
 	/* What the window holds was read by an earlier call: memory since moved on. */
 	w->len = 0;
 	gen = ++w->gen;
-	if (win_word(w, PT_REGS_SP(ctx), &s->ips[0])) {
+	alone = __sync_fetch_and_add(&w->busy, 1) == 0;
+	if (win_word(w, sp, &ip0)) {
 		count(DT_CNT_STACK_FAIL);
-		return 0;
+		goto out;
 	}
-	nr = unwind_mode == DT_UNWIND_FP ? unwind_fp(ctx) :
-					   unwind_dwarf(ctx, s->ips[0], epoch, &window);
-	if (window) {
-		__u64 id = send_tail((struct stack_buf *)s, w, gen, nr, epoch);
-
-		if (id)
-			return id;
+	slot = sc_index(sp, ip0);
+	e = sc_get(slot);
+	hit = e && sc_hit(e, w, sp, bp, ip0, epoch);
+	if (hit) {
+		h = e->h;
+		nr = e->nr;
+		end = e->end;
+		fp_frames = e->fp_frames;
+		if (!h)
+			h = 1;
+		slot = (__u32)h & (SEEN_SLOTS - 1);
+		recent = bpf_map_lookup_elem(&seen_recent, &slot);
+		if (recent && *recent == h)
+			goto counted;
+		if (bpf_map_lookup_elem(&seen_stacks, &h)) {
+			if (recent)
+				*recent = h;
+			goto counted;
+		}
+		/* User space has not got these frames: walk to have them. */
+		slot = sc_index(sp, ip0);
 	}
-	for (i = 0; i < DT_MAX_FRAMES; i++) {
-		if (i >= nr)
-			break;
-		h = (h ^ s->ips[i]) * 0x100000001b3ULL;
-		h ^= h >> 29;
-	}
+	s->ips[0] = ip0;
+	sc_begin(st, alone ? e : NULL, slot, sp, alone);
+	/* The walkers hash each frame as they push it: no second pass. */
+	st->h = stack_hash_step(0xcbf29ce484222325ULL ^ epoch, ip0);
+	st->end = DT_CNT_NR;
+	nr = unwind_mode == DT_UNWIND_FP ? unwind_fp(ctx, st) : unwind_dwarf(ctx, st, ip0, epoch);
+	h = st->h;
+	end = (__u32)st->end;
+	fp_frames = (__u32)st->fp_frames;
+	/* Both walkers leave in st->sp where their last frame's reads ended. */
+	win_reached(w, sp, st->sp);
 	/* Another walk ran on this CPU meanwhile (a preemptible kernel) and
 	 * used the same per-CPU buffers: the frames may be a mix of two. */
 	if (w->gen != gen) {
 		count(DT_CNT_STACK_FAIL);
-		return 0;
+		h = 0;
+		goto counted;
 	}
+	if (end == DT_CNT_UW_WINDOW) {
+		__u64 id = send_tail((struct stack_buf *)s, st, w, gen, nr, epoch);
+
+		/* Sent with its copy: user space finishes it and counts how it
+		 * ends.  Never kept (st->nocache) nor marked seen: its id is
+		 * this call's alone. */
+		if (id) {
+			h = id;
+			end = DT_CNT_NR;
+			goto counted;
+		}
+	}
+	sc_end(st, alone ? e : NULL, sp, bp, ip0, epoch, true);
 	if (!h)
 		h = 1;
 	slot = (__u32)h & (SEEN_SLOTS - 1);
 	recent = bpf_map_lookup_elem(&seen_recent, &slot);
 	if (recent && *recent == h)
-		return h;
+		goto counted;
 	if (bpf_map_lookup_elem(&seen_stacks, &h)) {
 		if (recent)
 			*recent = h;
-		return h;
+		goto counted;
 	}
 	s->kind = DT_REC_STACK;
 	s->nr_frames = nr;
@@ -322,11 +321,21 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 	if (bpf_ringbuf_output(&events, s, DT_REC_STACK_HDR + (__u64)(nr & 127) * sizeof(__u64),
 			       rb_flags())) {
 		count(DT_CNT_RB_DROP_STACK);
-		return h;	/* not marked seen: the next call sends it again */
+		goto counted;	/* not marked seen: the next call sends it again */
 	}
 	bpf_map_update_elem(&seen_stacks, &h, &one, BPF_ANY);
 	if (recent)
 		*recent = h;
+counted:
+	if (unwind_mode != DT_UNWIND_FP) {
+		count(DT_CNT_UW_STACKS);
+		if (end != DT_CNT_NR)
+			count(end);
+		if (fp_frames)
+			count_n(DT_CNT_UW_FP_FRAMES, fp_frames);
+	}
+out:
+	__sync_fetch_and_add(&w->busy, -1);
 	return h;
 }
 
@@ -338,19 +347,20 @@ static __always_inline struct pending *slot(__u64 flags)
 static __always_inline int enter(struct pt_regs *ctx, __u32 fn, __u64 size, __u64 arg)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 sp = PT_REGS_SP(ctx), now;
+	__u64 sp = PT_REGS_SP(ctx), jif;
 	struct pending *p;
 
 	if (!traced(pid_tgid))
 		return 0;
-	now = bpf_ktime_get_ns();
+	jif = bpf_jiffies64();
 	p = slot(BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!p) {
 		count(DT_CNT_PENDING_FULL);
 		return 0;
 	}
 	if (p->sp) {
-		if (p->sp >= sp && p->sp - sp < NEST_MAX_STACK && now - p->t_entry < NEST_MAX_NS) {
+		if (p->sp >= sp && p->sp - sp < NEST_MAX_STACK &&
+		    jif - p->j_entry < NEST_MAX_JIFFIES) {
 			/* Nested: the outer call is the user's.  operator new[]
 			 * tail-jumps to operator new: same frame, and both return
 			 * probes will fire on its one return. */
@@ -363,8 +373,15 @@ static __always_inline int enter(struct pt_regs *ctx, __u32 fn, __u64 size, __u6
 	p->stack_id = capture_stack(ctx);
 	p->size = size;
 	p->arg = arg;
-	p->t_entry = now;
+	p->j_entry = jif;
 	p->fn = fn;
+	/* Read back: a test of fn itself, known on each of multi_enter's
+	 * paths, made the verifier go through capture_stack() once per
+	 * function (~2.5 s to load, not 0.4 s). */
+	asm volatile("" ::: "memory");
+	/* Orders the call against other threads' records (the realloc race,
+	 * accounting.c); nothing else needs the entry's time. */
+	p->t_entry = p->fn == DT_FN_REALLOC || p->fn == DT_FN_REALLOCARRAY ? bpf_ktime_get_ns() : 0;
 	p->tail_calls = 0;
 	p->sp = sp;
 	return 0;

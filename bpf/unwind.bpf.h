@@ -22,6 +22,8 @@
 
 #include <stdbool.h>
 #include <bpf/bpf_core_read.h>
+#include "stackwin.bpf.h"
+#include "stackcache.bpf.h"
 
 /* Kernel types, only the fields read here; CO-RE finds their offsets. */
 struct super_block;
@@ -76,61 +78,6 @@ struct {
 	__type(key, struct dt_uw_cache_key);
 	__type(value, struct dt_uw_row);
 } uw_cache SEC(".maps");
-
-/*
- * The user stack, read a page at a time.  Each bpf_probe_read_user() has a
- * fixed cost several times that of copying a few KiB (~50-100 ns here, most
- * of the FP walk's time when it read 16 bytes per frame: docs/performance.md),
- * and the frames of a stack lie close together, so every read below comes
- * from this window and it is refilled only when a walk leaves it.  A fill
- * never crosses the end of a page: the read is all or nothing, and the page
- * above the stack's top may be unmapped (the main thread's, a few frames
- * below main).  Per CPU: the programs run with migration disabled and this
- * kernel does not preempt them; capture_stack() checks that all the same.
- */
-#define SW_PAGE 4096
-
-struct stack_win {
-	__u64 base, len;	/* buf holds [base, base + len) of the target's memory */
-	__u64 gen;		/* bumped by every walk on this CPU */
-	__u8 buf[SW_PAGE + 8];	/* + 8: what a masked offset may reach */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct stack_win);
-} stack_win SEC(".maps");
-
-static __always_inline struct stack_win *win_get(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&stack_win, &zero);
-}
-
-/* The word at addr; non-zero if it cannot be read. */
-static __always_inline int win_word(struct stack_win *w, __u64 addr, __u64 *out)
-{
-	__u64 off = addr - w->base, n;
-
-	if (w->len < 8 || off > w->len - 8) {
-		n = SW_PAGE - (addr & (SW_PAGE - 1));
-		if (n < 8)	/* straddles two pages: read it alone */
-			return bpf_probe_read_user(out, sizeof(*out), (void *)addr);
-		if (n > SW_PAGE)
-			n = SW_PAGE;
-		w->len = 0;
-		if (bpf_probe_read_user(w->buf, n, (void *)addr))
-			return -1;
-		w->base = addr;
-		w->len = n;
-		off = 0;
-	}
-	*out = *(__u64 *)(w->buf + (off & (SW_PAGE - 1)));
-	return 0;
-}
 
 struct vma_found {
 	__u64 start, end, pgoff;
@@ -294,29 +241,6 @@ static __always_inline bool lookup_map(__u64 addr, __u32 epoch, struct dt_uw_obj
 	return true;
 }
 
-/*
- * The walk's state lives in a map, not on the stack: values read back from
- * a map are unknown to the verifier, so every loop iteration looks the same
- * to it and the callback is verified in a few passes.  On the stack, the
- * frame count would be a known constant in each iteration and the verifier
- * would walk all 127 of them (over its 1M instruction limit).
- */
-struct uw_state {
-	__u64 pc, sp, bp;
-	__u64 nr;
-	__u64 exact;	/* pc is an interrupted instruction, not a return address */
-	__u64 end;	/* DT_CNT_* that ended the walk; DT_CNT_NR: reached the bottom */
-	__u64 epoch;	/* map_epoch the stack is taken in */
-	struct dt_uw_obj_key missing;	/* the file without rows a DT_CNT_UW_WINDOW end met */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct uw_state);
-} uw_state SEC(".maps");
-
 /* The rule at rel in a known object, remembered for addr. */
 static __always_inline void rule_in(const struct dt_uw_obj *o, __u64 rel,
 				    const struct dt_uw_cache_key *key, struct dt_uw_row *out)
@@ -443,18 +367,23 @@ static __always_inline bool resolve_slow(__u64 addr, __u32 epoch, struct dt_uw_r
 	return true;
 }
 
-static __always_inline void resolve(__u64 addr, __u32 epoch, struct dt_uw_row *out)
+/* False if the rule is not known yet (it may be later). */
+static __always_inline bool resolve(__u64 addr, __u32 epoch, struct dt_uw_row *out)
 {
+	if (resolve_fast(addr, epoch, out))
+		return true;
 	/* Only what uw_cache keeps: a miss that may resolve later stays one. */
-	if (!resolve_fast(addr, epoch, out) && resolve_slow(addr, epoch, out))
-		rc_put(rc_slot(addr), addr, epoch, out);
+	if (!resolve_slow(addr, epoch, out))
+		return false;
+	rc_put(rc_slot(addr), addr, epoch, out);
+	return true;
 }
 
 
 /* One frame: 0 to go on, 1 at the end; 2 when only the rule cache was to be
  * asked (!full) and it had no entry: the next uw_step() takes that frame. */
 static __always_inline int uw_frame(struct uw_state *st, struct stack_win *w,
-				    struct dt_rec_stack *s, bool full)
+				    struct dt_rec_stack *s, struct sc_entry *e, bool full)
 {
 	struct dt_uw_row r = {};
 	__u64 cfa, ra, addr, nr;
@@ -465,9 +394,10 @@ static __always_inline int uw_frame(struct uw_state *st, struct stack_win *w,
 		return 1;
 	}
 	addr = st->exact ? st->pc : st->pc - 1;
-	if (full)
-		resolve(addr, (__u32)st->epoch, &r);
-	else if (!resolve_fast(addr, (__u32)st->epoch, &r))
+	if (full) {
+		if (!resolve(addr, (__u32)st->epoch, &r))
+			st->nocache = 1;
+	} else if (!resolve_fast(addr, (__u32)st->epoch, &r))
 		return 2;
 	st->exact = 0;
 	switch (r.kind) {
@@ -475,6 +405,7 @@ static __always_inline int uw_frame(struct uw_state *st, struct stack_win *w,
 		cfa = st->sp + (__s64)r.cfa_off * 8;
 		break;
 	case DT_UW_CFA_RBP:
+		sc_use_bp(st, e);
 		cfa = st->bp + (__s64)r.cfa_off * 8;
 		break;
 	case DT_UW_PLT:
@@ -485,14 +416,15 @@ static __always_inline int uw_frame(struct uw_state *st, struct stack_win *w,
 			st->end = DT_CNT_UW_NO_TABLE;
 			return 1;
 		}
-		count(DT_CNT_UW_FP_FRAMES);
+		st->fp_frames++;
+		sc_use_bp(st, e);
 		cfa = st->bp + 16;
 		r.rbp_off8 = -2;
 		break;
 	case DT_UW_SIGNAL:
-		if (win_word(w, st->sp + DT_SIGCTX_RBP, &st->bp) ||
-		    win_word(w, st->sp + DT_SIGCTX_RIP, &st->pc) ||
-		    win_word(w, st->sp + DT_SIGCTX_RSP, &st->sp)) {
+		if (win_bp(w, st, st->sp + DT_SIGCTX_RBP) ||
+		    win_word_log(w, st, e, st->sp + DT_SIGCTX_RIP, &st->pc) ||
+		    win_word_log(w, st, e, st->sp + DT_SIGCTX_RSP, &st->sp)) {
 			st->end = DT_CNT_UW_READ_FAULT;
 			return 1;
 		}
@@ -507,6 +439,7 @@ static __always_inline int uw_frame(struct uw_state *st, struct stack_win *w,
 		return 1;
 	case DT_UW_GAP:
 		/* The ABI's outermost-frame marker where CFI says nothing. */
+		sc_use_bp(st, e);
 		st->end = st->bp ? DT_CNT_UW_NO_TABLE : DT_CNT_NR;
 		return 1;
 	default:
@@ -517,8 +450,8 @@ static __always_inline int uw_frame(struct uw_state *st, struct stack_win *w,
 		st->end = DT_CNT_UW_BAD_RULE;	/* a stack only grows up towards callers */
 		return 1;
 	}
-	if (win_word(w, cfa - 8, &ra) ||
-	    (r.rbp_off8 && win_word(w, cfa + (__s64)r.rbp_off8 * 8, &st->bp))) {
+	if (win_word_log(w, st, e, cfa - 8, &ra) ||
+	    (r.rbp_off8 && win_bp(w, st, cfa + (__s64)r.rbp_off8 * 8))) {
 		st->end = DT_CNT_UW_READ_FAULT;
 		return 1;
 	}
@@ -536,6 +469,7 @@ push:
 		return 1;
 	}
 	s->ips[nr] = ra;
+	st->h = stack_hash_step(st->h, ra);
 	st->nr = nr + 1;
 	return 0;
 }
@@ -552,6 +486,7 @@ static long uw_step(__u32 i, void *data)
 	struct dt_rec_stack *s;
 	struct uw_state *st;
 	struct stack_win *w;
+	struct sc_entry *e;
 	__u32 zero = 0, k;
 	int ret;
 
@@ -560,23 +495,19 @@ static long uw_step(__u32 i, void *data)
 	w = win_get();
 	if (!st || !s || !w)
 		return 1;
-	ret = uw_frame(st, w, s, true);
+	e = sc_get(st->slot);
+	if (!e)
+		return 1;
+	ret = uw_frame(st, w, s, e, true);
 	for (k = 1; k < UW_UNROLL && !ret; k++)
-		ret = uw_frame(st, w, s, false);
+		ret = uw_frame(st, w, s, e, false);
 	return ret == 1;
 }
 
-/* Frames after ips[0] (the caller, read at [sp]); returns the frame count,
- * *window set if the walk ended at an object without rows yet. */
-static __always_inline __u32 unwind_dwarf(struct pt_regs *ctx, __u64 caller, __u32 epoch,
-					  bool *window)
+/* Frames after ips[0] (the caller, read at [sp]); returns the frame count. */
+static __always_inline __u32 unwind_dwarf(struct pt_regs *ctx, struct uw_state *st,
+					  __u64 caller, __u32 epoch)
 {
-	struct uw_state *st;
-	__u32 zero = 0;
-
-	st = bpf_map_lookup_elem(&uw_state, &zero);
-	if (!st)
-		return 1;
 	st->pc = caller;
 	st->sp = PT_REGS_SP(ctx) + 8;	/* at the entry: CFA = rsp + 8 */
 	st->bp = PT_REGS_FP(ctx);
@@ -584,13 +515,7 @@ static __always_inline __u32 unwind_dwarf(struct pt_regs *ctx, __u64 caller, __u
 	st->exact = 0;
 	st->end = DT_CNT_UW_DEPTH;
 	st->epoch = epoch;
-	count(DT_CNT_UW_STACKS);
 	bpf_loop(DT_MAX_FRAMES, uw_step, NULL, 0);
-	/* The load window's cut is counted by the caller: it may send the
-	 * stack with a tail instead. */
-	*window = st->end == DT_CNT_UW_WINDOW;
-	if (st->end != DT_CNT_NR && !*window)
-		count(st->end);
 	return (__u32)st->nr;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 /* The skeleton names the ABI's types. */
@@ -460,6 +461,42 @@ static int drain_agent(void *ctx)
 	return inject__drain(src->inj, on_record, src->a);
 }
 
+/* The loop's tick: the per-CPU counters summed into counters[] (see
+ * dhat.bpf.c: cpu_counters), then the forks' own tick. */
+struct ticker {
+	struct dhat_bpf *skel;
+	struct forks *forks;
+	uint64_t *vals;		/* one per possible CPU */
+	int ncpu;
+};
+
+static void sum_cpu_counters(struct ticker *k)
+{
+	/* --inject: no BPF, the agent counts in the shared area itself. */
+	static const __u32 per_cpu[] = { DT_CNT_UW_STACKS, DT_CNT_UW_FP_FRAMES };
+	int fd = k->skel ? bpf_map__fd(k->skel->maps.cpu_counters) : -1;
+	uint64_t sum;
+	size_t i;
+	int c;
+
+	for (i = 0; fd >= 0 && k->vals && i < sizeof(per_cpu) / sizeof(per_cpu[0]); i++) {
+		if (bpf_map_lookup_elem(fd, &per_cpu[i], k->vals))
+			continue;	/* keeps the last sum */
+		for (sum = 0, c = 0; c < k->ncpu; c++)
+			sum += k->vals[c];
+		k->skel->bss->counters[per_cpu[i]] = sum;
+	}
+}
+
+static void on_tick(void *ctx)
+{
+	struct ticker *k = ctx;
+
+	sum_cpu_counters(k);
+	if (k->forks)
+		forks__poll(k->forks);
+}
+
 int capture__run(const struct capture_opts *o, struct capture_end *e)
 {
 	struct dt_config cfg = *o->cfg;
@@ -477,6 +514,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	struct tview *tv = NULL;
 	struct mapwatch *watch = NULL;
 	struct snapper snap;
+	struct ticker ticker = { .forks = o->forks };
 	int ret = DT_EXIT_ERROR, err, execs = 1;
 	bool started = !o->t->launched || o->from_maps, held = o->held;
 	const char *step, *shown = o->out_fd >= 0 ? "standard output" : o->output;
@@ -587,6 +625,14 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	if (o->deadline_ns)
 		duration_ns = o->deadline_ns > t0 ? o->deadline_ns - t0 : 1;
 
+	ticker.skel = skel;
+	ticker.ncpu = libbpf_num_possible_cpus();
+	if (ticker.ncpu > 0)
+		ticker.vals = calloc((size_t)ticker.ncpu, sizeof(*ticker.vals));
+	if (!ticker.vals) {
+		elog("out of memory setting up the capture\n");
+		goto cleanup;
+	}
 	snap = (struct snapper){ .o = o, .a = a, .sym = sym, .rep = rep, .t0 = t0 };
 	e->end = loop__run(&(struct loop_opts){
 		.rb = rb, .drain = inj ? drain_agent : NULL, .drain_ctx = &src,
@@ -603,8 +649,9 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 				       NULL,
 		.snapshot = cfg.probe_only ? NULL : take_snapshot, .snapshot_ctx = &snap,
 		.snapshot_ns = cfg.snapshot_ns,
-		.tick = o->forks ? forks__poll : NULL, .tick_ctx = o->forks,
+		.tick = on_tick, .tick_ctx = &ticker,
 	}, &e->status);
+	sum_cpu_counters(&ticker);
 	status__tracing(false);
 	if (skel)
 		skel->bss->hold_tracer = 0;
@@ -702,6 +749,7 @@ cleanup:
 	/* The counters are gone with the BPF object. */
 	child__on_hold(NULL, NULL, NULL);
 	ring_buffer__free(rb);
+	free(ticker.vals);
 	reporter__free(rep);
 	/* After the reporter: its counters are the agent's. */
 	inject__free(inj);
