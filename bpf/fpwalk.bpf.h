@@ -57,16 +57,10 @@ static long fp_step(__u32 i, void *data)
 	struct sc_entry *e;
 	struct uw_state *st;
 	struct fp_walk f;
-	__u32 zero = 0, k;
+	__u32 k;
 	int end = 1;
 
-	st = bpf_map_lookup_elem(&uw_state, &zero);
-	s = bpf_map_lookup_elem(&stack_scratch, &zero);
-	w = win_get();
-	if (!st || !s || !w)
-		return 1;
-	e = sc_get(st->slot);
-	if (!e)
+	if (!walk_bufs(&st, &s, &w, &e))
 		return 1;
 	f.fp = st->bp;
 	f.nr = st->nr;

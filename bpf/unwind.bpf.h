@@ -481,22 +481,32 @@ push:
  */
 #define UW_UNROLL 4
 
+/* What a walker's bpf_loop() callback works on, all per CPU; false if a
+ * lookup failed (never, short of a bug: the walk then ends). */
+static __always_inline bool walk_bufs(struct uw_state **st, struct dt_rec_stack **s,
+				      struct stack_win **w, struct sc_entry **e)
+{
+	__u32 zero = 0;
+
+	*st = bpf_map_lookup_elem(&uw_state, &zero);
+	*s = bpf_map_lookup_elem(&stack_scratch, &zero);
+	*w = win_get();
+	if (!*st || !*s || !*w)
+		return false;
+	*e = sc_get((*st)->slot);
+	return *e != NULL;
+}
+
 static long uw_step(__u32 i, void *data)
 {
 	struct dt_rec_stack *s;
 	struct uw_state *st;
 	struct stack_win *w;
 	struct sc_entry *e;
-	__u32 zero = 0, k;
+	__u32 k;
 	int ret;
 
-	st = bpf_map_lookup_elem(&uw_state, &zero);
-	s = bpf_map_lookup_elem(&stack_scratch, &zero);
-	w = win_get();
-	if (!st || !s || !w)
-		return 1;
-	e = sc_get(st->slot);
-	if (!e)
+	if (!walk_bufs(&st, &s, &w, &e))
 		return 1;
 	ret = uw_frame(st, w, s, e, true);
 	for (k = 1; k < UW_UNROLL && !ret; k++)
