@@ -35,6 +35,8 @@ _Static_assert(__builtin_offsetof(struct dt_rec_alloc, ts) == 8 &&
 	       __builtin_offsetof(struct dt_rec_fork, ts) == 8 &&
 	       __builtin_offsetof(struct dt_rec_load, ts) == 8, "ts at offset 8");
 
+#define HEAP_MIN 1024
+
 struct held {
 	uint64_t ts, seq;	/* seq: arrival, for records stamped alike */
 	uint32_t size;
@@ -137,7 +139,7 @@ int intake__push(struct intake *in, const void *data, size_t size)
 	if (kind == DT_REC_STACK || size < 16 || size > REC_MAX)
 		return in->sink(in->ctx, (void *)data, size);
 	if (in->nr == in->cap) {
-		size_t cap = in->cap ? 2 * in->cap : 1024;
+		size_t cap = in->cap ? 2 * in->cap : HEAP_MIN;
 
 		h = realloc(in->heap, cap * sizeof(*h));
 		if (!h)
@@ -176,6 +178,21 @@ static void pop(struct intake *in)
 	in->sink(in->ctx, top.rec, top.size);
 }
 
+/* A drain after a pause (a snapshot written) reads all that the rings
+ * held into the heap at once: that room goes back once it is not used. */
+static void shrink(struct intake *in)
+{
+	struct held *h;
+
+	if (in->cap <= HEAP_MIN || in->nr >= in->cap / 4)
+		return;
+	h = realloc(in->heap, in->cap / 2 * sizeof(*h));
+	if (!h)
+		return;
+	in->heap = h;
+	in->cap /= 2;
+}
+
 static int drain_all(struct intake *in)
 {
 	uint64_t h;
@@ -207,6 +224,7 @@ int intake__poll(struct intake *in)
 			fence = in->src[i].horizon;
 	while (in->nr && in->heap[0].ts < fence)
 		pop(in);
+	shrink(in);
 	return n;
 }
 
