@@ -35,14 +35,22 @@ struct pos {
 	const unsigned long *cons, *prod;	/* read-only mappings of the ring's pages */
 };
 
+/* libbpf's callback context: the lane is the ring's. */
+struct lane_ctx {
+	struct bpfrings *r;
+	unsigned int i;
+};
+
 struct bpfrings {
 	struct ring_buffer *rb;
+	struct lane_ctx *lanes;
 	int *fds;
 	struct pos *pos;
 	bool *settled;
 	int n;
 	size_t page;
 	struct intake *in;	/* during a drain */
+	unsigned int lane0;
 };
 
 /*
@@ -64,9 +72,9 @@ uint64_t bpfrings__size(uint64_t total, int ncpu)
 
 static int on_record(void *ctx, void *data, size_t size)
 {
-	struct bpfrings *r = ctx;
+	struct lane_ctx *c = ctx;
 
-	intake__push(r->in, data, size);
+	intake__push(c->r->in, c->r->lane0 + c->i, data, size);
 	return 0;
 }
 
@@ -79,7 +87,7 @@ static bool ring_settled(const struct bpfrings *r, int i)
 	return __atomic_load_n(r->pos[i].cons, __ATOMIC_ACQUIRE) == prod;
 }
 
-static int drain(void *ctx, struct intake *in, uint64_t *horizon)
+static int drain(void *ctx, struct intake *in, unsigned int lane0, uint64_t *horizon)
 {
 	struct bpfrings *r = ctx;
 	uint64_t t = mono_ns() - CLOCK_SLACK_NS;
@@ -87,6 +95,7 @@ static int drain(void *ctx, struct intake *in, uint64_t *horizon)
 	bool all;
 
 	r->in = in;
+	r->lane0 = lane0;
 	memset(r->settled, 0, (size_t)r->n * sizeof(*r->settled));
 	for (tries = 0; tries < SETTLE_TRIES; tries++) {
 		got = ring_buffer__consume(r->rb);
@@ -111,7 +120,7 @@ static int drain(void *ctx, struct intake *in, uint64_t *horizon)
 struct intake_source bpfrings__source(struct bpfrings *r)
 {
 	return (struct intake_source){ .drain = drain, .fd = ring_buffer__epoll_fd(r->rb),
-				       .ctx = r };
+				       .lanes = (unsigned int)r->n, .ctx = r };
 }
 
 struct bpfrings *bpfrings__new(int outer_fd, int ncpu, uint64_t size)
@@ -126,10 +135,13 @@ struct bpfrings *bpfrings__new(int outer_fd, int ncpu, uint64_t size)
 	r->fds = malloc((size_t)ncpu * sizeof(*r->fds));
 	r->pos = calloc((size_t)ncpu, sizeof(*r->pos));
 	r->settled = calloc((size_t)ncpu, sizeof(*r->settled));
-	if (!r->fds || !r->pos || !r->settled)
+	r->lanes = calloc((size_t)ncpu, sizeof(*r->lanes));
+	if (!r->fds || !r->pos || !r->settled || !r->lanes)
 		goto cleanup;
-	for (i = 0; i < ncpu; i++)
+	for (i = 0; i < ncpu; i++) {
 		r->fds[i] = -1;
+		r->lanes[i] = (struct lane_ctx){ .r = r, .i = (unsigned int)i };
+	}
 	r->n = ncpu;
 	for (i = 0; i < ncpu; i++) {
 		__u32 key = (__u32)i;
@@ -149,8 +161,8 @@ struct bpfrings *bpfrings__new(int outer_fd, int ncpu, uint64_t size)
 		r->pos[i].cons = m;
 		r->pos[i].prod = (const unsigned long *)((char *)m + r->page);
 		if (!i)
-			r->rb = ring_buffer__new(r->fds[i], on_record, r, NULL);
-		if (!r->rb || (i && ring_buffer__add(r->rb, r->fds[i], on_record, r))) {
+			r->rb = ring_buffer__new(r->fds[i], on_record, &r->lanes[i], NULL);
+		if (!r->rb || (i && ring_buffer__add(r->rb, r->fds[i], on_record, &r->lanes[i]))) {
 			err = -errno;
 			goto cleanup;
 		}
@@ -176,6 +188,7 @@ void bpfrings__free(struct bpfrings *r)
 			close(r->fds[i]);
 	}
 	free(r->settled);
+	free(r->lanes);
 	free(r->pos);
 	free(r->fds);
 	free(r);

@@ -17,7 +17,8 @@
  * Records are held until no source can still deliver an older one: each
  * source says, at each drain, a horizon before which all of its records
  * have been handed over; what is older than every source's horizon is
- * passed on, oldest first.  Stack records carry no time and are passed on
+ * passed on, oldest first.  A source's records come in lanes (a BPF ring
+ * each), each in time order or nearly.  Stack records carry no time and are passed on
  * as they are read: an allocation refers to a stack sent before it was
  * stamped, so the stack is always read first (see intake.c).
  */
@@ -28,16 +29,17 @@ typedef int (*intake_sink_fn)(void *ctx, void *data, size_t size);
 
 struct intake_source {
 	/*
-	 * Hand every record that can be read now to intake__push(in, ...);
-	 * return how many, or -errno.  Set *horizon (left 0: unknown this
+	 * Hand every record that can be read now to intake__push(in, lane0 +
+	 * its lane, ...); return how many, or -errno.  Set *horizon (left 0: unknown this
 	 * time) to a time such that every record of this source stamped
 	 * before it has been handed over, now or at an earlier drain: the
 	 * clock (CLOCK_MONOTONIC, bpf_ktime_get_ns()'s) read before draining
 	 * works if each record takes its time after its place in the source
 	 * is reserved and the source shows it has no reservation left open.
 	 */
-	int (*drain)(void *ctx, struct intake *in, uint64_t *horizon);
+	int (*drain)(void *ctx, struct intake *in, unsigned int lane0, uint64_t *horizon);
 	int fd;		/* readable when the source should be drained; -1: none */
+	unsigned int lanes;	/* how many (0: one) */
 	void *ctx;
 };
 
@@ -46,7 +48,7 @@ void intake__free(struct intake *in);
 /* 0 or -errno. */
 int intake__add_source(struct intake *in, const struct intake_source *s);
 /* For the sources' drain(): the record is copied (or passed on at once). */
-int intake__push(struct intake *in, const void *data, size_t size);
+int intake__push(struct intake *in, unsigned int lane, const void *data, size_t size);
 /* Readable when a source is: one fd for an event loop. */
 int intake__epoll_fd(const struct intake *in);
 /* Drain every source once and pass on what no source can precede any
