@@ -4,8 +4,10 @@
  * Allocator probes.  Entry programs remember the call per thread (and take
  * the stack there, where the return address into the caller still sits at
  * [sp]); one shared return program turns the call into a record.  free is
- * recorded at entry, before the allocator can hand the address out again, so
- * the single ring buffer always shows a free before the reuse of its address.
+ * recorded at entry, before the allocator can hand the address out again,
+ * and an allocation after the allocator returned: each record takes its time
+ * after its reservation, so that user space, merging the CPUs' rings by
+ * time (src/intake.c), always has a free before the reuse of its address.
  */
 #include <linux/types.h>
 #include <linux/bpf.h>
@@ -100,10 +102,24 @@ struct {
 	__type(value, struct stack_buf);
 } stack_scratch SEC(".maps");
 
-struct {
+/*
+ * One ring per CPU, created and put here by user space (src/bpfrings.c):
+ * with one ring shared by all CPUs, its lock and producer position bounced
+ * between them on every record (docs/performance.md, issue 12).  The
+ * programs run with migration disabled, so a record goes whole to the ring
+ * of the CPU that looked it up.
+ */
+struct cpu_ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 * 1024 * 1024);
-} events SEC(".maps");
+	__uint(max_entries, 4096);	/* the template; the rings are sized apart */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);		/* one per possible CPU, set before load */
+	__type(key, __u32);
+	__array(values, struct cpu_ring);
+} rings SEC(".maps");
 
 /* See struct dt_unmap: bumped whenever the target's code may change meaning. */
 volatile __u32 map_epoch;
@@ -150,9 +166,17 @@ static __always_inline void count(enum dt_counter c)
 
 #include "unwind.bpf.h"
 
-static __always_inline __u64 rb_flags(void)
+/* This CPU's ring; NULL only if user space has not put one there. */
+static __always_inline void *cpu_ring(void)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wake_bytes ?
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&rings, &cpu);
+}
+
+static __always_inline __u64 rb_flags(void *rb)
+{
+	return bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) >= wake_bytes ?
 		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
@@ -171,7 +195,7 @@ static __always_inline int traced(__u64 pid_tgid)
  * DT_TAIL_MAX bytes, read a page at a time: the read stops at the first
  * page that cannot be read (above the stack's top).
  */
-static __always_inline __u64 send_tail(struct stack_buf *b, struct uw_state *st,
+static __always_inline __u64 send_tail(void *rb, struct stack_buf *b, struct uw_state *st,
 				       struct stack_win *w, __u64 gen, __u32 nr, __u32 epoch)
 {
 	__u64 addr, off = 0, n;
@@ -179,7 +203,7 @@ static __always_inline __u64 send_tail(struct stack_buf *b, struct uw_state *st,
 
 	/* Tails are large: they never take the room that the records of
 	 * allocations and frees need, only the first part of the ring. */
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= tail_room)
+	if (bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) >= tail_room)
 		return 0;
 	addr = st->sp;
 	for (i = 0; i < DT_TAIL_MAX / SW_PAGE + 1; i++) {
@@ -209,7 +233,7 @@ static __always_inline __u64 send_tail(struct stack_buf *b, struct uw_state *st,
 	b->s.epoch = epoch;
 	b->s.flags = DT_STACK_TAIL;
 	b->s.stack_id = (__u64)bpf_get_prandom_u32() << 32 | bpf_get_prandom_u32() | 1;
-	if (bpf_ringbuf_output(&events, b, sizeof(b->s) + sizeof(b->t) + off, rb_flags()))
+	if (bpf_ringbuf_output(rb, b, sizeof(b->s) + sizeof(b->t) + off, rb_flags(rb)))
 		return 0;
 	count(DT_CNT_UW_TAILS);
 	return b->s.stack_id;
@@ -233,13 +257,14 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 	/* The epoch is in the hash: the same addresses after an unmap are
 	 * another stack, sent again and placed by user space anew. */
 	__u32 epoch = map_epoch;
+	void *rb = cpu_ring();	/* the one lookup: stacks and tails go there */
 	bool alone, hit;
 	__u8 one = 1;
 
 	s = bpf_map_lookup_elem(&stack_scratch, &zero);
 	st = bpf_map_lookup_elem(&uw_state, &zero);
 	w = win_get();
-	if (!s || !st || !w)
+	if (!s || !st || !w || !rb)
 		return 0;
 	/* What the window holds was read by an earlier call: memory since moved on. */
 	w->len = 0;
@@ -290,7 +315,7 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 		goto counted;
 	}
 	if (end == DT_CNT_UW_WINDOW) {
-		__u64 id = send_tail((struct stack_buf *)s, st, w, gen, nr, epoch);
+		__u64 id = send_tail(rb, (struct stack_buf *)s, st, w, gen, nr, epoch);
 
 		/* Sent with its copy: user space finishes it and counts how it
 		 * ends.  Never kept (st->nocache) nor marked seen: its id is
@@ -318,8 +343,8 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 	s->stack_id = h;
 	s->epoch = epoch;
 	s->flags = 0;
-	if (bpf_ringbuf_output(&events, s, DT_REC_STACK_HDR + (__u64)(nr & 127) * sizeof(__u64),
-			       rb_flags())) {
+	if (bpf_ringbuf_output(rb, s, DT_REC_STACK_HDR + (__u64)(nr & 127) * sizeof(__u64),
+			       rb_flags(rb))) {
 		count(DT_CNT_RB_DROP_STACK);
 		goto counted;	/* not marked seen: the next call sends it again */
 	}
@@ -463,6 +488,7 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 	/* After the return, sp is one word above where it was at entry. */
 	__u64 sp = PT_REGS_SP(ctx) - sizeof(__u64), addr = ret;
 	struct pending *p, c;
+	void *rb;
 
 	if (!traced(pid_tgid))
 		return 0;
@@ -492,39 +518,41 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 	if ((c.fn == DT_FN_REALLOC || c.fn == DT_FN_REALLOCARRAY) && c.arg) {
 		struct dt_rec_realloc *r;
 
-		r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+		rb = cpu_ring();
+		r = rb ? bpf_ringbuf_reserve(rb, sizeof(*r), 0) : NULL;
 		if (!r) {
 			count(DT_CNT_RB_DROP_ALLOC);
 			return 0;
 		}
 		r->kind = DT_REC_REALLOC;
 		r->fn = c.fn;
-		r->ts = bpf_ktime_get_ns();
 		r->addr = addr;
 		r->size = c.size;
 		r->stack_id = c.stack_id;
 		r->old_addr = c.arg;
 		r->t_entry = c.t_entry;
-		bpf_ringbuf_submit(r, rb_flags());
+		r->ts = bpf_ktime_get_ns();
+		bpf_ringbuf_submit(r, rb_flags(rb));
 		return 0;
 	}
 	if (!addr)
 		return 0;	/* failed allocation: nothing was handed out */
+	rb = cpu_ring();
 	{
 		struct dt_rec_alloc *a;
 
-		a = bpf_ringbuf_reserve(&events, sizeof(*a), 0);
+		a = rb ? bpf_ringbuf_reserve(rb, sizeof(*a), 0) : NULL;
 		if (!a) {
 			count(DT_CNT_RB_DROP_ALLOC);
 			return 0;
 		}
 		a->kind = DT_REC_ALLOC;
 		a->fn = c.fn;
-		a->ts = bpf_ktime_get_ns();
 		a->addr = addr;
 		a->size = c.size;
 		a->stack_id = c.stack_id;
-		bpf_ringbuf_submit(a, rb_flags());
+		a->ts = bpf_ktime_get_ns();
+		bpf_ringbuf_submit(a, rb_flags(rb));
 	}
 	return 0;
 }
@@ -533,19 +561,24 @@ static __always_inline int record_free(__u64 ptr)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct dt_rec_free *f;
+	void *rb;
 
 	if (!ptr || !traced(pid_tgid))
 		return 0;
-	f = bpf_ringbuf_reserve(&events, sizeof(*f), 0);
+	rb = cpu_ring();
+	f = rb ? bpf_ringbuf_reserve(rb, sizeof(*f), 0) : NULL;
 	if (!f) {
 		count(DT_CNT_RB_DROP_FREE);
 		return 0;
 	}
 	f->kind = DT_REC_FREE;
 	f->fn = DT_FN_FREE;
-	f->ts = bpf_ktime_get_ns();
 	f->addr = ptr;
-	bpf_ringbuf_submit(f, rb_flags());
+	/* Taken once reserved, and the record committed at once: the merge
+	 * (src/intake.c) passes on a time only when every ring has shown all
+	 * its reservations up to then. */
+	f->ts = bpf_ktime_get_ns();
+	bpf_ringbuf_submit(f, rb_flags(rb));
 	return 0;
 }
 

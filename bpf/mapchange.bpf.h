@@ -103,9 +103,12 @@ static __always_inline void loader_mapped(void)
 		BPF_CORE_READ_INTO(&tgid, t, parent, tgid);
 	if (!tracer || (__u32)tgid != tracer) {
 		struct dt_rec_load l = { .kind = DT_REC_LOAD, .ts = bpf_ktime_get_ns() };
+		void *rb = cpu_ring();
 
-		/* Lost or not, the tables come at the next tick: not counted. */
-		bpf_ringbuf_output(&events, &l, sizeof(l), BPF_RB_FORCE_WAKEUP);
+		/* Lost or not, the tables come at the next tick: not counted.
+		 * Its time orders nothing (user space only wakes up). */
+		if (rb)
+			bpf_ringbuf_output(rb, &l, sizeof(l), BPF_RB_FORCE_WAKEUP);
 		return;
 	}
 	/* Counted first: user space tells ours from a SIGURG of the kernel's
@@ -246,6 +249,7 @@ SEC("raw_tp/sched_process_exec")
 int exec_seen(void *ctx)
 {
 	struct dt_rec_exec *e;
+	void *rb;
 
 	if ((bpf_get_current_pid_tgid() >> 32) != target_tgid)
 		return 0;
@@ -253,14 +257,15 @@ int exec_seen(void *ctx)
 	r_state_prev = ~0U;
 	if (!tracing_on)
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	rb = cpu_ring();
+	e = rb ? bpf_ringbuf_reserve(rb, sizeof(*e), 0) : NULL;
 	if (!e) {
 		count(DT_CNT_RB_DROP_ALLOC);
 		return 0;
 	}
 	e->kind = DT_REC_EXEC;
 	e->pad = 0;
-	e->ts = bpf_ktime_get_ns();
+	e->ts = bpf_ktime_get_ns();	/* once reserved: see record_free() */
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
@@ -277,6 +282,7 @@ int fork_seen(struct bpf_raw_tracepoint_args *ctx)
 	struct task_struct___f *child = (void *)ctx->args[1];
 	struct dt_rec_fork *f;
 	int pid = 0, tgid = 1;
+	void *rb;
 
 	if ((bpf_get_current_pid_tgid() >> 32) != target_tgid || !tracing_on)
 		return 0;
@@ -287,14 +293,15 @@ int fork_seen(struct bpf_raw_tracepoint_args *ctx)
 	count(DT_CNT_FORKS);
 	if (!emit_forks)
 		return 0;
-	f = bpf_ringbuf_reserve(&events, sizeof(*f), 0);
+	rb = cpu_ring();
+	f = rb ? bpf_ringbuf_reserve(rb, sizeof(*f), 0) : NULL;
 	if (!f) {
 		count(DT_CNT_RB_DROP_ALLOC);
 		return 0;
 	}
 	f->kind = DT_REC_FORK;
 	f->pid = (__u32)pid;
-	f->ts = bpf_ktime_get_ns();
+	f->ts = bpf_ktime_get_ns();	/* once reserved: see record_free() */
 	bpf_ringbuf_submit(f, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

@@ -10,7 +10,8 @@
 
 #define DT_MAX_FRAMES 127
 
-/* Every record starts with a __u32 kind. */
+/* Every record starts with a __u32 kind; all but DT_REC_STACK have their
+ * time at offset 8, by which user space merges the CPUs' rings (intake.c). */
 enum dt_rec_kind {
 	DT_REC_ALLOC = 1,	/* struct dt_rec_alloc */
 	DT_REC_FREE = 2,	/* struct dt_rec_free */
@@ -47,7 +48,7 @@ enum dt_fn {
 struct dt_rec_alloc {
 	__u32 kind;
 	__u32 fn;
-	__u64 ts;	/* bpf_ktime_get_ns() at return */
+	__u64 ts;	/* bpf_ktime_get_ns() at return, once the record is reserved */
 	__u64 addr;
 	__u64 size;	/* requested size as the caller asked (0 stays 0 here) */
 	__u64 stack_id;	/* 0: no stack could be captured */

@@ -15,6 +15,7 @@
 #include "dhat_abi.h"
 #include "dhat.skel.h"
 #include "accounting.h"
+#include "bpfrings.h"
 #include "capgate.h"
 #include "capture.h"
 #include "child.h"
@@ -24,6 +25,7 @@
 #include "elfsym.h"
 #include "forks.h"
 #include "inject.h"
+#include "intake.h"
 #include "interrupt.h"
 #include "log.h"
 #include "mapwatch.h"
@@ -136,11 +138,13 @@ static bool use_multi_links(void)
 }
 
 static struct dhat_bpf *load_bpf(const struct dt_config *cfg, const struct target *t,
-				 struct unwinder *uw, const struct probe_opts *popts)
+				 struct unwinder *uw, const struct probe_opts *popts,
+				 struct bpfrings **rings)
 {
 	uint32_t rows = uw ? unwinder__capacity(uw) : 1;
 	struct dhat_bpf *skel = dhat_bpf__open();
-	int err;
+	int err, ncpu = libbpf_num_possible_cpus();
+	uint64_t ring = bpfrings__size(cfg->ring_size, ncpu);
 
 	if (!skel) {
 		elog("cannot open the BPF object: %s\n", strerror(errno));
@@ -150,11 +154,16 @@ static struct dhat_bpf *load_bpf(const struct dt_config *cfg, const struct targe
 	/* Launched, its forks are ptrace stops (forks.c). */
 	skel->rodata->emit_forks = cfg->follow_forks && !t->launched;
 	skel->rodata->max_frames = cfg->max_frames;
-	skel->rodata->wake_bytes = cfg->ring_size / 4;
+	skel->rodata->wake_bytes = ring / 4;
 	/* Half the ring stays for the records that must not be lost. */
-	skel->rodata->tail_room = cfg->ring_size / 2;
+	skel->rodata->tail_room = ring / 2;
 	skel->rodata->unwind_mode = (__u32)cfg->unwind;
-	bpf_map__set_max_entries(skel->maps.events, (__u32)cfg->ring_size);
+	if (ncpu <= 0) {
+		elog("cannot count the CPUs: %s\n", strerror(-ncpu));
+		dhat_bpf__destroy(skel);
+		return NULL;
+	}
+	bpf_map__set_max_entries(skel->maps.rings, (__u32)ncpu);
 	bpf_map__set_max_entries(skel->maps.uw_rows, rows);
 	probes__prepare(skel, popts);
 	err = dhat_bpf__load(skel);
@@ -175,6 +184,13 @@ static struct dhat_bpf *load_bpf(const struct dt_config *cfg, const struct targe
 			dhat_bpf__destroy(skel);
 			return NULL;
 		}
+	}
+	*rings = bpfrings__new(bpf_map__fd(skel->maps.rings), ncpu, ring);
+	if (!*rings) {
+		elog("cannot create the ring buffers (%d of %llu bytes): %s\n", ncpu,
+		     (unsigned long long)ring, strerror(errno));
+		dhat_bpf__destroy(skel);
+		return NULL;
 	}
 	return skel;
 }
@@ -378,6 +394,7 @@ struct bpf_side {
 	struct probes *probes;
 	struct mapwatch *watch;
 	struct unwinder *uw;
+	struct bpfrings *rings;
 };
 
 static int place_probes(struct dt_config *cfg, const struct capture_opts *o, struct tview *tv,
@@ -395,7 +412,7 @@ static int place_probes(struct dt_config *cfg, const struct capture_opts *o, str
 		.probe_only = cfg->probe_only, .multi = use_multi_links(),
 		.from_maps = o->from_maps };
 	status__phase("loading the BPF programs");
-	b->skel = load_bpf(cfg, t, b->uw, &popts);
+	b->skel = load_bpf(cfg, t, b->uw, &popts, &b->rings);
 	if (!b->skel)
 		return -1;
 	b->watch = mapwatch__attach(b->skel);
@@ -506,7 +523,8 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	struct bpf_side b = { 0 };
 	struct injection *inj = NULL;
 	struct agent_source src;
-	struct ring_buffer *rb = NULL;
+	struct intake *intake = NULL;
+	struct intake_source rings;
 	struct acct *a = NULL;
 	struct symbolizer *sym = NULL;
 	struct reporter *rep = NULL;
@@ -554,13 +572,17 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	t0 = mono_ns();
 	a = acct__new(t0);
 	sym = symbolizer__new(tv);
-	rb = a && skel ? ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, a, NULL) :
-			 NULL;
+	rings = b.rings ? bpfrings__source(b.rings) : (struct intake_source){ 0 };
+	intake = a && b.rings ? intake__new(on_record, a) : NULL;
+	if (intake && intake__add_source(intake, &rings) < 0) {
+		intake__free(intake);
+		intake = NULL;
+	}
 	src = (struct agent_source){ .inj = inj, .a = a };
 	rep = a && sym ? reporter__new(a, sym, inj ? inject__counters(inj) :
 				       (const volatile uint64_t *)skel->bss->counters, cfg.top) :
 			 NULL;
-	if (!a || !sym || (!rb && !inj) || !rep) {
+	if (!a || !sym || (!intake && !inj) || !rep) {
 		elog("out of memory setting up the capture\n");
 		goto cleanup;
 	}
@@ -641,7 +663,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	}
 	snap = (struct snapper){ .o = o, .a = a, .sym = sym, .rep = rep, .t0 = t0 };
 	e->end = loop__run(&(struct loop_opts){
-		.rb = rb, .drain = inj ? drain_agent : NULL, .drain_ctx = &src,
+		.intake = intake, .drain = inj ? drain_agent : NULL, .drain_ctx = &src,
 		.drain_fd = inj ? inject__wake_fd(inj) : -1, .target = t, .tv = tv,
 		.reporter = rep, .acct = a,
 		.t0 = t0, .duration_ns = duration_ns,
@@ -689,7 +711,10 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		child__release(t->pid);
 		*o->watching = false;
 	}
-	while ((rb ? ring_buffer__consume(rb) : 0) + (inj ? drain_agent(&src) : 0) > 0)
+	/* Nothing is recorded any more: all that is held goes. */
+	if (intake)
+		intake__flush(intake);
+	while (inj && drain_agent(&src) > 0)
 		;
 	if (e->end == LOOP_TARGET_EXEC) {
 		/* One file holds one program. */
@@ -754,7 +779,8 @@ cleanup:
 	mapwatch__detach(watch);
 	/* The counters are gone with the BPF object. */
 	child__on_hold(NULL, NULL, NULL);
-	ring_buffer__free(rb);
+	intake__free(intake);
+	bpfrings__free(b.rings);
 	free(ticker.vals);
 	reporter__free(rep);
 	/* After the reporter: its counters are the agent's. */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Copyright (c) 2026 The dhat-trace developers */
 /*
- * One thread, one epoll: the ring buffer (woken only when it is filling,
- * otherwise drained on a short tick), signals, and the target's pidfd.
+ * One thread, one epoll: the ring buffers (each woken only when it is
+ * filling, otherwise drained on a short tick), signals, and the target's pidfd.
  */
 #include <errno.h>
 #include <signal.h>
@@ -12,10 +12,10 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <bpf/libbpf.h>
 #include <linux/types.h>
 #include "dhat_abi.h"
 #include "child.h"
+#include "intake.h"
 #include "log.h"
 #include "loop.h"
 #include "status.h"
@@ -31,13 +31,13 @@ struct refresher {
 	uint64_t uw_last;
 };
 
-/* Every source of records: the BPF ring, the in-process agent's. */
+/* Every source of records: the BPF rings, the in-process agent's. */
 static int consume(const struct loop_opts *o)
 {
 	int n = 0;
 
-	if (o->rb)
-		n = ring_buffer__consume(o->rb);
+	if (o->intake)
+		n = intake__poll(o->intake);
 	if (o->drain)
 		n += o->drain(o->drain_ctx);
 	return n;
@@ -129,8 +129,8 @@ enum loop_end loop__run(const struct loop_opts *o, int *exit_status)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
 	if (o->watch_child && o->holds_asked)
 		child__on_hold(at_load, &f, o->holds_asked);
-	if (o->rb) {
-		ev.data.fd = ring_buffer__epoll_fd(o->rb);
+	if (o->intake) {
+		ev.data.fd = intake__epoll_fd(o->intake);
 		epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	}
 	if (o->drain && o->drain_fd >= 0) {

@@ -9,14 +9,14 @@
 #include "target.h"
 #include "unwind.h"
 
-struct ring_buffer;
+struct intake;
 
 /* LOOP_TARGET_EXEC_STOP: it execs, and the watched child is held at its exec stop. */
 enum loop_end { LOOP_DURATION, LOOP_SIGNAL, LOOP_TARGET_EXIT, LOOP_TARGET_EXEC,
 		LOOP_TARGET_EXEC_STOP, LOOP_ERROR };
 
 struct loop_opts {
-	struct ring_buffer *rb;		/* NULL: none (--inject) */
+	struct intake *intake;		/* the BPF rings; NULL: none (--inject) */
 	int (*drain)(void *ctx);	/* another source of records, drained every tick */
 	void *drain_ctx;
 	int drain_fd;			/* with drain: readable when it should be drained; -1 */
