@@ -48,6 +48,12 @@ struct pending {
 	__u64 stack_id;
 	__u32 fn;
 	__u32 tail_calls;	/* allocators entered by a jump on the same frame */
+	/* The last operator delete entered (its free recorded), its stack
+	 * pointer and jiffies: the free() it may call, on or under its frame,
+	 * is the same call (allocfns.h).  0: none. */
+	__u64 del_ptr;
+	__u64 del_sp;
+	__u64 del_j;
 };
 
 /*
@@ -358,6 +364,8 @@ static __always_inline int enter(struct pt_regs *ctx, __u32 fn, __u64 size, __u6
 		count(DT_CNT_PENDING_FULL);
 		return 0;
 	}
+	/* An allocation since: a delete that did not call free is over. */
+	p->del_ptr = 0;
 	if (p->sp) {
 		if (p->sp >= sp && p->sp - sp < NEST_MAX_STACK &&
 		    jif - p->j_entry < NEST_MAX_JIFFIES) {
@@ -529,13 +537,36 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 	return 0;
 }
 
-static __always_inline int record_free(__u64 ptr)
+/*
+ * free(), and operator delete (del): recorded once.  A delete that calls
+ * free (libc++'s, an allocator's plain one) reaches it on or under its own
+ * frame (sp, a jump to it: the same), before any other allocator call of
+ * the thread; one that does not (libjemalloc's sized and aligned deletes)
+ * leaves a mark that the thread's next allocator call clears.
+ */
+static __always_inline int record_free(struct pt_regs *ctx, __u64 ptr, bool del)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx);
 	struct dt_rec_free *f;
+	struct pending *p;
 
 	if (!ptr || !traced(pid_tgid))
 		return 0;
+	p = slot(del ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (p && !del && p->del_ptr) {
+		bool nested = p->del_ptr == ptr && p->del_sp >= sp &&
+			      p->del_sp - sp < NEST_MAX_STACK &&
+			      bpf_jiffies64() - p->del_j < NEST_MAX_JIFFIES;
+
+		p->del_ptr = 0;
+		if (nested)
+			return 0;
+	}
+	if (p && del) {
+		p->del_ptr = ptr;
+		p->del_sp = sp;
+		p->del_j = bpf_jiffies64();
+	}
 	f = bpf_ringbuf_reserve(&events, sizeof(*f), 0);
 	if (!f) {
 		count(DT_CNT_RB_DROP_FREE);
@@ -552,7 +583,14 @@ static __always_inline int record_free(__u64 ptr)
 SEC("uprobe")
 int BPF_KPROBE(free_enter, __u64 ptr)
 {
-	return record_free(ptr);
+	return record_free(ctx, ptr, false);
+}
+
+/* Every operator delete variant takes the pointer first. */
+SEC("uprobe")
+int BPF_KPROBE(delete_enter, __u64 ptr)
+{
+	return record_free(ctx, ptr, true);
 }
 
 #include "mapchange.bpf.h"
@@ -572,7 +610,9 @@ int BPF_KPROBE(multi_enter, __u64 a0, __u64 a1, __u64 a2)
 
 	switch (fn) {
 	case DT_FN_FREE:
-		return record_free(a0);
+		return record_free(ctx, a0, false);
+	case DT_FN_DELETE:
+		return record_free(ctx, a0, true);
 	case DT_FN_MUNMAP:
 	case DT_FN_MMAP:
 	case DT_FN_MREMAP:

@@ -174,6 +174,14 @@ static struct object *lookup(struct resolver *r, const char *sym, struct elfsym_
 	return NULL;
 }
 
+/* libstdc++ (or a program linked with it statically): where __cxa_throw is. */
+static bool cxx_runtime(struct object *o)
+{
+	struct elfsym_fn fn;
+
+	return elfsym__function(o->elf, "__cxa_throw", &fn) == 0;
+}
+
 /*
  * The kernel says only EINVAL; its log says why.  Finds the last line about
  * what, and the probe offset it names (0 if none).
@@ -424,6 +432,9 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 			err = -ENOENT;
 			goto cleanup;
 		}
+		/* The C++ runtime's operator delete calls free (allocfns.h). */
+		if (objs[i] && defs[i].fn == DT_FN_DELETE && cxx_runtime(objs[i]))
+			objs[i] = NULL;
 		/* Aliases (glibc's aligned_alloc is memalign) get one probe. */
 		for (j = 0; objs[i] && j < i; j++)
 			if (objs[j] == objs[i] && fns[j].file_off == fns[i].file_off)

@@ -386,7 +386,7 @@ hook(int idx, unsigned int fn, uint64_t a, uint64_t b, uint64_t c, uint64_t *fra
 		return real(a, b, c);
 	guard_sp = sp;
 	guard_t = coarse_ns();
-	if (fn == DT_FN_FREE) {
+	if (fn == DT_FN_FREE || fn == DT_FN_DELETE) {
 		if (a)
 			emit_free(a);
 		r = real(a, b, c);

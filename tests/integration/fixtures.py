@@ -179,6 +179,25 @@ with tempfile.TemporaryDirectory() as tmp:
             got = sites(out, "basic.c")
             expect_sites(c, {k: v for k, v in got.items() if k in JEMALLOC_SAME},
                          {k: BASIC[k] for k in JEMALLOC_SAME}, "jemalloc")
+        # C++ on jemalloc: its operator delete is probed (hooked), as its
+        # sized and aligned ones free without calling free (they were
+        # missed: phantom leaks); its plain ones jump to free, counted once.
+        for name, source, want in (("cxx", "cxx.cpp", CXX), ("stdcxx", "stdcxx.cpp", STDCXX)):
+            out = os.path.join(tmp, f"je-{name}.json")
+            r = launch(DT, out, [fixture(BUILD, name)], "-v", env=env)
+            if not c.check(r.returncode == 0, f"jemalloc {name}: exit 0", r.stderr[-400:]):
+                continue
+            expect_sites(c, sites(out, source), want, f"jemalloc {name}")
+            c.check(load(out)["dhatTrace"]["unknown_frees"] == 0,
+                    f"jemalloc {name}: no free recorded twice", str(load(out)["dhatTrace"]))
+            c.check(INJECT or "probe on _ZdlPvm at " + jemalloc in r.stderr,
+                    f"jemalloc {name}: its sized operator delete is probed", r.stderr)
+    # libstdc++'s operator delete is a call to free: no probe of its own.
+    if not INJECT:
+        r = launch(DT, os.path.join(tmp, "cxx-v.json"), [fixture(BUILD, "cxx")], "-v")
+        c.check(r.returncode == 0 and "probe on _Znwm at " in r.stderr
+                and "probe on _Zd" not in r.stderr,
+                "libstdc++'s operator delete is not probed (it calls free)", r.stderr)
 
     # Inlined helpers expand into one frame string per level, same address.
     out = os.path.join(tmp, "inline.json")
