@@ -164,9 +164,10 @@ _IGNORED = re.compile(r"frees of blocks never seen allocated \d+")
 # whichever way they were recorded (the rest count the tracer's own work:
 # probes, tables, loads held, times, memory).  Not unknown_frees, the frees
 # of blocks never seen allocated, ignored either way: the uprobes see libc's
-# calls to free from inside itself, past its PLT (8 in threads: blocks libc
-# made without malloc's API as threads exit), the agent does not; and the
-# agent sees frees of blocks ld.so allocated unseen (1 in dlopen).
+# calls to free from inside itself, past its PLT (8 in threads: each exiting
+# thread's tcache_thread_shutdown freeing what libc made without malloc's
+# API), the agent does not; and the agent sees frees of blocks ld.so
+# allocated unseen (1 in dlopen).
 TRACE_SAME = ("lost_events", "unknown_reallocs", "displaced_blocks", "realloc_races",
               "returns_without_entry", "allocs_without_stack", "bad_records",
               "untracked_blocks", "stacks_truncated")
