@@ -253,7 +253,8 @@ static void add_to_list(char *list, size_t size, const char *path)
 
 /* Per-function links (perf-event uprobes): what kernels before 6.6 have. */
 static int attach_classic(struct probes *p, struct dhat_bpf *skel, pid_t pid,
-			  struct object **objs, const uint64_t *offs, const struct probe_opts *opts)
+			  struct object **objs, const uint64_t *offs, const bool *no_ret,
+			  const struct probe_opts *opts)
 {
 	struct bpf_program *prog;
 	size_t i;
@@ -263,9 +264,10 @@ static int attach_classic(struct probes *p, struct dhat_bpf *skel, pid_t pid,
 		if (!objs[i])
 			continue;
 		prog = opts->probe_only ? skel->progs.probe_only :
-					  *(struct bpf_program **)((char *)skel + defs[i].prog_off);
+		       no_ret[i] ? skel->progs.new_noret_enter :
+				   *(struct bpf_program **)((char *)skel + defs[i].prog_off);
 		/* Return probe first: any entry we see then has its return seen too. */
-		if (defs[i].kind == DT_PK_ALLOC)
+		if (defs[i].kind == DT_PK_ALLOC && !no_ret[i])
 			err = attach_one(p, opts->probe_only ? prog : skel->progs.alloc_exit, pid,
 					 objs[i]->open_path, offs[i], true);
 		if (!err)
@@ -283,7 +285,7 @@ static int attach_classic(struct probes *p, struct dhat_bpf *skel, pid_t pid,
  * all of them.
  */
 static void explain_multi_error(struct object **objs, const uint64_t *offs,
-				const struct object *o, bool ret, int err)
+				const bool *no_ret, const struct object *o, bool ret, int err)
 {
 	char names[256] = "";
 	uint64_t off = 0;
@@ -295,7 +297,7 @@ static void explain_multi_error(struct object **objs, const uint64_t *offs,
 		if (objs[i] == o && off && offs[i] == off)
 			snprintf(names, sizeof(names), "%s", defs[i].sym);
 	for (i = 0; i < NR_DEFS && !names[0]; i++) {
-		if (objs[i] != o || (ret && defs[i].kind != DT_PK_ALLOC))
+		if (objs[i] != o || (ret && (defs[i].kind != DT_PK_ALLOC || no_ret[i])))
 			continue;
 		len = strlen(names);
 		snprintf(names + len, sizeof(names) - len, "%s%s", len ? ", " : "", defs[i].sym);
@@ -310,7 +312,8 @@ static void explain_multi_error(struct object **objs, const uint64_t *offs,
  * once per probe: ~20 ms per link instead of ~80 ms per probe on 6.18.
  */
 static int attach_multi(struct probes *p, struct dhat_bpf *skel, pid_t pid,
-			struct object **objs, const uint64_t *offs, const struct probe_opts *opts)
+			struct object **objs, const uint64_t *offs, const bool *no_ret,
+			const struct probe_opts *opts)
 {
 	struct bpf_program *enter = opts->probe_only ? skel->progs.probe_only :
 						       skel->progs.multi_enter;
@@ -329,17 +332,18 @@ static int attach_multi(struct probes *p, struct dhat_bpf *skel, pid_t pid,
 			if (!objs[i] || j < i)
 				continue;	/* none here, or its object is done */
 			for (n = 0, j = i; j < NR_DEFS; j++) {
-				if (objs[j] != objs[i] || (ret && defs[j].kind != DT_PK_ALLOC))
+				if (objs[j] != objs[i] ||
+				    (ret && (defs[j].kind != DT_PK_ALLOC || no_ret[j])))
 					continue;
 				o_offs[n] = offs[j];
-				cookies[n++] = defs[j].fn;
+				cookies[n++] = defs[j].fn | (no_ret[j] ? DT_COOKIE_NO_RETURN : 0);
 			}
 			if (!n)
 				continue;
 			fd = umulti__attach(bpf_program__fd(ret ? leave : enter), pid,
 					    objs[i]->open_path, o_offs, cookies, n, ret);
 			if (fd < 0) {
-				explain_multi_error(objs, offs, objs[i], ret, fd);
+				explain_multi_error(objs, offs, no_ret, objs[i], ret, fd);
 				return fd;
 			}
 			p->link_fds[p->nr_fds++] = fd;
@@ -402,6 +406,7 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 	struct elfsym_fn fns[NR_DEFS];
 	uint64_t offs[NR_DEFS];
 	struct object *objs[NR_DEFS];
+	bool no_ret[NR_DEFS] = {};
 	pid_t filter = t->pid;
 	size_t i, j;
 	int err = 0, nr = 0;
@@ -432,9 +437,14 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 			err = -ENOENT;
 			goto cleanup;
 		}
-		/* The C++ runtime's operator delete calls free (allocfns.h). */
+		/* The C++ runtime's operator delete calls free (allocfns.h).
+		 * Its operator new calls malloc, whose return gives the block:
+		 * no return probe of its own, as a bad_alloc thrown through one
+		 * meets the kernel's trampoline for a return address, which
+		 * the C++ unwinder cannot step past (the program aborts). */
 		if (objs[i] && defs[i].fn == DT_FN_DELETE && cxx_runtime(objs[i]))
 			objs[i] = NULL;
+		no_ret[i] = objs[i] && defs[i].fn == DT_FN_NEW && cxx_runtime(objs[i]);
 		/* Aliases (glibc's aligned_alloc is memalign) get one probe. */
 		for (j = 0; objs[i] && j < i; j++)
 			if (objs[j] == objs[i] && fns[j].file_off == fns[i].file_off)
@@ -451,8 +461,8 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 		     "to it: they fire in every process using the same objects (only PID %d is "
 		     "recorded)\n", t->pid, t->pid);
 	}
-	err = opts->multi ? attach_multi(p, skel, filter, objs, offs, opts) :
-			    attach_classic(p, skel, filter, objs, offs, opts);
+	err = opts->multi ? attach_multi(p, skel, filter, objs, offs, no_ret, opts) :
+			    attach_classic(p, skel, filter, objs, offs, no_ret, opts);
 	if (err)
 		goto cleanup;
 	for (i = 0; i < NR_DEFS; i++) {
@@ -524,6 +534,7 @@ void probes__prepare(struct dhat_bpf *skel, const struct probe_opts *opts)
 	for (i = 0; i < NR_DEFS; i++)
 		bpf_program__set_autoload(*(struct bpf_program **)((char *)skel + defs[i].prog_off),
 					  true);
+	bpf_program__set_autoload(skel->progs.new_noret_enter, true);
 }
 
 const char *probes__summary(const struct probes *p)

@@ -11,6 +11,7 @@
  * inside someone else's program: no malloc, no stdio, no lock on a hook's
  * path, errno left as the real function set it.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <linux/types.h>
 #include "dhat_abi.h"
@@ -57,9 +58,15 @@ void ag_uw_loaded(void) AG_HIDDEN;
 /* ips[0, n) taken, ips[n - 1] the pc of the frame whose CFA is cfa, bp its
  * rbp, [lo, hi) the thread's stack: the frame count after the walk. */
 uint32_t ag_uw_walk(uint64_t *ips, uint32_t n, uint32_t max, uint64_t bp, uint64_t cfa,
-		    uint64_t lo, uint64_t hi) AG_HIDDEN;
+		    uint64_t lo, uint64_t hi, const uint64_t *const *hooks, uint32_t nhooks)
+	AG_HIDDEN;
 
 /* got.c: both under the agent's lock; 0 or -errno */
+/* The agent's own addresses (found by the first patching pass). */
+extern uint64_t ag_self_lo AG_HIDDEN, ag_self_hi AG_HIDDEN;
+/* The C++ runtime's operator new (libstdc++'s): its malloc failing ends it
+ * (hooks.c), as the uprobes see it (bpf/dhat.bpf.c: alloc_exit). */
+extern bool ag_cxx_new[AF_NR] AG_HIDDEN;
 int ag_got_patch(void) AG_HIDDEN;
 void ag_got_restore(void) AG_HIDDEN;
 /* Look up the functions the hooks call (never under the loader's locks). */

@@ -30,6 +30,7 @@ static unsigned long long last_adds;
 /* Functions whose slots stay as they are: the C++ runtime's operator
  * delete, which calls free through its PLT (allocfns.h). */
 static bool passed_over[AF_NR];
+bool ag_cxx_new[AF_NR];
 
 void ag_lock(void)
 {
@@ -63,11 +64,16 @@ void ag_got_resolve(void)
 		if (ag_real[i])
 			continue;
 		ag_real[i] = dlsym(RTLD_DEFAULT, ag_fns[i].sym);
-		if (!ag_real[i] || ag_fns[i].fn != DT_FN_DELETE)
+		if (!ag_real[i] || (ag_fns[i].fn != DT_FN_DELETE && ag_fns[i].fn != DT_FN_NEW))
 			continue;
 		if (!cxx)
 			cxx = dlsym(RTLD_DEFAULT, "__cxa_throw");
-		passed_over[i] = cxx && same_object(ag_real[i], cxx);
+		if (!cxx || !same_object(ag_real[i], cxx))
+			continue;
+		if (ag_fns[i].fn == DT_FN_DELETE)
+			passed_over[i] = true;
+		else
+			ag_cxx_new[i] = true;
 	}
 	if (!ag_real[AF_DLOPEN])
 		ag_real[AF_DLOPEN] = dlsym(RTLD_DEFAULT, "dlopen");
@@ -108,13 +114,20 @@ static bool obj_of(const struct dl_phdr_info *info, struct obj *o)
 	return o->dyn && o->hi > o->lo;
 }
 
+uint64_t ag_self_lo, ag_self_hi;
+
 static bool skipped(const struct dl_phdr_info *info, const struct obj *o)
 {
 	const char *name = info->dlpi_name ? info->dlpi_name : "";
 	uint64_t self = (uint64_t)(uintptr_t)&ag_got_patch;
 
-	return (self >= o->lo && self < o->hi) || strstr(name, "/ld-linux") ||
-	       strstr(name, "linux-vdso") || strstr(name, "linux-gate");
+	if (self >= o->lo && self < o->hi) {
+		ag_self_lo = o->lo;
+		ag_self_hi = o->hi;
+		return true;
+	}
+	return strstr(name, "/ld-linux") || strstr(name, "linux-vdso") ||
+	       strstr(name, "linux-gate");
 }
 
 static int lookup(const char *name)

@@ -129,8 +129,20 @@ static int read_word(void *ctx, uint64_t addr, uint64_t *out)
 	return 0;
 }
 
+static inline bool in_agent(uint64_t pc)
+{
+	return pc >= ag_self_lo && pc < ag_self_hi;
+}
+
+/*
+ * hooks[0, nhooks): the frames of this thread's hooks still open above the
+ * walk, outermost first (a hooked call inside another's real function
+ * whose C++ runtime new failed: hooks.c).  A walk that meets a return
+ * address into one (no table holds the agent) goes on from that hook's
+ * caller, as if the hook were not there: the frames the probes would see.
+ */
 uint32_t ag_uw_walk(uint64_t *ips, uint32_t n, uint32_t max, uint64_t bp, uint64_t cfa,
-		    uint64_t lo, uint64_t hi)
+		    uint64_t lo, uint64_t hi, const uint64_t *const *hooks, uint32_t nhooks)
 {
 	struct stack_span span = { lo, hi };
 	struct uwexec_ops ops = { .rule = rule, .read = read_word, .ctx = &span,
@@ -138,10 +150,27 @@ uint32_t ag_uw_walk(uint64_t *ips, uint32_t n, uint32_t max, uint64_t bp, uint64
 				  .fp_fallback = ag_ctrl->unwind == DT_UNWIND_AUTO };
 	struct uwexec_regs r = { .pc = ips[n - 1], .sp = cfa, .bp = bp };
 	uint64_t fp_frames = 0;
+	uint32_t i, k;
 	int end;
 
 	ag_count(DT_CNT_UW_STACKS);
-	end = uwexec__walk(&ops, &r, ips, &n, &fp_frames);
+	for (;;) {
+		end = uwexec__walk(&ops, &r, ips, &n, &fp_frames);
+		if (end == DT_CNT_NR || !nhooks || !in_agent(ips[n - 1]))
+			break;
+		r = (struct uwexec_regs){ .pc = hooks[nhooks - 1][1],
+					  .sp = (uint64_t)(uintptr_t)(hooks[nhooks - 1] + 2),
+					  .bp = hooks[nhooks - 1][0] };
+		ips[n - 1] = r.pc;
+		nhooks--;
+	}
+	/* Frames a frame-pointer step (--unwind=auto) took through a hook. */
+	if (fp_frames) {
+		for (i = k = 0; i < n; i++)
+			if (i == 0 || !in_agent(ips[i]))
+				ips[k++] = ips[i];
+		n = k;
+	}
 	/* As the BPF side counts them; no tail is sent from here, so a walk
 	 * cut by the load window is counted as one. */
 	if (end != DT_CNT_NR)

@@ -203,12 +203,19 @@ def same_document(a, b, drop=()):
     for k in sorted(set(sa) | set(sb)):
         if sa.get(k) != sb.get(k):
             diffs.append(f"{' | '.join(k[:4])}: {sa.get(k)} vs {sb.get(k)}")
-    fa = sorted(_ADDR.sub("", f) for f in a["ftbl"])
-    used = {f for k in sb for f in k} | {"[root]"}
-    fb = sorted(f for f in (_ADDR.sub("", f) for f in b["ftbl"]) if f in used)
+    fa, fb = (frames_used(d, drop) for d in (a, b))
     if not diffs and fa != fb:
         diffs.append(f"ftbl: {len(fa)} vs {len(fb)} frames")
     return diffs
+
+
+def frames_used(d, drop=()):
+    """ftbl's entries (addresses off) that the pps not dropped use."""
+    used = set()
+    for pp in d["pps"]:
+        if not any(s in d["ftbl"][i] for i in pp["fs"] for s in drop):
+            used.update(pp["fs"])
+    return sorted(_ADDR.sub("", d["ftbl"][i]) for i in used)
 
 
 def compare_modes(c, drop=UNSEEN_BY_AGENT):

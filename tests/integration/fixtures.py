@@ -192,12 +192,26 @@ with tempfile.TemporaryDirectory() as tmp:
                     f"jemalloc {name}: no free recorded twice", str(load(out)["dhatTrace"]))
             c.check(INJECT or "probe on _ZdlPvm at " + jemalloc in r.stderr,
                     f"jemalloc {name}: its sized operator delete is probed", r.stderr)
+
+    # operator new failing: the std::bad_alloc is caught under the probes
+    # too (libstdc++'s operator new has no return probe: the C++ unwinder
+    # cannot step past the kernel's trampoline), the exceptions' own blocks
+    # are counted (under main, as the throw is operator new's), with the
+    # same stacks by --inject (its hooks passed over), and what follows too.
+    out = os.path.join(tmp, "badalloc.json")
+    r = launch(DT, out, [fixture(BUILD, "badalloc")], "-v")
     # libstdc++'s operator delete is a call to free: no probe of its own.
-    if not INJECT:
-        r = launch(DT, os.path.join(tmp, "cxx-v.json"), [fixture(BUILD, "cxx")], "-v")
-        c.check(r.returncode == 0 and "probe on _Znwm at " in r.stderr
-                and "probe on _Zd" not in r.stderr,
-                "libstdc++'s operator delete is not probed (it calls free)", r.stderr)
+    c.check(INJECT or "probe on _Znwm at " in r.stderr and "probe on _Zd" not in r.stderr,
+            "libstdc++'s operator delete is not probed (it calls free)", r.stderr[-2000:])
+    if c.check(r.returncode == 0, "badalloc: exit 0 (three bad_alloc caught)", r.stderr[-300:]):
+        got = sites(out, "badalloc.cpp")
+        exc = got.pop("main", {})
+        expect_sites(c, got, {"site_after_throw": (500, 5) * 3}, "badalloc")
+        c.check(exc.get("tbk") == 3 and exc.get("ebk") == 0,
+                "badalloc: the three exceptions' own blocks counted, freed", str(exc))
+        extra = load(out)["dhatTrace"]
+        c.check(extra["lost_events"] == 0 and extra["stacks_truncated"] == 0,
+                "badalloc: no call left open, no stack cut short", str(extra))
 
     # Inlined helpers expand into one frame string per level, same address.
     out = os.path.join(tmp, "inline.json")
@@ -246,11 +260,7 @@ with tempfile.TemporaryDirectory() as tmp:
     # document to document with its uprobe twin: deep stacks, swapped outer
     # frames, many sites, a leak, a library with no path, memory the
     # allocator does not give, 200,000 live blocks, an exec.  Launched, and
-    # attached where the fixture can wait for it.  (Not badalloc: under the
-    # uprobes, the std::bad_alloc thrown through operator new's return probe
-    # meets the kernel's uretprobe trampoline as a return address, which the
-    # C++ unwinder cannot get past, and the program aborts; inject.py runs
-    # it with --inject.)
+    # attached where the fixture can wait for it.
     sweep = ((["bigframes"], [], False), (["bigframes-nofp"], ["--unwind=dwarf"], False),
              (["outerswap"], [], True), (["outerswap-nofp"], ["--unwind=dwarf"], True),
              (["manysites", "20000"], [], False),
