@@ -519,7 +519,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	bool started = !o->t->launched || o->from_maps, held = o->held;
 	const char *step, *shown = o->out_fd >= 0 ? "standard output" : o->output;
 	uint64_t t0, rss_start = 0, rss_end = 0, duration_ns = 0;
-	char ns_note[64] = "";
+	char ns_note[64] = "", names[128];
 	struct fork_seen fork_seen = { .forks = o->forks, .parent = t->pid };
 	pid_t ns_pid;
 
@@ -533,6 +533,12 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	status__phase("reading the objects of PID %d", t->pid);
 	if (o->from_maps)
 		tview__sync(tv);
+	if (cfg.inject && inject__own_allocator(tv, names, sizeof(names))) {
+		wlog("the executable of PID %d defines %s itself: its calls to them pass through "
+		     "no GOT slot, which --inject would miss; traced with uprobes instead\n",
+		     t->pid, names);
+		cfg.inject = false;
+	}
 	if (cfg.inject) {
 		inj = inject(&cfg, o, tv, held, &b.uw);
 		err = inj ? 0 : -1;

@@ -29,6 +29,7 @@
 #include <linux/types.h>
 #include "dhat_abi.h"
 #include "dhat_inject_abi.h"
+#include "allocfns.h"
 #include "elfsym.h"
 #include "inject.h"
 #include "injring.h"
@@ -141,34 +142,47 @@ static int find_libc(pid_t pid, const struct tview *tv, struct libc_fns *f, stru
 
 /*
  * An executable that defines the allocator itself (a statically linked
- * jemalloc) calls it directly, through no GOT slot: those calls are not
- * seen.  Said, as what the uprobe mode would record instead (it probes
- * those functions; the two streams are to merge in a later version).
+ * jemalloc or mimalloc built to override malloc) calls it directly, through
+ * no GOT slot: the agent would not see those calls.  The C functions of the
+ * table only: an executable's own operator new and delete (libstdc++ linked
+ * in statically) call malloc and free through a slot, as Valgrind sees it
+ * too.
  */
-static void own_allocator(pid_t pid, const struct tview *tv)
+int inject__own_allocator(const struct tview *tv, char *names, size_t len)
 {
-	static const char *const fns[] = { "malloc", "free", "calloc", "realloc" };
-	char path[64], names[64] = "";
+#define C_FN(id, sym, kind, fn, required, nargs, prog) { sym, fn },
+	static const struct { const char *sym; unsigned int fn; } fns[] = { DT_ALLOC_FNS(C_FN) };
+#undef C_FN
+	char path[64];
 	struct elfsym_fn fn;
 	struct elfsym *e;
-	uint32_t m;
+	uint32_t m, exe = 0;
 	size_t i, at = 0;
+	bool libc = false;
+	int n = 0;
 
-	for (m = TV_FIRST_MODULE; m < tview__nr_modules(tv); m++)
+	if (len)
+		names[0] = '\0';
+	for (m = TV_FIRST_MODULE; m < tview__nr_modules(tv); m++) {
 		if (tview__module(tv, m)->is_exe)
-			break;
-	if (m == tview__nr_modules(tv) || !tview__module_open_path(tv, m, path, sizeof(path)) ||
+			exe = m;
+		libc |= !strncmp(base_name(tview__module(tv, m)->path), "libc.so", 7);
+	}
+	/* A static executable is refused with its own reason (find_libc()). */
+	if (!exe || !libc || !tview__module_open_path(tv, exe, path, sizeof(path)) ||
 	    !(e = elfsym__open(path)))
-		return;
-	for (i = 0; i < ARRAY_SIZE(fns); i++)
-		if (elfsym__function(e, fns[i], &fn) == 0)
-			at += (size_t)snprintf(names + at, sizeof(names) - at, "%s%s", at ? ", " : "",
-					       fns[i]);
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(fns); i++) {
+		if (fns[i].fn == DT_FN_NEW || fns[i].fn == DT_FN_DELETE ||
+		    elfsym__function(e, fns[i].sym, &fn))
+			continue;
+		n++;
+		if (at < len)
+			at += (size_t)snprintf(names + at, len - at, "%s%s", at ? ", " : "",
+					       fns[i].sym);
+	}
 	elfsym__close(e);
-	if (at)
-		wlog("the executable of PID %d defines %s itself: its own calls to them pass "
-		     "through no GOT slot and are not recorded with --inject (the uprobe mode "
-		     "records them)\n", pid, names);
+	return n;
 }
 
 /* One line in /proc/PID/status: its value, or "" */
@@ -568,7 +582,6 @@ struct injection *inject__attach(pid_t pid, const struct tview *tv, const struct
 		err = find_libc(pid, tv, &f, &u);
 	if (err)
 		goto cleanup;
-	own_allocator(pid, tv);
 	r = remote__attach(pid, o->held ? pid : 0, in_unsafe, &u);
 	if (!r) {
 		err = -errno;

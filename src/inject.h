@@ -32,6 +32,9 @@ struct inject_opts {
  * inject__start).  NULL, the reason said, errno set: the target is left as
  * it was (or, past its dlopen, with an inert agent). */
 struct injection *inject__attach(pid_t pid, const struct tview *tv, const struct inject_opts *o);
+/* How many of the C allocator's functions the executable defines itself
+ * (their names, comma-separated, into names): calls the agent cannot see. */
+int inject__own_allocator(const struct tview *tv, char *names, size_t len);
 /* Record from now on. */
 void inject__start(struct injection *in);
 /* Hand the records written so far to fn; how many. */

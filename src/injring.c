@@ -81,11 +81,27 @@ uint64_t injring__bad(const struct injring *q)
 
 /* Records taken in one call at most: the loop's other duties go on. */
 #define DRAIN_BUDGET (1 << 18)
+/* Space given back to writers in pieces of this much at most: one memset
+ * and one store of tail (the writers' cache line) per piece, not per
+ * record; a memset of a record alone cost half of the drain here. */
+#define GIVE_BACK (64 * 1024)
+
+/* Zeroed before the space is given back: a writer's length is then the
+ * only non-zero word a reader can meet.  The ring is mapped twice in a
+ * row, so [from, to) is one piece of memory even across its end. */
+static uint64_t give_back(struct injring *q, uint64_t from, uint64_t to)
+{
+	if (to != from) {
+		memset(q->ring + (from & (q->size - 1)), 0, to - from);
+		__atomic_store_n(&q->ctrl->tail, to, __ATOMIC_RELEASE);
+	}
+	return to;
+}
 
 int injring__drain(struct injring *q, int (*fn)(void *ctx, void *data, size_t size), void *ctx)
 {
 	struct dt_inj_ctrl *c = q->ctrl;
-	uint64_t tail = __atomic_load_n(&c->tail, __ATOMIC_RELAXED);
+	uint64_t tail = __atomic_load_n(&c->tail, __ATOMIC_RELAXED), given = tail;
 	uint64_t head = __atomic_load_n(&c->head, __ATOMIC_ACQUIRE);
 	int n = 0;
 
@@ -94,6 +110,7 @@ int injring__drain(struct injring *q, int (*fn)(void *ctx, void *data, size_t si
 	while (n < DRAIN_BUDGET) {
 		if (tail == head) {
 			/* What came in meanwhile, before going back to sleep. */
+			given = give_back(q, given, tail);
 			head = __atomic_load_n(&c->head, __ATOMIC_ACQUIRE);
 			if (tail == head)
 				break;
@@ -109,15 +126,15 @@ int injring__drain(struct injring *q, int (*fn)(void *ctx, void *data, size_t si
 			elog("the in-process agent's ring holds a record of %u bytes at %llu: "
 			     "no record is read from it any more\n", len,
 			     (unsigned long long)tail);
+			give_back(q, given, tail);
 			return n;
 		}
 		fn(ctx, (char *)h + sizeof(*h), len - sizeof(*h));
-		/* Zeroed before the space is given back: a writer's length is
-		 * then the only non-zero word it can meet. */
-		memset(h, 0, len);
 		tail += len;
-		__atomic_store_n(&c->tail, tail, __ATOMIC_RELEASE);
+		if (tail - given >= GIVE_BACK)
+			given = give_back(q, given, tail);
 		n++;
 	}
+	give_back(q, given, tail);
 	return n;
 }

@@ -7,6 +7,7 @@ static int frame(const struct uwexec_ops *ops, struct uwexec_regs *r, uint64_t *
 		 uint32_t *nr, uint64_t *fp_frames)
 {
 	struct dt_uw_row row = { 0 };
+	int (*read_bp)(void *, uint64_t, uint64_t *) = ops->read_bp ? ops->read_bp : ops->read;
 	uint64_t cfa, ra, addr;
 	uint8_t kind;
 
@@ -20,6 +21,8 @@ static int frame(const struct uwexec_ops *ops, struct uwexec_regs *r, uint64_t *
 		cfa = r->sp + (int64_t)row.cfa_off * 8;
 		break;
 	case DT_UW_CFA_RBP:
+		if (ops->use_bp)
+			ops->use_bp(ops->ctx);
 		cfa = r->bp + (int64_t)row.cfa_off * 8;
 		break;
 	case DT_UW_PLT:
@@ -29,11 +32,13 @@ static int frame(const struct uwexec_ops *ops, struct uwexec_regs *r, uint64_t *
 		if (!ops->fp_fallback)
 			return DT_CNT_UW_NO_TABLE;
 		(*fp_frames)++;
+		if (ops->use_bp)
+			ops->use_bp(ops->ctx);
 		cfa = r->bp + 16;
 		row.rbp_off8 = -2;
 		break;
 	case DT_UW_SIGNAL:
-		if (ops->read(ops->ctx, r->sp + DT_SIGCTX_RBP, &r->bp) ||
+		if (read_bp(ops->ctx, r->sp + DT_SIGCTX_RBP, &r->bp) ||
 		    ops->read(ops->ctx, r->sp + DT_SIGCTX_RIP, &r->pc) ||
 		    ops->read(ops->ctx, r->sp + DT_SIGCTX_RSP, &r->sp))
 			return DT_CNT_UW_READ_FAULT;
@@ -46,6 +51,8 @@ static int frame(const struct uwexec_ops *ops, struct uwexec_regs *r, uint64_t *
 		return DT_CNT_UW_WINDOW;
 	case DT_UW_GAP:
 		/* The ABI's outermost-frame marker where CFI says nothing. */
+		if (ops->use_bp)
+			ops->use_bp(ops->ctx);
 		return r->bp ? DT_CNT_UW_NO_TABLE : DT_CNT_NR;
 	default:
 		return DT_CNT_UW_BAD_RULE;
@@ -53,7 +60,7 @@ static int frame(const struct uwexec_ops *ops, struct uwexec_regs *r, uint64_t *
 	if (cfa <= r->sp)
 		return DT_CNT_UW_BAD_RULE;	/* a stack only grows up towards callers */
 	if (ops->read(ops->ctx, cfa - 8, &ra) ||
-	    (row.rbp_off8 && ops->read(ops->ctx, cfa + (int64_t)row.rbp_off8 * 8, &r->bp)))
+	    (row.rbp_off8 && read_bp(ops->ctx, cfa + (int64_t)row.rbp_off8 * 8, &r->bp)))
 		return DT_CNT_UW_READ_FAULT;
 	r->sp = cfa;
 	r->pc = ra;

@@ -24,6 +24,12 @@ struct uwexec_ops {
 	uint8_t (*rule)(void *ctx, uint64_t addr, struct dt_uw_row *row);
 	/* The 8 bytes at addr of the target's memory; non-zero if unreadable. */
 	int (*read)(void *ctx, uint64_t addr, uint64_t *out);
+	/* Optional, for a cache of walks (src/agent/walkcache.c): reads of a
+	 * saved rbp go to read_bp (read if NULL), and use_bp is told each time
+	 * a rule makes the walk depend on rbp's value; optimised code keeps data
+	 * in rbp that no rule reads, and a cache comparing it would miss. */
+	int (*read_bp)(void *ctx, uint64_t addr, uint64_t *out);
+	void (*use_bp)(void *ctx);
 	void *ctx;
 	uint32_t max_frames;
 	bool fp_fallback;	/* --unwind=auto: frame pointers where no table */

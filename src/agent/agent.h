@@ -55,11 +55,42 @@ int ag_uw_map(int fd) AG_HIDDEN;
 void ag_uw_let_go(void) AG_HIDDEN;
 /* After a dlopen: the tracer adds the new objects' tables (waited for). */
 void ag_uw_loaded(void) AG_HIDDEN;
-/* ips[0, n) taken, ips[n - 1] the pc of the frame whose CFA is cfa, bp its
- * rbp, [lo, hi) the thread's stack: the frame count after the walk. */
-uint32_t ag_uw_walk(uint64_t *ips, uint32_t n, uint32_t max, uint64_t bp, uint64_t cfa,
-		    uint64_t lo, uint64_t hi, const uint64_t *const *hooks, uint32_t nhooks)
-	AG_HIDDEN;
+/*
+ * A walk's start (sp: the hook's frame, ret and bp what it holds) and, once
+ * walked, the words it read and how it ended: what walkcache.c keeps.
+ */
+#define AG_WC_LOG 64
+struct ag_walk_log {
+	uint64_t sp, ret, bp;
+	uint32_t gen, epoch;
+	uint32_t nlog, end, fp_frames;
+	bool bp_used;	/* the result depends on bp at the start */
+	bool nocache;	/* the result depends on more than the words read */
+	uint64_t bp_at;	/* where bp was last read from (0: it is the start's) */
+	uint32_t off[AG_WC_LOG];
+	uint64_t val[AG_WC_LOG];
+};
+struct ag_wc_hit {
+	uint64_t h;
+	uint32_t end, fp_frames;
+};
+/* ips[0] = log->ret taken; [lo, hi) the thread's stack: the frame count
+ * after the walk from log's start, logged into log.  hooks[0, nhooks): the
+ * frames of hooks still open above it, passed over (uwalk.c). */
+uint32_t ag_uw_walk(uint64_t *ips, uint32_t max, struct ag_walk_log *log, uint64_t lo,
+		    uint64_t hi, const uint64_t *const *hooks, uint32_t nhooks) AG_HIDDEN;
+/* The tables' generation now (ag_uw set). */
+uint32_t ag_uw_gen(void) AG_HIDDEN;
+/* The counters a walk that ended as hit says, as ag_uw_walk() counts them. */
+void ag_uw_count(uint32_t end, uint64_t fp_frames) AG_HIDDEN;
+
+/* walkcache.c */
+void ag_wc_init(void) AG_HIDDEN;
+/* Whether a walk from k's start (sp, ret, bp, gen, epoch) would find what a
+ * kept one found, every word it read unchanged below hi: *hit set. */
+bool ag_wc_find(const struct ag_walk_log *k, uint64_t hi, struct ag_wc_hit *hit) AG_HIDDEN;
+/* Keep k's walk, whose frames hash to h (unless k says it may not be). */
+void ag_wc_keep(const struct ag_walk_log *k, uint64_t h) AG_HIDDEN;
 
 /* got.c: both under the agent's lock; 0 or -errno */
 /* The agent's own addresses (found by the first patching pass). */

@@ -245,46 +245,87 @@ static void stack_bounds(uint64_t sp)
 	find_stack(sp);
 }
 
-static uint64_t take_stack(uint64_t ret, uint64_t fp, uint64_t sp, uint32_t nhooks)
+static uint64_t stack_hash(const uint64_t *ips, uint32_t n, uint32_t epoch)
 {
-	uint64_t ips[DT_MAX_FRAMES], h, next, r, *slot;
-	uint32_t n = 0, max = ag_max_frames, epoch, i, k;
-	struct dt_rec_stack *s;
-	char *rec;
+	uint64_t h = 0xcbf29ce484222325ULL ^ epoch;
+	uint32_t i;
 
-	ips[n++] = ret;
-	if (sp < stk_lo || sp >= stk_hi)
-		stack_bounds(sp);
-	if (sp >= stk_lo && sp < stk_hi && ag_uw) {
-		/* At the hook's entry (a GOT call leaves no frame of its own),
-		 * as at the allocator's in BPF: CFA = the return address + 8. */
-		n = ag_uw_walk(ips, n, max, fp, sp + 16, stk_lo, stk_hi, open_hooks, nhooks);
-	} else if (sp >= stk_lo && sp < stk_hi) {
-		while (n < max && fp >= sp && fp + 16 <= stk_hi && !(fp & 7)) {
-			next = ((const uint64_t *)fp)[0];
-			r = ((const uint64_t *)fp)[1];
-			if (!r)
-				break;
-			ips[n++] = r;
-			if (next <= fp)
-				break;
-			fp = next;
-		}
-	} else {
-		ag_count(DT_CNT_UW_READ_FAULT);
-	}
-	epoch = __atomic_load_n(&ag_ctrl->epoch, __ATOMIC_RELAXED);
-	h = 0xcbf29ce484222325ULL ^ epoch;
 	for (i = 0; i < n; i++) {
 		h = (h ^ ips[i]) * 0x100000001b3ULL;
 		h ^= h >> 29;
 	}
-	if (!h)
-		h = 1;
-	slot = &ag_seen[h & (AG_SEEN_SLOTS - 1)];
+	return h ? h : 1;
+}
+
+static bool stack_sent(uint64_t h)
+{
+	uint64_t *slot = &ag_seen[h & (AG_SEEN_SLOTS - 1)];
+	uint32_t k;
+
 	for (k = 0; k < 8; k++)
-		if (__atomic_load_n(&slot[k & 7], __ATOMIC_RELAXED) == h)
-			return h;
+		if (__atomic_load_n(&slot[k], __ATOMIC_RELAXED) == h)
+			return true;
+	return false;
+}
+
+static uint32_t fp_walk(uint64_t *ips, uint32_t max, uint64_t fp, uint64_t sp)
+{
+	uint64_t next, r;
+	uint32_t n = 1;
+
+	while (n < max && fp >= sp && fp + 16 <= stk_hi && !(fp & 7)) {
+		next = ((const uint64_t *)fp)[0];
+		r = ((const uint64_t *)fp)[1];
+		if (!r)
+			break;
+		ips[n++] = r;
+		if (next <= fp)
+			break;
+		fp = next;
+	}
+	return n;
+}
+
+static uint64_t take_stack(uint64_t ret, uint64_t fp, uint64_t sp, uint32_t nhooks)
+{
+	uint64_t ips[DT_MAX_FRAMES], h, *slot;
+	uint32_t n = 1, max = ag_max_frames, epoch, k;
+	struct ag_walk_log log;
+	struct ag_wc_hit hit;
+	struct dt_rec_stack *s;
+	char *rec;
+
+	ips[0] = ret;
+	if (sp < stk_lo || sp >= stk_hi)
+		stack_bounds(sp);
+	epoch = __atomic_load_n(&ag_ctrl->epoch, __ATOMIC_RELAXED);
+	if (sp >= stk_lo && sp < stk_hi && ag_uw) {
+		log.sp = sp;
+		log.ret = ret;
+		log.bp = fp;
+		log.epoch = epoch;
+		log.gen = ag_uw_gen();
+		/* Found again and sent: nothing else to do (if not sent, the
+		 * frames are needed, so it is walked). */
+		if (!nhooks && ag_wc_find(&log, stk_hi, &hit) && stack_sent(hit.h)) {
+			ag_uw_count(hit.end, hit.fp_frames);
+			return hit.h;
+		}
+		log.nlog = 0;
+		log.bp_used = log.nocache = false;
+		log.bp_at = 0;
+		n = ag_uw_walk(ips, max, &log, stk_lo, stk_hi, open_hooks, nhooks);
+		h = stack_hash(ips, n, epoch);
+		ag_wc_keep(&log, h);
+	} else {
+		if (sp >= stk_lo && sp < stk_hi)
+			n = fp_walk(ips, max, fp, sp);
+		else
+			ag_count(DT_CNT_UW_READ_FAULT);
+		h = stack_hash(ips, n, epoch);
+	}
+	if (stack_sent(h))
+		return h;
 	rec = reserve(8 + DT_REC_STACK_HDR + n * 8);
 	if (!rec) {
 		ag_count(DT_CNT_RB_DROP_STACK);
@@ -300,6 +341,7 @@ static uint64_t take_stack(uint64_t ret, uint64_t fp, uint64_t sp, uint32_t nhoo
 	commit(rec, 8 + DT_REC_STACK_HDR + n * 8);
 	/* Marked only once its record is in the ring: whoever finds the mark
 	 * reserves after it, so the intake meets the frames first. */
+	slot = &ag_seen[h & (AG_SEEN_SLOTS - 1)];
 	for (k = 0; k < 8; k++) {
 		uint64_t zero = 0;
 

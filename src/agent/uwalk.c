@@ -22,10 +22,6 @@ static const struct dt_uw_row *uw_rows;
 static uint32_t uw_capacity;
 static size_t uw_len;
 
-struct stack_span {
-	uint64_t lo, hi;
-};
-
 /* Code the table does not hold yet (a dlopen): the tracer reads the
  * target's mappings again on its next drain. */
 static void want_refresh(void)
@@ -118,15 +114,82 @@ static uint8_t rule(void *ctx, uint64_t addr, struct dt_uw_row *row)
 	return DT_UW_NOT_YET;
 }
 
-/* The thread's stack only: anything else may be unmapped under us. */
-static int read_word(void *ctx, uint64_t addr, uint64_t *out)
-{
-	const struct stack_span *s = ctx;
+/*
+ * The thread's stack only: anything else may be unmapped under us.  Each
+ * word read is logged for walkcache.c; a saved rbp only once a rule uses it
+ * (use_bp), as bpf/stackcache.bpf.h does.
+ */
+struct walk_ctx {
+	uint64_t lo, hi;
+	struct ag_walk_log *log;
+};
 
-	if (addr < s->lo || addr > s->hi - 8 || (addr & 7))
+static void log_word(struct ag_walk_log *log, uint64_t addr, uint64_t val)
+{
+	if (log->nlog >= AG_WC_LOG) {
+		log->nocache = true;
+		return;
+	}
+	log->off[log->nlog] = (uint32_t)(addr - log->sp);
+	log->val[log->nlog++] = val;
+}
+
+static int stack_word(const struct walk_ctx *w, uint64_t addr, uint64_t *out)
+{
+	if (addr < w->lo || addr > w->hi - 8 || (addr & 7) || addr < w->log->sp) {
+		w->log->nocache = true;	/* unreadable now, perhaps not later */
 		return -1;
+	}
 	*out = *(const uint64_t *)addr;
 	return 0;
+}
+
+static int read_word(void *ctx, uint64_t addr, uint64_t *out)
+{
+	const struct walk_ctx *w = ctx;
+
+	if (stack_word(w, addr, out))
+		return -1;
+	log_word(w->log, addr, *out);
+	return 0;
+}
+
+static int read_bp(void *ctx, uint64_t addr, uint64_t *out)
+{
+	const struct walk_ctx *w = ctx;
+
+	if (stack_word(w, addr, out))
+		return -1;
+	w->log->bp_at = addr;
+	return 0;
+}
+
+static void use_bp(void *ctx)
+{
+	const struct walk_ctx *w = ctx;
+	struct ag_walk_log *log = w->log;
+
+	if (!log->bp_at)
+		log->bp_used = true;
+	else
+		log_word(log, log->bp_at, *(const uint64_t *)log->bp_at);
+}
+
+uint32_t ag_uw_gen(void)
+{
+	return __atomic_load_n(&ag_uw->gen, __ATOMIC_ACQUIRE);
+}
+
+void ag_uw_count(uint32_t end, uint64_t fp_frames)
+{
+	ag_count(DT_CNT_UW_STACKS);
+	/* As the BPF side counts them; no tail is sent from here, so a walk
+	 * cut by the load window is counted as one. */
+	if (end != DT_CNT_NR)
+		ag_count(end);
+	if (fp_frames)
+		__atomic_fetch_add(&ag_ctrl->counters[DT_CNT_UW_FP_FRAMES], fp_frames,
+				   __ATOMIC_RELAXED);
 }
 
 static inline bool in_agent(uint64_t pc)
@@ -136,24 +199,28 @@ static inline bool in_agent(uint64_t pc)
 
 /*
  * hooks[0, nhooks): the frames of this thread's hooks still open above the
- * walk, outermost first (a hooked call inside another's real function
- * whose C++ runtime new failed: hooks.c).  A walk that meets a return
- * address into one (no table holds the agent) goes on from that hook's
- * caller, as if the hook were not there: the frames the probes would see.
+ * walk, outermost first (a hooked call inside another's real function, the
+ * C++ runtime's new whose malloc failed: hooks.c).  A walk that meets a
+ * return address into one (no table holds the agent) goes on from that
+ * hook's caller, as if the hook were not there: the frames the probes see.
+ * Not kept in the walk cache: its result depends on those frames.
  */
-uint32_t ag_uw_walk(uint64_t *ips, uint32_t n, uint32_t max, uint64_t bp, uint64_t cfa,
-		    uint64_t lo, uint64_t hi, const uint64_t *const *hooks, uint32_t nhooks)
+uint32_t ag_uw_walk(uint64_t *ips, uint32_t max, struct ag_walk_log *log, uint64_t lo,
+		    uint64_t hi, const uint64_t *const *hooks, uint32_t nhooks)
 {
-	struct stack_span span = { lo, hi };
-	struct uwexec_ops ops = { .rule = rule, .read = read_word, .ctx = &span,
-				  .max_frames = max,
+	struct walk_ctx w = { lo, hi, log };
+	struct uwexec_ops ops = { .rule = rule, .read = read_word, .read_bp = read_bp,
+				  .use_bp = use_bp, .ctx = &w, .max_frames = max,
 				  .fp_fallback = ag_ctrl->unwind == DT_UNWIND_AUTO };
-	struct uwexec_regs r = { .pc = ips[n - 1], .sp = cfa, .bp = bp };
+	/* At the hook's entry (a GOT call leaves no frame of its own), as at
+	 * the allocator's in BPF: CFA = the return address + 8. */
+	struct uwexec_regs r = { .pc = log->ret, .sp = log->sp + 16, .bp = log->bp };
 	uint64_t fp_frames = 0;
-	uint32_t i, k;
+	uint32_t n = 1, i, k;
 	int end;
 
-	ag_count(DT_CNT_UW_STACKS);
+	ips[0] = log->ret;
+	log->gen = ag_uw_gen();
 	for (;;) {
 		end = uwexec__walk(&ops, &r, ips, &n, &fp_frames);
 		if (end == DT_CNT_NR || !nhooks || !in_agent(ips[n - 1]))
@@ -163,21 +230,23 @@ uint32_t ag_uw_walk(uint64_t *ips, uint32_t n, uint32_t max, uint64_t bp, uint64
 					  .bp = hooks[nhooks - 1][0] };
 		ips[n - 1] = r.pc;
 		nhooks--;
+		log->nocache = true;
 	}
 	/* Frames a frame-pointer step (--unwind=auto) took through a hook. */
 	if (fp_frames) {
 		for (i = k = 0; i < n; i++)
 			if (i == 0 || !in_agent(ips[i]))
 				ips[k++] = ips[i];
+		log->nocache |= k != n;
 		n = k;
 	}
-	/* As the BPF side counts them; no tail is sent from here, so a walk
-	 * cut by the load window is counted as one. */
-	if (end != DT_CNT_NR)
-		ag_count(end);
-	if (fp_frames)
-		__atomic_fetch_add(&ag_ctrl->counters[DT_CNT_UW_FP_FRAMES], fp_frames,
-				   __ATOMIC_RELAXED);
+	ag_uw_count((uint32_t)end, fp_frames);
+	log->end = (uint32_t)end;
+	log->fp_frames = (uint32_t)fp_frames;
+	/* A rule not found yet, or tables published during the walk: its
+	 * result depended on more than its words. */
+	if (end == DT_CNT_UW_WINDOW || end == DT_CNT_UW_READ_FAULT || ag_uw_gen() != log->gen)
+		log->nocache = true;
 	return n;
 }
 
@@ -206,6 +275,7 @@ int ag_uw_map(int fd)
 		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (rc == MAP_FAILED)
 		rc = NULL;
+	ag_wc_init();
 	ag_uw = t;
 	return 0;
 }

@@ -114,9 +114,15 @@ def _attach(dt, out, argv, opts, timeout):
         tracer = subprocess.Popen([dt, "-i", "0", "-p", str(target.pid), "-o", out, *opts],
                                   stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 30
-        first = tracer.stderr.readline()
-        if not first.startswith("dhat-trace: tracing PID") or time.time() > deadline:
-            raise RuntimeError(f"tracer did not start: {first}")
+        # Warnings may come first (what the target lacks, what is done instead).
+        first = ""
+        while True:
+            line = tracer.stderr.readline()
+            first += line
+            if line.startswith("dhat-trace: tracing PID"):
+                break
+            if not line or time.time() > deadline:
+                raise RuntimeError(f"tracer did not start: {first}")
         target.send_signal(signal.SIGUSR1)
         target.wait(timeout=timeout)
         rest = tracer.stderr.read()

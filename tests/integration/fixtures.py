@@ -153,15 +153,12 @@ with tempfile.TemporaryDirectory() as tmp:
             "C++ names demangled with parameters")
     # The allocator the process really uses: the executable's own malloc, and
     # an interposing libjemalloc.so.2 (as Debian's redis links it).
-    # (--inject does not see an executable's own allocator, man page; the
-    # agent says so: inject.py checks that.)
+    # (--inject says so and takes the uprobes for it: inject.py.)
     out = os.path.join(tmp, "own.json")
-    r = launch(DT, out, [fixture(BUILD, "ownmalloc")], "-v") if not INJECT else None
-    if r:
-        c.check(r.returncode == 0 and
-                "probe on malloc at " + fixture(BUILD, "ownmalloc") in r.stderr,
-                "executable's own malloc is the one probed", f"exit {r.returncode}: {r.stderr}")
-    if r and r.returncode == 0:
+    r = launch(DT, out, [fixture(BUILD, "ownmalloc")], "-v")
+    c.check(r.returncode == 0 and "probe on malloc at " + fixture(BUILD, "ownmalloc") in r.stderr,
+            "executable's own malloc is the one probed", f"exit {r.returncode}: {r.stderr}")
+    if r.returncode == 0:
         expect_sites(c, sites(out, "ownmalloc.c"), {
             "site_own": (300, 3, 300, 3, 200, 2), "site_grow": (150, 2, 100, 1, 100, 1)},
             "own malloc")

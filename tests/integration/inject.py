@@ -230,20 +230,25 @@ def many_threads(c, tmp):
                 f"{got}; sites {pp}; {err[-600:]}")
 
 
+OWN = {"site_own": (300, 3, 300, 3, 200, 2), "site_grow": (150, 2, 100, 1, 100, 1)}
+
+
 def own_allocator(c, tmp):
-    """An executable with its own malloc: its direct calls reach no GOT slot;
-    said, not silent."""
-    p = subprocess.Popen([fixture(BUILD, "ownmalloc"), "--wait"], stdout=subprocess.PIPE)
-    try:
-        assert p.stdout.readline() == b"ready\n"
-        r = subprocess.run([DT, "--inject", "-p", str(p.pid), "-o",
-                            os.path.join(tmp, "ownmalloc.json"), "-i", "0", "-d", "0.5s"],
-                           capture_output=True, text=True, timeout=60)
-        c.check(r.returncode == 0 and "defines malloc, free, calloc, realloc itself" in r.stderr,
-                "own allocator: its calls not recorded, said", r.stderr[-500:])
-    finally:
-        p.kill()
-        p.wait()
+    """An executable with its own malloc: its direct calls reach no GOT slot,
+    so --inject says so and traces with uprobes instead, exactly."""
+    msg = "defines free, malloc, calloc, realloc itself"
+    out = os.path.join(tmp, "ownmalloc.json")
+    rc, err = attach(DT, out, [fixture(BUILD, "ownmalloc")], "--inject", "-d", "60s")
+    if c.check(rc == 0 and msg in err and "traced with uprobes instead" in err,
+               "own allocator, attached: said, and traced with uprobes", err[-500:]):
+        expect_sites(c, sites(out, "ownmalloc.c"), OWN, "own allocator, attached --inject")
+    out = os.path.join(tmp, "ownmalloc-launch.json")
+    r = subprocess.run([DT, "-q", "-o", out, "--inject", "--", fixture(BUILD, "ownmalloc")],
+                       capture_output=True, text=True, timeout=120)
+    if c.check(r.returncode == 0 and msg in r.stderr and
+               "traced with uprobes instead" in r.stderr,
+               "own allocator, launched: said, and traced with uprobes", r.stderr[-500:]):
+        expect_sites(c, sites(out, "ownmalloc.c"), OWN, "own allocator, launched --inject")
 
 
 def chroot(c, tmp):

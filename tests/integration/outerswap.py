@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Copyright (c) 2026 The dhat-trace developers
-"""A walk reused only while the words it read are unchanged (bpf/stackcache.bpf.h):
-tests/fixtures/outerswap.c allocates from one inner frame chain, at the same
-stack addresses, under outer frames that change from call to call.  Every
-path must be its own site with its exact count, in each --unwind mode, on
-uprobe-multi and on classic links."""
+"""A walk reused only while the words it read are unchanged (bpf/stackcache.bpf.h,
+and the agent's src/agent/walkcache.c): tests/fixtures/outerswap.c allocates
+from one inner frame chain, at the same stack addresses, under outer frames
+that change from call to call.  Every path must be its own site with its
+exact count, in each --unwind mode, on uprobe-multi and on classic links,
+and in the in-process agent (--inject)."""
 import json
 import os
 import sys
@@ -72,4 +73,15 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, err = attach(DT, out, [fixture(BUILD, "outerswap-nofp")], "--unwind=dwarf")
     if c.check(rc == 0, "outerswap-nofp attached: exit 0", err):
         expect(c, out, "outerswap-nofp attached", True)
+    del os.environ["DHAT_TRACE_UPROBE_MULTI"]
+    for name, mode in (("outerswap", "fp"), ("outerswap", "dwarf"), ("outerswap-nofp", "dwarf")):
+        label = f"{name} --inject --unwind={mode}"
+        out = os.path.join(tmp, f"{name}-{mode}-inject.json")
+        r = launch(DT, out, [fixture(BUILD, name)], "--inject", f"--unwind={mode}")
+        if c.check(r.returncode == 0, f"{label}: exit 0", r.stderr):
+            expect(c, out, label, mode == "dwarf")
+    out = os.path.join(tmp, "attach-inject.json")
+    rc, err = attach(DT, out, [fixture(BUILD, "outerswap-nofp")], "--inject", "--unwind=dwarf")
+    if c.check(rc == 0, "outerswap-nofp attached --inject: exit 0", err):
+        expect(c, out, "outerswap-nofp attached --inject", True)
 sys.exit(c.finish())
