@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Copyright (c) 2026 The dhat-trace developers */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,25 +104,77 @@ static bool is_libc(const char *path)
 }
 
 /*
- * A running process: its executable first, then what it has mapped, with
- * libc last, so that an interposing allocator library wins over libc as it
- * does in the dynamic linker's search (which put it before libc).  Each is
- * opened as the target view opened it: the target's own file.
+ * The target's LD_PRELOAD (its environment as it started, from
+ * /proc/PID/environ): "path:path ..." into buf, "" if none.
  */
-static int resolve_running(struct resolver *r, const struct tview *tv)
+static void preload_of(pid_t pid, char *buf, size_t len)
 {
-	char path[64];
-	uint32_t i, n = tview__nr_modules(tv);
-	int pass;
+	static const char key[] = "LD_PRELOAD=";
+	char file[64], env[65536];
+	ssize_t n;
+	size_t at;
+	int fd;
 
-	for (pass = 0; pass < 3; pass++) {
+	buf[0] = '\0';
+	snprintf(file, sizeof(file), "/proc/%d/environ", pid);
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, env, sizeof(env) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	env[n] = '\0';
+	for (at = 0; at < (size_t)n; at += strlen(env + at) + 1)
+		if (!strncmp(env + at, key, sizeof(key) - 1))
+			snprintf(buf, len, "%s", env + at + sizeof(key) - 1);
+}
+
+/* Whether path's file name is one of the list's (paths or bare names,
+ * separated by colons or spaces, as ld.so reads LD_PRELOAD). */
+static bool in_preload(const char *list, const char *path)
+{
+	const char *base = strrchr(path, '/'), *p = list, *end, *name, *slash;
+	size_t len;
+
+	base = base ? base + 1 : path;
+	for (; *p; p = end) {
+		p += strspn(p, ": ");
+		end = p + strcspn(p, ": ");
+		for (name = p; (slash = memchr(name, '/', (size_t)(end - name))); name = slash + 1)
+			;
+		len = (size_t)(end - name);
+		if (len && strlen(base) == len && !strncmp(base, name, len))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A running process: its executable first, then its LD_PRELOAD objects,
+ * then what else it has mapped, with libc last: the dynamic linker's search
+ * order as far as it matters here, so that an interposing allocator library
+ * wins over libc and libstdc++ as it does there.  Address order alone would
+ * not do: a preloaded libjemalloc is mapped above the libstdc++ loaded after
+ * it, and the probes went on libstdc++'s operator new, which the program
+ * never calls.  Each is opened as the target view opened it: the target's
+ * own file.
+ */
+static int resolve_running(struct resolver *r, const struct tview *tv, pid_t pid)
+{
+	char path[64], preload[4096];
+	uint32_t i, n = tview__nr_modules(tv);
+	int pass, want;
+
+	preload_of(pid, preload, sizeof(preload));
+	for (pass = 0; pass < 4; pass++) {
 		for (i = TV_FIRST_MODULE; i < n; i++) {
 			const struct tv_module *m = tview__module(tv, i);
 
-			if (!tview__module_open_path(tv, i, path, sizeof(path)) ||
-			    (pass == 0) != m->is_exe || (pass == 2) != (!m->is_exe && is_libc(m->path)))
-				continue;
-			add_object(r, "", m->path, path);
+			want = m->is_exe ? 0 : is_libc(m->path) ? 3 :
+			       in_preload(preload, m->path) ? 1 : 2;
+			if (want == pass && tview__module_open_path(tv, i, path, sizeof(path)))
+				add_object(r, "", m->path, path);
 		}
 	}
 	return r->n ? 0 : -ENOENT;
@@ -414,7 +467,7 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 
 	if (!p)
 		return NULL;
-	err = opts->from_maps ? resolve_running(&r, tv) : resolve_launch(&r, t->exe);
+	err = opts->from_maps ? resolve_running(&r, tv, t->pid) : resolve_launch(&r, t->exe);
 	if (err == -ENOEXEC) {
 		elog("cannot execute '%s': %s\n", t->exe, strerror(ENOEXEC));
 		goto cleanup;

@@ -93,20 +93,21 @@ def valgrind(out, argv, timeout=300):
                           capture_output=True, text=True, timeout=timeout)
 
 
-def attach(dt, out, argv, *opts, timeout=60):
+def attach(dt, out, argv, *opts, timeout=60, env=None):
     """Start argv with --wait, attach, release it with SIGUSR1, wait for both
     (under DT_INJECT=1 with --inject, then once more with the uprobes)."""
-    rc, err = _attach(dt, out, argv, [*MODE, *opts], timeout)
+    rc, err = _attach(dt, out, argv, [*MODE, *opts], timeout, env)
     if INJECT and rc == 0:
         twin = out + ".uprobe.json"
-        urc, uerr = _attach(dt, twin, argv, opts, timeout)
-        TWINS.append(("attach " + " ".join([os.path.basename(argv[0]), *opts]), out, twin,
-                      urc, uerr))
+        urc, uerr = _attach(dt, twin, argv, opts, timeout, env)
+        pre = [f"LD_PRELOAD={env['LD_PRELOAD']}"] if env and "LD_PRELOAD" in env else []
+        TWINS.append(("attach " + " ".join([*pre, os.path.basename(argv[0]), *opts]), out,
+                      twin, urc, uerr))
     return rc, err
 
 
-def _attach(dt, out, argv, opts, timeout):
-    target = subprocess.Popen([*argv, "--wait"], stdout=subprocess.PIPE)
+def _attach(dt, out, argv, opts, timeout, env=None):
+    target = subprocess.Popen([*argv, "--wait"], stdout=subprocess.PIPE, env=env)
     tracer = None
     try:
         if target.stdout.readline() != b"ready\n":

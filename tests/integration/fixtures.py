@@ -179,6 +179,13 @@ with tempfile.TemporaryDirectory() as tmp:
         # C++ on jemalloc: its operator delete is probed (hooked), as its
         # sized and aligned ones free without calling free (they were
         # missed: phantom leaks); its plain ones jump to free, counted once.
+        # Attached too.
+        out = os.path.join(tmp, "je-attach.json")
+        rc, err = attach(DT, out, [fixture(BUILD, "basic")], "-d", "60s", env=env)
+        if c.check(rc == 0, "jemalloc, attached: exit 0", err[-400:]):
+            got = sites(out, "basic.c")
+            expect_sites(c, {k: v for k, v in got.items() if k in JEMALLOC_SAME},
+                         {k: BASIC[k] for k in JEMALLOC_SAME}, "jemalloc, attached")
         for name, source, want in (("cxx", "cxx.cpp", CXX), ("stdcxx", "stdcxx.cpp", STDCXX)):
             out = os.path.join(tmp, f"je-{name}.json")
             r = launch(DT, out, [fixture(BUILD, name)], "-v", env=env)
@@ -189,6 +196,10 @@ with tempfile.TemporaryDirectory() as tmp:
                     f"jemalloc {name}: no free recorded twice", str(load(out)["dhatTrace"]))
             c.check(INJECT or "probe on _ZdlPvm at " + jemalloc in r.stderr,
                     f"jemalloc {name}: its sized operator delete is probed", r.stderr)
+            out = os.path.join(tmp, f"je-{name}-attach.json")
+            rc, err = attach(DT, out, [fixture(BUILD, name)], "-d", "60s", env=env)
+            if c.check(rc == 0, f"jemalloc {name}, attached: exit 0", err[-400:]):
+                expect_sites(c, sites(out, source), want, f"jemalloc {name}, attached")
 
     # operator new failing: the std::bad_alloc is caught under the probes
     # too (libstdc++'s operator new has no return probe: the C++ unwinder
