@@ -130,6 +130,13 @@ static void preload_of(pid_t pid, char *buf, size_t len)
 			snprintf(buf, len, "%s", env + at + sizeof(key) - 1);
 }
 
+static bool same_name(const char *a, const char *b)
+{
+	const char *x = strrchr(a, '/'), *y = strrchr(b, '/');
+
+	return !strcmp(x ? x + 1 : a, y ? y + 1 : b);
+}
+
 /* Whether path's file name is one of the list's (paths or bare names,
  * separated by colons or spaces, as ld.so reads LD_PRELOAD). */
 static bool in_preload(const char *list, const char *path)
@@ -152,31 +159,48 @@ static bool in_preload(const char *list, const char *path)
 
 /*
  * A running process: its executable first, then its LD_PRELOAD objects,
- * then what else it has mapped, with libc last: the dynamic linker's search
- * order as far as it matters here, so that an interposing allocator library
- * wins over libc and libstdc++ as it does there.  Address order alone would
- * not do: a preloaded libjemalloc is mapped above the libstdc++ loaded after
- * it, and the probes went on libstdc++'s operator new, which the program
- * never calls.  Each is opened as the target view opened it: the target's
- * own file.
+ * then the libraries the executable needs in the order ld.so --list gives
+ * them (breadth first), then what else it has mapped (dlopen), with libc
+ * last: the dynamic linker's search order as far as it matters here, so
+ * that an interposing allocator library wins over libc and libstdc++ as it
+ * does there.  Address order alone would not do: libjemalloc, preloaded or
+ * needed before libstdc++, is mapped above it, and the probes went on
+ * libstdc++'s operator new, which the program never calls.  Each is opened
+ * as the target view opened it: the target's own file.
  */
 static int resolve_running(struct resolver *r, const struct tview *tv, pid_t pid)
 {
-	char path[64], preload[4096];
+	char path[64], preload[4096], **order = NULL;
 	uint32_t i, n = tview__nr_modules(tv);
-	int pass, want;
+	int pass, want, k, norder = 0;
 
 	preload_of(pid, preload, sizeof(preload));
-	for (pass = 0; pass < 4; pass++) {
-		for (i = TV_FIRST_MODULE; i < n; i++) {
+	for (i = TV_FIRST_MODULE; i < n && !norder; i++)
+		if (tview__module(tv, i)->is_exe &&
+		    tview__module_open_path(tv, i, path, sizeof(path)))
+			norder = elfsym__load_order("", path, &order);
+	for (pass = 0; pass < 5; pass++) {
+		/* Pass 2: the libraries the executable needs, in ld.so's order. */
+		for (k = 1; pass == 2 && k < norder; k++)
+			for (i = TV_FIRST_MODULE; i < n; i++) {
+				const struct tv_module *m = tview__module(tv, i);
+
+				if (!m->is_exe && !is_libc(m->path) && same_name(order[k], m->path) &&
+				    tview__module_open_path(tv, i, path, sizeof(path)))
+					add_object(r, "", m->path, path);
+			}
+		for (i = TV_FIRST_MODULE; i < n && pass != 2; i++) {
 			const struct tv_module *m = tview__module(tv, i);
 
-			want = m->is_exe ? 0 : is_libc(m->path) ? 3 :
-			       in_preload(preload, m->path) ? 1 : 2;
+			want = m->is_exe ? 0 : is_libc(m->path) ? 4 :
+			       in_preload(preload, m->path) ? 1 : 3;
 			if (want == pass && tview__module_open_path(tv, i, path, sizeof(path)))
 				add_object(r, "", m->path, path);
 		}
 	}
+	for (k = 0; k < norder; k++)
+		free(order[k]);
+	free(order);
 	return r->n ? 0 : -ENOENT;
 }
 

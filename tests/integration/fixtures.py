@@ -179,7 +179,13 @@ with tempfile.TemporaryDirectory() as tmp:
         # C++ on jemalloc: its operator delete is probed (hooked), as its
         # sized and aligned ones free without calling free (they were
         # missed: phantom leaks); its plain ones jump to free, counted once.
-        # Attached too.
+        # Linked with it (before libstdc++ in ld.so's search, mapped above
+        # it), attached: its operator new is the one probed, not libstdc++'s.
+        out = os.path.join(tmp, "cxx-je.json")
+        rc, err = attach(DT, out, [fixture(BUILD, "cxx-je")], "-d", "60s")
+        if c.check(rc == 0, "cxx linked with jemalloc, attached: exit 0", err[-400:]):
+            expect_sites(c, sites(out, "cxx.cpp"), CXX, "cxx linked with jemalloc, attached")
+        # Preloaded, attached too.
         out = os.path.join(tmp, "je-attach.json")
         rc, err = attach(DT, out, [fixture(BUILD, "basic")], "-d", "60s", env=env)
         if c.check(rc == 0, "jemalloc, attached: exit 0", err[-400:]):
