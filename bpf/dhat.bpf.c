@@ -50,6 +50,16 @@ struct pending {
 	__u64 stack_id;
 	__u32 fn;
 	__u32 tail_calls;	/* allocators entered by a jump on the same frame */
+	/* The call has no return probe (DT_COOKIE_NO_RETURN): the allocator it
+	 * calls (operator new's malloc) returns its block. */
+	__u32 no_return;
+	__u32 pad;
+	/* The last operator delete entered (its free recorded), its stack
+	 * pointer and jiffies: the free() it may call, on or under its frame,
+	 * is the same call (allocfns.h).  0: none. */
+	__u64 del_ptr;
+	__u64 del_sp;
+	__u64 del_j;
 };
 
 /*
@@ -369,7 +379,8 @@ static __always_inline struct pending *slot(__u64 flags)
 	return bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0, flags);
 }
 
-static __always_inline int enter(struct pt_regs *ctx, __u32 fn, __u64 size, __u64 arg)
+static __always_inline int enter(struct pt_regs *ctx, __u32 fn, __u64 size, __u64 arg,
+				 bool no_return)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u64 sp = PT_REGS_SP(ctx), jif;
@@ -383,6 +394,8 @@ static __always_inline int enter(struct pt_regs *ctx, __u32 fn, __u64 size, __u6
 		count(DT_CNT_PENDING_FULL);
 		return 0;
 	}
+	/* An allocation since: a delete that did not call free is over. */
+	p->del_ptr = 0;
 	if (p->sp) {
 		if (p->sp >= sp && p->sp - sp < NEST_MAX_STACK &&
 		    jif - p->j_entry < NEST_MAX_JIFFIES) {
@@ -408,6 +421,7 @@ static __always_inline int enter(struct pt_regs *ctx, __u32 fn, __u64 size, __u6
 	 * accounting.c); nothing else needs the entry's time. */
 	p->t_entry = p->fn == DT_FN_REALLOC || p->fn == DT_FN_REALLOCARRAY ? bpf_ktime_get_ns() : 0;
 	p->tail_calls = 0;
+	p->no_return = no_return;
 	p->sp = sp;
 	return 0;
 }
@@ -415,62 +429,69 @@ static __always_inline int enter(struct pt_regs *ctx, __u32 fn, __u64 size, __u6
 SEC("uprobe")
 int BPF_KPROBE(malloc_enter, __u64 size)
 {
-	return enter(ctx, DT_FN_MALLOC, size, 0);
+	return enter(ctx, DT_FN_MALLOC, size, 0, false);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(calloc_enter, __u64 nmemb, __u64 size)
 {
-	return enter(ctx, DT_FN_CALLOC, nmemb * size, 0);
+	return enter(ctx, DT_FN_CALLOC, nmemb * size, 0, false);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(realloc_enter, __u64 ptr, __u64 size)
 {
-	return enter(ctx, DT_FN_REALLOC, size, ptr);
+	return enter(ctx, DT_FN_REALLOC, size, ptr, false);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(reallocarray_enter, __u64 ptr, __u64 nmemb, __u64 size)
 {
-	return enter(ctx, DT_FN_REALLOCARRAY, nmemb * size, ptr);
+	return enter(ctx, DT_FN_REALLOCARRAY, nmemb * size, ptr, false);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(posix_memalign_enter, __u64 memptr, __u64 align, __u64 size)
 {
-	return enter(ctx, DT_FN_POSIX_MEMALIGN, size, memptr);
+	return enter(ctx, DT_FN_POSIX_MEMALIGN, size, memptr, false);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(aligned_alloc_enter, __u64 align, __u64 size)
 {
-	return enter(ctx, DT_FN_ALIGNED_ALLOC, size, 0);
+	return enter(ctx, DT_FN_ALIGNED_ALLOC, size, 0, false);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(memalign_enter, __u64 align, __u64 size)
 {
-	return enter(ctx, DT_FN_MEMALIGN, size, 0);
+	return enter(ctx, DT_FN_MEMALIGN, size, 0, false);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(valloc_enter, __u64 size)
 {
-	return enter(ctx, DT_FN_VALLOC, size, 0);
+	return enter(ctx, DT_FN_VALLOC, size, 0, false);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(pvalloc_enter, __u64 size)
 {
-	return enter(ctx, DT_FN_PVALLOC, size, 0);
+	return enter(ctx, DT_FN_PVALLOC, size, 0, false);
 }
 
 /* Every operator new variant takes the size first. */
 SEC("uprobe")
 int BPF_KPROBE(new_enter, __u64 size)
 {
-	return enter(ctx, DT_FN_NEW, size, 0);
+	return enter(ctx, DT_FN_NEW, size, 0, false);
+}
+
+/* The C++ runtime's operator new, with no return probe (dhat_abi.h). */
+SEC("uprobe")
+int BPF_KPROBE(new_noret_enter, __u64 size)
+{
+	return enter(ctx, DT_FN_NEW, size, 0, true);
 }
 
 /* --probe-only: every probe runs this instead, the floor any uprobe tracer
@@ -498,13 +519,20 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 		return 0;
 	}
 	if (p->sp != sp) {
-		if (sp < p->sp)
-			return 0;	/* a nested call returns; the outer one is still open */
-		count(DT_CNT_STALE_ENTRY);
-		p->sp = 0;
-		return 0;
-	}
-	if (p->tail_calls) {
+		if (sp > p->sp) {
+			count(DT_CNT_STALE_ENTRY);
+			p->sp = 0;
+			return 0;
+		}
+		/* A nested call returns; the outer one is still open, unless it
+		 * has no return probe: then this is its block (libstdc++'s
+		 * operator new calls malloc, or aligned_alloc: the pointer in
+		 * the return register).  A failure ends it too: new throws
+		 * bad_alloc, or calls the new-handler and tries again, that
+		 * second call then counted as the allocator's own. */
+		if (!p->no_return)
+			return 0;
+	} else if (p->tail_calls) {
 		p->tail_calls--;
 		return 0;
 	}
@@ -557,14 +585,37 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 	return 0;
 }
 
-static __always_inline int record_free(__u64 ptr)
+/*
+ * free(), and operator delete (del): recorded once.  A delete that calls
+ * free (libc++'s, an allocator's plain one) reaches it on or under its own
+ * frame (sp, a jump to it: the same), before any other allocator call of
+ * the thread; one that does not (libjemalloc's sized and aligned deletes)
+ * leaves a mark that the thread's next allocator call clears.
+ */
+static __always_inline int record_free(struct pt_regs *ctx, __u64 ptr, bool del)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx);
 	struct dt_rec_free *f;
+	struct pending *p;
 	void *rb;
 
 	if (!ptr || !traced(pid_tgid))
 		return 0;
+	p = slot(del ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (p && !del && p->del_ptr) {
+		bool nested = p->del_ptr == ptr && p->del_sp >= sp &&
+			      p->del_sp - sp < NEST_MAX_STACK &&
+			      bpf_jiffies64() - p->del_j < NEST_MAX_JIFFIES;
+
+		p->del_ptr = 0;
+		if (nested)
+			return 0;
+	}
+	if (p && del) {
+		p->del_ptr = ptr;
+		p->del_sp = sp;
+		p->del_j = bpf_jiffies64();
+	}
 	rb = cpu_ring();
 	f = rb ? bpf_ringbuf_reserve(rb, sizeof(*f), 0) : NULL;
 	if (!f) {
@@ -585,7 +636,14 @@ static __always_inline int record_free(__u64 ptr)
 SEC("uprobe")
 int BPF_KPROBE(free_enter, __u64 ptr)
 {
-	return record_free(ptr);
+	return record_free(ctx, ptr, false);
+}
+
+/* Every operator delete variant takes the pointer first. */
+SEC("uprobe")
+int BPF_KPROBE(delete_enter, __u64 ptr)
+{
+	return record_free(ctx, ptr, true);
 }
 
 #include "mapchange.bpf.h"
@@ -600,12 +658,15 @@ int BPF_KPROBE(free_enter, __u64 ptr)
 SEC("uprobe")
 int BPF_KPROBE(multi_enter, __u64 a0, __u64 a1, __u64 a2)
 {
-	__u32 fn = (__u32)bpf_get_attach_cookie(ctx);
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 fn = (__u32)cookie;
 	__u64 size = a0, arg = 0;
 
 	switch (fn) {
 	case DT_FN_FREE:
-		return record_free(a0);
+		return record_free(ctx, a0, false);
+	case DT_FN_DELETE:
+		return record_free(ctx, a0, true);
 	case DT_FN_MUNMAP:
 	case DT_FN_MMAP:
 	case DT_FN_MREMAP:
@@ -633,7 +694,7 @@ int BPF_KPROBE(multi_enter, __u64 a0, __u64 a1, __u64 a2)
 	default:	/* malloc, valloc, pvalloc, every operator new: size first */
 		break;
 	}
-	return enter(ctx, fn, size, arg);
+	return enter(ctx, fn, size, arg, (cookie & DT_COOKIE_NO_RETURN) != 0);
 }
 
 char LICENSE[] SEC("license") = "GPL";

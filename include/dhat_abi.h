@@ -44,6 +44,14 @@ enum dt_fn {
 	DT_FN_NR,
 };
 
+/*
+ * In an entry probe's attach cookie (uprobe-multi links), beside its DT_FN_*:
+ * the function has no return probe (the C++ runtime's operator new: an
+ * exception thrown through a return probe's trampoline cannot be caught);
+ * the allocator it calls returns the block (bpf/dhat.bpf.c: alloc_exit).
+ */
+#define DT_COOKIE_NO_RETURN (1ULL << 32)
+
 /* A block was handed out: emitted at the allocator's return. */
 struct dt_rec_alloc {
 	__u32 kind;

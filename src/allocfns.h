@@ -16,10 +16,13 @@
  *   nargs     integer arguments (registers a moved probe must keep)
  *   prog      the BPF program of its uprobe
  *
- * libstdc++'s operator delete calls free() through its PLT, so the delete
- * variants need neither a probe nor a hook of their own.  operator new is
- * intercepted (it calls malloc too; only the outermost call counts) so that
- * the user's call is the one attributed, whichever allocator new ends up in.
+ * operator new is intercepted (it calls malloc too; only the outermost call
+ * counts) so that the user's call is the one attributed, whichever
+ * allocator new ends up in.  operator delete too, but not the C++ runtime's
+ * own (libstdc++'s calls free() through its PLT: a second probe on every
+ * delete for nothing): an interposed allocator's delete may never call free
+ * (libjemalloc's sized and aligned ones go to its sdallocx), and a delete
+ * that does is a nested call, its free not counted again.
  */
 enum dt_probe_kind { DT_PK_ALLOC, DT_PK_FREE, DT_PK_MAP };
 
@@ -42,7 +45,21 @@ enum dt_probe_kind { DT_PK_ALLOC, DT_PK_FREE, DT_PK_MAP };
 	X(znwm_al, "_ZnwmSt11align_val_t", DT_PK_ALLOC, DT_FN_NEW, 0, 2, new_enter) \
 	X(znam_al, "_ZnamSt11align_val_t", DT_PK_ALLOC, DT_FN_NEW, 0, 2, new_enter) \
 	X(znwm_al_nt, "_ZnwmSt11align_val_tRKSt9nothrow_t", DT_PK_ALLOC, DT_FN_NEW, 0, 3, new_enter) \
-	X(znam_al_nt, "_ZnamSt11align_val_tRKSt9nothrow_t", DT_PK_ALLOC, DT_FN_NEW, 0, 3, new_enter)
+	X(znam_al_nt, "_ZnamSt11align_val_tRKSt9nothrow_t", DT_PK_ALLOC, DT_FN_NEW, 0, 3, new_enter) \
+	X(zdlpv, "_ZdlPv", DT_PK_FREE, DT_FN_DELETE, 0, 1, delete_enter) \
+	X(zdapv, "_ZdaPv", DT_PK_FREE, DT_FN_DELETE, 0, 1, delete_enter) \
+	X(zdlpv_sz, "_ZdlPvm", DT_PK_FREE, DT_FN_DELETE, 0, 2, delete_enter) \
+	X(zdapv_sz, "_ZdaPvm", DT_PK_FREE, DT_FN_DELETE, 0, 2, delete_enter) \
+	X(zdlpv_nt, "_ZdlPvRKSt9nothrow_t", DT_PK_FREE, DT_FN_DELETE, 0, 2, delete_enter) \
+	X(zdapv_nt, "_ZdaPvRKSt9nothrow_t", DT_PK_FREE, DT_FN_DELETE, 0, 2, delete_enter) \
+	X(zdlpv_al, "_ZdlPvSt11align_val_t", DT_PK_FREE, DT_FN_DELETE, 0, 2, delete_enter) \
+	X(zdapv_al, "_ZdaPvSt11align_val_t", DT_PK_FREE, DT_FN_DELETE, 0, 2, delete_enter) \
+	X(zdlpv_sz_al, "_ZdlPvmSt11align_val_t", DT_PK_FREE, DT_FN_DELETE, 0, 3, delete_enter) \
+	X(zdapv_sz_al, "_ZdaPvmSt11align_val_t", DT_PK_FREE, DT_FN_DELETE, 0, 3, delete_enter) \
+	X(zdlpv_al_nt, "_ZdlPvSt11align_val_tRKSt9nothrow_t", DT_PK_FREE, DT_FN_DELETE, 0, 3, \
+	  delete_enter) \
+	X(zdapv_al_nt, "_ZdaPvSt11align_val_tRKSt9nothrow_t", DT_PK_FREE, DT_FN_DELETE, 0, 3, \
+	  delete_enter)
 
 /*
  * Not allocators: where the target's code can go away, for the uprobe

@@ -144,8 +144,9 @@ static int find_libc(pid_t pid, const struct tview *tv, struct libc_fns *f, stru
  * An executable that defines the allocator itself (a statically linked
  * jemalloc or mimalloc built to override malloc) calls it directly, through
  * no GOT slot: the agent would not see those calls.  The C functions of the
- * table only: an executable's own operator new calls malloc through a slot,
- * as Valgrind sees it too.
+ * table only: an executable's own operator new and delete (libstdc++ linked
+ * in statically) call malloc and free through a slot, as Valgrind sees it
+ * too.
  */
 int inject__own_allocator(const struct tview *tv, char *names, size_t len)
 {
@@ -172,7 +173,8 @@ int inject__own_allocator(const struct tview *tv, char *names, size_t len)
 	    !(e = elfsym__open(path)))
 		return 0;
 	for (i = 0; i < ARRAY_SIZE(fns); i++) {
-		if (fns[i].fn == DT_FN_NEW || elfsym__function(e, fns[i].sym, &fn))
+		if (fns[i].fn == DT_FN_NEW || fns[i].fn == DT_FN_DELETE ||
+		    elfsym__function(e, fns[i].sym, &fn))
 			continue;
 		n++;
 		if (at < len)

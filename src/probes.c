@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Copyright (c) 2026 The dhat-trace developers */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,27 +104,103 @@ static bool is_libc(const char *path)
 }
 
 /*
- * A running process: its executable first, then what it has mapped, with
- * libc last, so that an interposing allocator library wins over libc as it
- * does in the dynamic linker's search (which put it before libc).  Each is
- * opened as the target view opened it: the target's own file.
+ * The target's LD_PRELOAD (its environment as it started, from
+ * /proc/PID/environ): "path:path ..." into buf, "" if none.
  */
-static int resolve_running(struct resolver *r, const struct tview *tv)
+static void preload_of(pid_t pid, char *buf, size_t len)
 {
-	char path[64];
-	uint32_t i, n = tview__nr_modules(tv);
-	int pass;
+	static const char key[] = "LD_PRELOAD=";
+	char file[64], env[65536];
+	ssize_t n;
+	size_t at;
+	int fd;
 
-	for (pass = 0; pass < 3; pass++) {
-		for (i = TV_FIRST_MODULE; i < n; i++) {
+	buf[0] = '\0';
+	snprintf(file, sizeof(file), "/proc/%d/environ", pid);
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, env, sizeof(env) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	env[n] = '\0';
+	for (at = 0; at < (size_t)n; at += strlen(env + at) + 1)
+		if (!strncmp(env + at, key, sizeof(key) - 1))
+			snprintf(buf, len, "%s", env + at + sizeof(key) - 1);
+}
+
+static bool same_name(const char *a, const char *b)
+{
+	const char *x = strrchr(a, '/'), *y = strrchr(b, '/');
+
+	return !strcmp(x ? x + 1 : a, y ? y + 1 : b);
+}
+
+/* Whether path's file name is one of the list's (paths or bare names,
+ * separated by colons or spaces, as ld.so reads LD_PRELOAD). */
+static bool in_preload(const char *list, const char *path)
+{
+	const char *base = strrchr(path, '/'), *p = list, *end, *name, *slash;
+	size_t len;
+
+	base = base ? base + 1 : path;
+	for (; *p; p = end) {
+		p += strspn(p, ": ");
+		end = p + strcspn(p, ": ");
+		for (name = p; (slash = memchr(name, '/', (size_t)(end - name))); name = slash + 1)
+			;
+		len = (size_t)(end - name);
+		if (len && strlen(base) == len && !strncmp(base, name, len))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A running process: its executable first, then its LD_PRELOAD objects,
+ * then the libraries the executable needs in the order ld.so --list gives
+ * them (breadth first), then what else it has mapped (dlopen), with libc
+ * last: the dynamic linker's search order as far as it matters here, so
+ * that an interposing allocator library wins over libc and libstdc++ as it
+ * does there.  Address order alone would not do: libjemalloc, preloaded or
+ * needed before libstdc++, is mapped above it, and the probes went on
+ * libstdc++'s operator new, which the program never calls.  Each is opened
+ * as the target view opened it: the target's own file.
+ */
+static int resolve_running(struct resolver *r, const struct tview *tv, pid_t pid)
+{
+	char path[64], preload[4096], **order = NULL;
+	uint32_t i, n = tview__nr_modules(tv);
+	int pass, want, k, norder = 0;
+
+	preload_of(pid, preload, sizeof(preload));
+	for (i = TV_FIRST_MODULE; i < n && !norder; i++)
+		if (tview__module(tv, i)->is_exe &&
+		    tview__module_open_path(tv, i, path, sizeof(path)))
+			norder = elfsym__load_order("", path, &order);
+	for (pass = 0; pass < 5; pass++) {
+		/* Pass 2: the libraries the executable needs, in ld.so's order. */
+		for (k = 1; pass == 2 && k < norder; k++)
+			for (i = TV_FIRST_MODULE; i < n; i++) {
+				const struct tv_module *m = tview__module(tv, i);
+
+				if (!m->is_exe && !is_libc(m->path) && same_name(order[k], m->path) &&
+				    tview__module_open_path(tv, i, path, sizeof(path)))
+					add_object(r, "", m->path, path);
+			}
+		for (i = TV_FIRST_MODULE; i < n && pass != 2; i++) {
 			const struct tv_module *m = tview__module(tv, i);
 
-			if (!tview__module_open_path(tv, i, path, sizeof(path)) ||
-			    (pass == 0) != m->is_exe || (pass == 2) != (!m->is_exe && is_libc(m->path)))
-				continue;
-			add_object(r, "", m->path, path);
+			want = m->is_exe ? 0 : is_libc(m->path) ? 4 :
+			       in_preload(preload, m->path) ? 1 : 3;
+			if (want == pass && tview__module_open_path(tv, i, path, sizeof(path)))
+				add_object(r, "", m->path, path);
 		}
 	}
+	for (k = 0; k < norder; k++)
+		free(order[k]);
+	free(order);
 	return r->n ? 0 : -ENOENT;
 }
 
@@ -172,6 +249,14 @@ static struct object *lookup(struct resolver *r, const char *sym, struct elfsym_
 			return o;
 	}
 	return NULL;
+}
+
+/* libstdc++ (or a program linked with it statically): where __cxa_throw is. */
+static bool cxx_runtime(struct object *o)
+{
+	struct elfsym_fn fn;
+
+	return elfsym__function(o->elf, "__cxa_throw", &fn) == 0;
 }
 
 /*
@@ -245,7 +330,8 @@ static void add_to_list(char *list, size_t size, const char *path)
 
 /* Per-function links (perf-event uprobes): what kernels before 6.6 have. */
 static int attach_classic(struct probes *p, struct dhat_bpf *skel, pid_t pid,
-			  struct object **objs, const uint64_t *offs, const struct probe_opts *opts)
+			  struct object **objs, const uint64_t *offs, const bool *no_ret,
+			  const struct probe_opts *opts)
 {
 	struct bpf_program *prog;
 	size_t i;
@@ -255,9 +341,10 @@ static int attach_classic(struct probes *p, struct dhat_bpf *skel, pid_t pid,
 		if (!objs[i])
 			continue;
 		prog = opts->probe_only ? skel->progs.probe_only :
-					  *(struct bpf_program **)((char *)skel + defs[i].prog_off);
+		       no_ret[i] ? skel->progs.new_noret_enter :
+				   *(struct bpf_program **)((char *)skel + defs[i].prog_off);
 		/* Return probe first: any entry we see then has its return seen too. */
-		if (defs[i].kind == DT_PK_ALLOC)
+		if (defs[i].kind == DT_PK_ALLOC && !no_ret[i])
 			err = attach_one(p, opts->probe_only ? prog : skel->progs.alloc_exit, pid,
 					 objs[i]->open_path, offs[i], true);
 		if (!err)
@@ -275,7 +362,7 @@ static int attach_classic(struct probes *p, struct dhat_bpf *skel, pid_t pid,
  * all of them.
  */
 static void explain_multi_error(struct object **objs, const uint64_t *offs,
-				const struct object *o, bool ret, int err)
+				const bool *no_ret, const struct object *o, bool ret, int err)
 {
 	char names[256] = "";
 	uint64_t off = 0;
@@ -287,7 +374,7 @@ static void explain_multi_error(struct object **objs, const uint64_t *offs,
 		if (objs[i] == o && off && offs[i] == off)
 			snprintf(names, sizeof(names), "%s", defs[i].sym);
 	for (i = 0; i < NR_DEFS && !names[0]; i++) {
-		if (objs[i] != o || (ret && defs[i].kind != DT_PK_ALLOC))
+		if (objs[i] != o || (ret && (defs[i].kind != DT_PK_ALLOC || no_ret[i])))
 			continue;
 		len = strlen(names);
 		snprintf(names + len, sizeof(names) - len, "%s%s", len ? ", " : "", defs[i].sym);
@@ -302,7 +389,8 @@ static void explain_multi_error(struct object **objs, const uint64_t *offs,
  * once per probe: ~20 ms per link instead of ~80 ms per probe on 6.18.
  */
 static int attach_multi(struct probes *p, struct dhat_bpf *skel, pid_t pid,
-			struct object **objs, const uint64_t *offs, const struct probe_opts *opts)
+			struct object **objs, const uint64_t *offs, const bool *no_ret,
+			const struct probe_opts *opts)
 {
 	struct bpf_program *enter = opts->probe_only ? skel->progs.probe_only :
 						       skel->progs.multi_enter;
@@ -321,17 +409,18 @@ static int attach_multi(struct probes *p, struct dhat_bpf *skel, pid_t pid,
 			if (!objs[i] || j < i)
 				continue;	/* none here, or its object is done */
 			for (n = 0, j = i; j < NR_DEFS; j++) {
-				if (objs[j] != objs[i] || (ret && defs[j].kind != DT_PK_ALLOC))
+				if (objs[j] != objs[i] ||
+				    (ret && (defs[j].kind != DT_PK_ALLOC || no_ret[j])))
 					continue;
 				o_offs[n] = offs[j];
-				cookies[n++] = defs[j].fn;
+				cookies[n++] = defs[j].fn | (no_ret[j] ? DT_COOKIE_NO_RETURN : 0);
 			}
 			if (!n)
 				continue;
 			fd = umulti__attach(bpf_program__fd(ret ? leave : enter), pid,
 					    objs[i]->open_path, o_offs, cookies, n, ret);
 			if (fd < 0) {
-				explain_multi_error(objs, offs, objs[i], ret, fd);
+				explain_multi_error(objs, offs, no_ret, objs[i], ret, fd);
 				return fd;
 			}
 			p->link_fds[p->nr_fds++] = fd;
@@ -394,6 +483,7 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 	struct elfsym_fn fns[NR_DEFS];
 	uint64_t offs[NR_DEFS];
 	struct object *objs[NR_DEFS];
+	bool no_ret[NR_DEFS] = {};
 	pid_t filter = t->pid;
 	size_t i, j;
 	int err = 0, nr = 0;
@@ -401,7 +491,7 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 
 	if (!p)
 		return NULL;
-	err = opts->from_maps ? resolve_running(&r, tv) : resolve_launch(&r, t->exe);
+	err = opts->from_maps ? resolve_running(&r, tv, t->pid) : resolve_launch(&r, t->exe);
 	if (err == -ENOEXEC) {
 		elog("cannot execute '%s': %s\n", t->exe, strerror(ENOEXEC));
 		goto cleanup;
@@ -424,6 +514,14 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 			err = -ENOENT;
 			goto cleanup;
 		}
+		/* The C++ runtime's operator delete calls free (allocfns.h).
+		 * Its operator new calls malloc, whose return gives the block:
+		 * no return probe of its own, as a bad_alloc thrown through one
+		 * meets the kernel's trampoline for a return address, which
+		 * the C++ unwinder cannot step past (the program aborts). */
+		if (objs[i] && defs[i].fn == DT_FN_DELETE && cxx_runtime(objs[i]))
+			objs[i] = NULL;
+		no_ret[i] = objs[i] && defs[i].fn == DT_FN_NEW && cxx_runtime(objs[i]);
 		/* Aliases (glibc's aligned_alloc is memalign) get one probe. */
 		for (j = 0; objs[i] && j < i; j++)
 			if (objs[j] == objs[i] && fns[j].file_off == fns[i].file_off)
@@ -440,8 +538,8 @@ struct probes *probes__attach(struct dhat_bpf *skel, const struct target *t,
 		     "to it: they fire in every process using the same objects (only PID %d is "
 		     "recorded)\n", t->pid, t->pid);
 	}
-	err = opts->multi ? attach_multi(p, skel, filter, objs, offs, opts) :
-			    attach_classic(p, skel, filter, objs, offs, opts);
+	err = opts->multi ? attach_multi(p, skel, filter, objs, offs, no_ret, opts) :
+			    attach_classic(p, skel, filter, objs, offs, no_ret, opts);
 	if (err)
 		goto cleanup;
 	for (i = 0; i < NR_DEFS; i++) {
@@ -513,6 +611,7 @@ void probes__prepare(struct dhat_bpf *skel, const struct probe_opts *opts)
 	for (i = 0; i < NR_DEFS; i++)
 		bpf_program__set_autoload(*(struct bpf_program **)((char *)skel + defs[i].prog_off),
 					  true);
+	bpf_program__set_autoload(skel->progs.new_noret_enter, true);
 }
 
 const char *probes__summary(const struct probes *p)

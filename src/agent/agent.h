@@ -75,9 +75,10 @@ struct ag_wc_hit {
 	uint32_t end, fp_frames;
 };
 /* ips[0] = log->ret taken; [lo, hi) the thread's stack: the frame count
- * after the walk from log's start, logged into log. */
+ * after the walk from log's start, logged into log.  hooks[0, nhooks): the
+ * frames of hooks still open above it, passed over (uwalk.c). */
 uint32_t ag_uw_walk(uint64_t *ips, uint32_t max, struct ag_walk_log *log, uint64_t lo,
-		    uint64_t hi) AG_HIDDEN;
+		    uint64_t hi, const uint64_t *const *hooks, uint32_t nhooks) AG_HIDDEN;
 /* The tables' generation now (ag_uw set). */
 uint32_t ag_uw_gen(void) AG_HIDDEN;
 /* The counters a walk that ended as hit says, as ag_uw_walk() counts them. */
@@ -92,6 +93,11 @@ bool ag_wc_find(const struct ag_walk_log *k, uint64_t hi, struct ag_wc_hit *hit)
 void ag_wc_keep(const struct ag_walk_log *k, uint64_t h) AG_HIDDEN;
 
 /* got.c: both under the agent's lock; 0 or -errno */
+/* The agent's own addresses (found by the first patching pass). */
+extern uint64_t ag_self_lo AG_HIDDEN, ag_self_hi AG_HIDDEN;
+/* The C++ runtime's operator new (libstdc++'s): its malloc failing ends it
+ * (hooks.c), as the uprobes see it (bpf/dhat.bpf.c: alloc_exit). */
+extern bool ag_cxx_new[AF_NR] AG_HIDDEN;
 int ag_got_patch(void) AG_HIDDEN;
 void ag_got_restore(void) AG_HIDDEN;
 /* Look up the functions the hooks call (never under the loader's locks). */

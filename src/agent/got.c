@@ -27,6 +27,10 @@
 int ag_inert;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long long last_adds;
+/* Functions whose slots stay as they are: the C++ runtime's operator
+ * delete, which calls free through its PLT (allocfns.h). */
+static bool passed_over[AF_NR];
+bool ag_cxx_new[AF_NR];
 
 void ag_lock(void)
 {
@@ -38,17 +42,39 @@ void ag_unlock(void)
 	pthread_mutex_unlock(&lock);
 }
 
+/* Whether a and b are in one loaded object. */
+static bool same_object(void *a, void *b)
+{
+	Dl_info ia, ib;
+
+	return dladdr(a, &ia) && dladdr(b, &ib) && ia.dli_fbase == ib.dli_fbase;
+}
+
 void ag_got_resolve(void)
 {
 	/* dlsym allocates (its error buffer): not the program's allocation. */
 	uint64_t self = ag_self_begin((uint64_t)__builtin_frame_address(0));
+	void *cxx = NULL;
 	int i;
 
 	/* The global scope's definition, as the process's own lookups find it:
-	 * a preloaded allocator comes before libc there. */
-	for (i = 0; i < AF_NR; i++)
-		if (!ag_real[i])
-			ag_real[i] = dlsym(RTLD_DEFAULT, ag_fns[i].sym);
+	 * a preloaded allocator comes before libc there.  Once found, kept:
+	 * a hook may be calling it. */
+	for (i = 0; i < AF_NR; i++) {
+		if (ag_real[i])
+			continue;
+		ag_real[i] = dlsym(RTLD_DEFAULT, ag_fns[i].sym);
+		if (!ag_real[i] || (ag_fns[i].fn != DT_FN_DELETE && ag_fns[i].fn != DT_FN_NEW))
+			continue;
+		if (!cxx)
+			cxx = dlsym(RTLD_DEFAULT, "__cxa_throw");
+		if (!cxx || !same_object(ag_real[i], cxx))
+			continue;
+		if (ag_fns[i].fn == DT_FN_DELETE)
+			passed_over[i] = true;
+		else
+			ag_cxx_new[i] = true;
+	}
 	if (!ag_real[AF_DLOPEN])
 		ag_real[AF_DLOPEN] = dlsym(RTLD_DEFAULT, "dlopen");
 	ag_self_end(self);
@@ -88,13 +114,20 @@ static bool obj_of(const struct dl_phdr_info *info, struct obj *o)
 	return o->dyn && o->hi > o->lo;
 }
 
+uint64_t ag_self_lo, ag_self_hi;
+
 static bool skipped(const struct dl_phdr_info *info, const struct obj *o)
 {
 	const char *name = info->dlpi_name ? info->dlpi_name : "";
 	uint64_t self = (uint64_t)(uintptr_t)&ag_got_patch;
 
-	return (self >= o->lo && self < o->hi) || strstr(name, "/ld-linux") ||
-	       strstr(name, "linux-vdso") || strstr(name, "linux-gate");
+	if (self >= o->lo && self < o->hi) {
+		ag_self_lo = o->lo;
+		ag_self_hi = o->hi;
+		return true;
+	}
+	return strstr(name, "/ld-linux") || strstr(name, "linux-vdso") ||
+	       strstr(name, "linux-gate");
 }
 
 static int lookup(const char *name)
@@ -147,7 +180,7 @@ static void patch_slot(const struct obj *o, uint64_t addr, int idx)
 	bool ro = addr >= o->ro_lo && addr < o->ro_hi;
 	struct dt_inj_slot *s;
 
-	if (cur == (uint64_t)(uintptr_t)hook || !real)
+	if (cur == (uint64_t)(uintptr_t)hook || !real || (idx != AF_DLOPEN && passed_over[idx]))
 		return;
 	/* Bound to something else (a library's own allocator, RTLD_DEEPBIND):
 	 * not ours to change, and the hook would call the wrong function. */

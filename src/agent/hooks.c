@@ -42,10 +42,35 @@ int ag_wake_fd = -1;
  * bad_alloc through it, a longjmp), counted as a stale entry.  No cleanup
  * handler, so the agent needs no libgcc_s (a bare root may have none).
  *
+ * guard_cxx_new: the open call is the C++ runtime's operator new, over once
+ * the malloc it calls fails (it throws bad_alloc, or calls the new-handler
+ * and tries again): the uprobes see it so (bpf/dhat.bpf.c: alloc_exit), and
+ * the exception's own allocation that follows is the program's.
+ * failed_sp: the stack pointer of that new, whose return records nothing
+ * (a second try of the handler's counts as its own call, as in BPF).
+ * open_hooks: the frames of the hooks open inside such a new (its own
+ * first), which a stack taken meanwhile passes over (uwalk.c).
+ *
  * stk_*: the thread's stack mapping, the only memory a frame-pointer walk
  * may read.
  */
-static __thread uint64_t guard_sp TLS_IE, guard_t TLS_IE;
+static __thread uint64_t guard_sp TLS_IE, guard_t TLS_IE, failed_sp TLS_IE;
+static __thread bool guard_cxx_new TLS_IE;
+#define OPEN_MAX 8
+static __thread const uint64_t *open_hooks[OPEN_MAX] TLS_IE;
+static __thread uint32_t open_n TLS_IE;
+
+/* The frame of a hook open inside the C++ runtime's new; the old count,
+ * which its return restores (a throw through it leaves it, cleared by the
+ * next outermost call). */
+static inline uint32_t open_hook(const uint64_t *frame)
+{
+	uint32_t depth = open_n;
+
+	if (depth < OPEN_MAX)
+		open_hooks[open_n++] = frame;
+	return depth;
+}
 static __thread uint64_t stk_lo TLS_IE, stk_hi TLS_IE;
 
 #define NEST_MAX_STACK (64 * 1024)
@@ -261,7 +286,7 @@ static uint32_t fp_walk(uint64_t *ips, uint32_t max, uint64_t fp, uint64_t sp)
 	return n;
 }
 
-static uint64_t take_stack(uint64_t ret, uint64_t fp, uint64_t sp)
+static uint64_t take_stack(uint64_t ret, uint64_t fp, uint64_t sp, uint32_t nhooks)
 {
 	uint64_t ips[DT_MAX_FRAMES], h, *slot;
 	uint32_t n = 1, max = ag_max_frames, epoch, k;
@@ -282,14 +307,14 @@ static uint64_t take_stack(uint64_t ret, uint64_t fp, uint64_t sp)
 		log.gen = ag_uw_gen();
 		/* Found again and sent: nothing else to do (if not sent, the
 		 * frames are needed, so it is walked). */
-		if (ag_wc_find(&log, stk_hi, &hit) && stack_sent(hit.h)) {
+		if (!nhooks && ag_wc_find(&log, stk_hi, &hit) && stack_sent(hit.h)) {
 			ag_uw_count(hit.end, hit.fp_frames);
 			return hit.h;
 		}
 		log.nlog = 0;
 		log.bp_used = log.nocache = false;
 		log.bp_at = 0;
-		n = ag_uw_walk(ips, max, &log, stk_lo, stk_hi);
+		n = ag_uw_walk(ips, max, &log, stk_lo, stk_hi, open_hooks, nhooks);
 		h = stack_hash(ips, n, epoch);
 		ag_wc_keep(&log, h);
 	} else {
@@ -423,12 +448,30 @@ hook(int idx, unsigned int fn, uint64_t a, uint64_t b, uint64_t c, uint64_t *fra
 {
 	fn3_t real = (fn3_t)ag_real[idx];
 	uint64_t size = 0, old = 0, t_entry, sid, addr, r, sp = (uint64_t)frame;
+	uint32_t depth;
 
-	if (!ag_on || nested(sp))
+	if (!ag_on)
 		return real(a, b, c);
+	if (nested(sp)) {
+		if (!guard_cxx_new)
+			return real(a, b, c);
+		depth = open_hook(frame);
+		r = real(a, b, c);
+		open_n = depth;
+		if (!r && fn != DT_FN_FREE && fn != DT_FN_DELETE && fn != DT_FN_POSIX_MEMALIGN) {
+			failed_sp = guard_sp;
+			guard_sp = 0;
+		}
+		return r;
+	}
+	if (failed_sp && failed_sp <= sp)
+		failed_sp = 0;	/* that new is long gone (it threw) */
+	if (!failed_sp)
+		open_n = 0;
 	guard_sp = sp;
 	guard_t = coarse_ns();
-	if (fn == DT_FN_FREE) {
+	guard_cxx_new = ag_cxx_new[idx];
+	if (fn == DT_FN_FREE || fn == DT_FN_DELETE) {
 		if (a)
 			emit_free(a);
 		r = real(a, b, c);
@@ -461,8 +504,14 @@ hook(int idx, unsigned int fn, uint64_t a, uint64_t b, uint64_t c, uint64_t *fra
 	t_entry = old ? now_ns() : 0;
 	/* frame[1]: the return address into the caller (a GOT call leaves no
 	 * frame of its own); frame[0]: the caller's rbp. */
-	sid = take_stack(frame[1], frame[0], sp);
+	sid = take_stack(frame[1], frame[0], sp, failed_sp ? open_n : 0);
+	depth = guard_cxx_new ? open_hook(frame) : open_n;
 	r = real(a, b, c);
+	open_n = depth;
+	if (failed_sp == sp) {
+		failed_sp = 0;
+		return r;
+	}
 	addr = r;
 	if (fn == DT_FN_POSIX_MEMALIGN)
 		addr = (int)r == 0 ? *(const uint64_t *)a : 0;

@@ -192,8 +192,21 @@ void ag_uw_count(uint32_t end, uint64_t fp_frames)
 				   __ATOMIC_RELAXED);
 }
 
+static inline bool in_agent(uint64_t pc)
+{
+	return pc >= ag_self_lo && pc < ag_self_hi;
+}
+
+/*
+ * hooks[0, nhooks): the frames of this thread's hooks still open above the
+ * walk, outermost first (a hooked call inside another's real function, the
+ * C++ runtime's new whose malloc failed: hooks.c).  A walk that meets a
+ * return address into one (no table holds the agent) goes on from that
+ * hook's caller, as if the hook were not there: the frames the probes see.
+ * Not kept in the walk cache: its result depends on those frames.
+ */
 uint32_t ag_uw_walk(uint64_t *ips, uint32_t max, struct ag_walk_log *log, uint64_t lo,
-		    uint64_t hi)
+		    uint64_t hi, const uint64_t *const *hooks, uint32_t nhooks)
 {
 	struct walk_ctx w = { lo, hi, log };
 	struct uwexec_ops ops = { .rule = rule, .read = read_word, .read_bp = read_bp,
@@ -203,12 +216,30 @@ uint32_t ag_uw_walk(uint64_t *ips, uint32_t max, struct ag_walk_log *log, uint64
 	 * the allocator's in BPF: CFA = the return address + 8. */
 	struct uwexec_regs r = { .pc = log->ret, .sp = log->sp + 16, .bp = log->bp };
 	uint64_t fp_frames = 0;
-	uint32_t n = 1;
+	uint32_t n = 1, i, k;
 	int end;
 
 	ips[0] = log->ret;
 	log->gen = ag_uw_gen();
-	end = uwexec__walk(&ops, &r, ips, &n, &fp_frames);
+	for (;;) {
+		end = uwexec__walk(&ops, &r, ips, &n, &fp_frames);
+		if (end == DT_CNT_NR || !nhooks || !in_agent(ips[n - 1]))
+			break;
+		r = (struct uwexec_regs){ .pc = hooks[nhooks - 1][1],
+					  .sp = (uint64_t)(uintptr_t)(hooks[nhooks - 1] + 2),
+					  .bp = hooks[nhooks - 1][0] };
+		ips[n - 1] = r.pc;
+		nhooks--;
+		log->nocache = true;
+	}
+	/* Frames a frame-pointer step (--unwind=auto) took through a hook. */
+	if (fp_frames) {
+		for (i = k = 0; i < n; i++)
+			if (i == 0 || !in_agent(ips[i]))
+				ips[k++] = ips[i];
+		log->nocache |= k != n;
+		n = k;
+	}
 	ag_uw_count((uint32_t)end, fp_frames);
 	log->end = (uint32_t)end;
 	log->fp_frames = (uint32_t)fp_frames;

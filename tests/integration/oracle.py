@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Copyright (c) 2026 The dhat-trace developers
 """The oracle: the same fixture under valgrind --tool=dhat and under dhat-trace
-must give equal totals, t-gmax and t-end at every site of the fixture's source."""
+must give equal totals, t-gmax and t-end at every site of the fixture's source.
+meson's oracle_inject runs it with DT_INJECT=1: dhat-trace --inject against
+valgrind, and against the same capture by the uprobes (dtlib.compare_modes)."""
 import os
 import shutil
 import sys
 import tempfile
 
-from dtlib import FIELDS, Checks, fixture, launch, sites, valgrind
+from dtlib import FIELDS, Checks, compare_modes, fixture, launch, sites, valgrind
 
 DT, BUILD = sys.argv[1], sys.argv[2]
 if not shutil.which("valgrind"):
@@ -39,4 +41,5 @@ with tempfile.TemporaryDirectory() as tmp:
             print(f"#   {fn:20} {vv}  {dd}")
             c.check(vv == dd, f"{name}: {fn} agrees with valgrind", f"{vv} vs {dd}")
         c.check(len(vs) >= 1, f"{name}: valgrind saw the fixture's sites", str(sorted(vs)))
+    compare_modes(c)
 sys.exit(c.finish())

@@ -10,7 +10,11 @@ the Rust function names on those sites' stacks.
     rust_tokio.py DHAT_TRACE BUILD_DIR [DHAT_TRACE_ARG...]
 
 Extra dhat-trace arguments (e.g. --unwind=dwarf) come after BUILD_DIR or, under
-`meson test`, from the environment: DT_EXTRA_ARGS="--unwind=dwarf".
+`meson test`, from the environment: DT_EXTRA_ARGS="--unwind=dwarf".  With
+DT_INJECT=1 (meson's rust_tokio_inject) each capture is made with --inject and
+again with the uprobes: the three sites' stacks and numbers must be the same
+(the rest of the document is not: Tokio starts another number of blocking
+threads from run to run, and the peak's moment moves with them).
 
 The fixture is built with Debian's /usr/bin/cargo and /usr/bin/rustc (never
 rustup's, whatever PATH says), offline from /usr/share/cargo/registry, into
@@ -24,7 +28,7 @@ import sys
 import tempfile
 import time
 
-from dtlib import FRAME, Checks, attach, launch, load
+from dtlib import FRAME, INJECT, TWINS, Checks, attach, launch, load
 
 DT, BUILD = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 EXTRA = sys.argv[3:] + shlex.split(os.environ.get("DT_EXTRA_ARGS", ""))
@@ -116,6 +120,23 @@ def has_name(frames, name):
     return False
 
 
+def sites_of(d):
+    """{size: {frames without addresses: (tb, tbk, eb, ebk)}} of SITES' pps."""
+    return {size: {tuple(re.sub(r"^0x[0-9A-Fa-f]+: ", "", f) for f in stack(d, pp)):
+                   tuple(pp[k] for k in ("tb", "tbk", "eb", "ebk")) for pp in pps}
+            for size, pps in by_size(d).items()}
+
+
+def compare_modes(c):
+    for label, a, b, rc, err in TWINS:
+        if c.check(rc == 0, f"{label}: the uprobe twin: exit 0", err[-400:]):
+            sa, sb = sites_of(load(a)), sites_of(load(b))
+            c.check(sa == sb and len(sa) == len(SITES),
+                    f"{label}: --inject and uprobes: the same stacks and numbers at the "
+                    "three sites", f"{sa} vs {sb}")
+    TWINS.clear()
+
+
 def check_file(c, out, label):
     d = load(out)
     extra = d["dhatTrace"]
@@ -161,4 +182,6 @@ if prog:
             rc, err = -1, str(e)
         if c.check(rc == 0, "attach: target exit ends the capture, exit 0", err):
             check_file(c, out, "attach")
+        if INJECT:
+            compare_modes(c)
 sys.exit(c.finish())
