@@ -16,12 +16,9 @@
 #include "dhat.skel.h"
 #include "accounting.h"
 #include "bpfrings.h"
-#include "capgate.h"
+#include "capout.h"
 #include "capture.h"
 #include "child.h"
-#include "convert.h"
-#include "dhatfile.h"
-#include "dhat_json.h"
 #include "elfsym.h"
 #include "forks.h"
 #include "inject.h"
@@ -32,7 +29,6 @@
 #include "probes.h"
 #include "report.h"
 #include "status.h"
-#include "summary.h"
 #include "symbolizer.h"
 #include "targetview.h"
 #include "umulti.h"
@@ -195,81 +191,6 @@ static struct dhat_bpf *load_bpf(const struct dt_config *cfg, const struct targe
 	return skel;
 }
 
-/* To path, or o->out_fd if path is NULL; 0 or -errno, *step saying what
- * failed.  A snapshot cannot be abandoned (a signal ends the capture). */
-static struct dt_doc doc_of(const struct capture_opts *o, const char *path,
-			    struct reporter *rep, uint64_t t_end)
-{
-	return (struct dt_doc){
-		.cmd = o->t->cmdline,
-		.pid = o->t->pid,
-		.t_end = t_end,
-		.note = reporter__loss_note(rep, !o->t->launched),
-		.stats = reporter__stats,
-		.json = reporter__json,
-		.stats_ctx = rep,
-		.abandon = path == o->output ? interrupt__abandoned() : NULL,
-	};
-}
-
-static int write_output(const struct capture_opts *o, const char *path, struct acct *a,
-			struct symbolizer *sym, struct reporter *rep, uint64_t t_end,
-			const char **step)
-{
-	struct dt_doc doc = doc_of(o, path, rep, t_end);
-
-	if (!path)
-		return dhat_json__write_fd(o->out_fd, a, &doc, symbolizer__describe, sym, step);
-	return dhat_json__write(path, a, &doc, symbolizer__describe, sym, step);
-}
-
-struct snapper {
-	const struct capture_opts *o;
-	struct acct *a;
-	struct symbolizer *sym;
-	struct reporter *rep;
-	uint64_t t0;
-	unsigned int n;
-	bool told;
-};
-
-/*
- * SIGUSR1 or --snapshot-every: the capture so far as a DHAT file of its
- * own, OUT.snapshot.N.json, written whole or not at all, while the capture
- * goes on (the ring waits meanwhile: a large capture may lose events then,
- * counted).
- */
-static void take_snapshot(void *ctx, uint64_t now)
-{
-	struct snapper *s = ctx;
-	char tag[32], path[PATH_MAX];
-	const char *step;
-	uint64_t t_end;
-	int err;
-
-	if (s->o->out_fd >= 0) {
-		if (!s->told)
-			wlog("no snapshot: the document goes to standard output (-o -)\n");
-		s->told = true;
-		return;
-	}
-	snprintf(tag, sizeof(tag), "snapshot.%u", s->n + 1);
-	path_tagged(s->o->output, tag, path, sizeof(path));
-	t_end = acct__snapshot_begin(s->a, now);
-	if (!t_end) {
-		elog("no snapshot: out of memory\n");
-		return;
-	}
-	err = write_output(s->o, path, s->a, s->sym, s->rep, t_end - s->t0, &step);
-	acct__snapshot_end(s->a);
-	if (err) {
-		elog("cannot write the snapshot %s: %s failed: %s\n", path, step, strerror(-err));
-		return;
-	}
-	s->n++;
-	elog("snapshot %u: wrote %s\n", s->n, path);
-}
-
 static int exit_code_of(int status)
 {
 	if (WIFEXITED(status))
@@ -318,71 +239,6 @@ static void hold_for_next(const struct capture_opts *o, struct capture_end *e)
 		vlog("PID %d execed without an exec stop (from a thread not traced): the next "
 		     "program is traced from when its probes are placed\n", o->t->pid);
 	}
-}
-
-/*
- * --pprof and --folded: the DHAT document converted by the code that
- * converts any DHAT file (`dhat-trace report --pprof`), read back from the
- * file just written (or rendered again, for -o -).  0 or -errno.
- */
-static int convert_capture(const struct capture_opts *o, struct acct *a, struct symbolizer *sym,
-			   struct reporter *rep, uint64_t t_end)
-{
-	struct dt_doc doc = doc_of(o, NULL, rep, t_end);
-	struct dhatfile *f;
-	char why[256], *text;
-	int err;
-
-	if (!o->pprof && !o->folded)
-		return 0;
-	if (o->out_fd < 0) {
-		f = dhatfile__read(o->output, why, sizeof(why));
-	} else {
-		text = dhat_json__render(a, &doc, symbolizer__describe, sym);
-		errno = ENOMEM;
-		snprintf(why, sizeof(why), "out of memory");
-		f = text ? dhatfile__parse(text, strlen(text), why, sizeof(why)) : NULL;
-		free(text);
-	}
-	if (!f) {
-		err = -errno;
-		elog("cannot convert the capture for --pprof or --folded: %s\n", why);
-		return err;
-	}
-	err = convert__write(f, &(struct convert_opts){ .pprof = o->pprof, .folded = o->folded,
-		.folded_weight = o->cfg->folded_weight, .quiet = o->cfg->verbosity < 0 });
-	dhatfile__free(f);
-	return err;
-}
-
-/* The CI gates and the summary for scripts, once the file is written. */
-static void after_capture(const struct capture_opts *o, struct capture_end *e, struct acct *a,
-			  struct symbolizer *sym, struct reporter *rep, int status)
-{
-	const struct dt_config *cfg = o->cfg;
-	struct gate_result leak = { 0 }, peak = { 0 };
-	struct summary_info info;
-	bool gated = gate_args__any(&cfg->gate);
-	int err;
-
-	if (gated) {
-		err = capgate__run(cfg, a, sym, &leak, &peak);
-		if (err)
-			elog("cannot check the gates: %s\n", strerror(-err));
-		e->gate_failed = err || leak.failed || peak.failed;
-	}
-	info = (struct summary_info){
-		.cmd = o->t->cmdline, .pid = o->t->pid,
-		.dhat_file = o->out_fd >= 0 ? NULL : o->output, .t_end_ns = e->t_end - e->t0,
-		.leak = gated ? &leak : NULL, .peak = gated ? &peak : NULL,
-		.exited = o->t->launched && e->end == LOOP_TARGET_EXIT, .status = status };
-	if (cfg->report_json)
-		summary__line(o->report_out ? o->report_out : stderr, a, rep, &info);
-	if (!o->summary)
-		return;
-	err = summary__write(o->summary, a, rep, &info);
-	if (err)
-		elog("cannot write %s: %s\n", o->summary, strerror(-err));
 }
 
 /*
@@ -531,7 +387,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	struct unwinder *uw = NULL;
 	struct tview *tv = NULL;
 	struct mapwatch *watch = NULL;
-	struct snapper snap;
+	struct capout_snapper snap;
 	struct ticker ticker = { .forks = o->forks };
 	int ret = DT_EXIT_ERROR, err, execs = 1;
 	bool started = !o->t->launched || o->from_maps, held = o->held;
@@ -661,7 +517,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		elog("out of memory setting up the capture\n");
 		goto cleanup;
 	}
-	snap = (struct snapper){ .o = o, .a = a, .sym = sym, .rep = rep, .t0 = t0 };
+	snap = (struct capout_snapper){ .o = o, .a = a, .sym = sym, .rep = rep, .t0 = t0 };
 	e->end = loop__run(&(struct loop_opts){
 		.intake = intake, .drain = inj ? drain_agent : NULL, .drain_ctx = &src,
 		.drain_fd = inj ? inject__wake_fd(inj) : -1, .target = t, .tv = tv,
@@ -675,7 +531,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		.holds_asked = skel && skel->bss->hold_tracer ?
 				       (const volatile uint64_t *)&skel->bss->counters[DT_CNT_LOADS_HELD] :
 				       NULL,
-		.snapshot = cfg.probe_only ? NULL : take_snapshot, .snapshot_ctx = &snap,
+		.snapshot = cfg.probe_only ? NULL : capout__snapshot, .snapshot_ctx = &snap,
 		.snapshot_ns = cfg.snapshot_ns,
 		.tick = on_tick, .tick_ctx = &ticker,
 	}, &e->status);
@@ -739,7 +595,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	reporter__final(rep, e->t_end);
 	reporter__output_begin(rep);
 	/* Writing symbolizes what the summary counts; a failure is the last line. */
-	err = write_output(o, o->out_fd >= 0 ? NULL : o->output, a, sym, rep, e->t_end - t0,
+	err = capout__write(o, o->out_fd >= 0 ? NULL : o->output, a, sym, rep, e->t_end - t0,
 			   &step);
 	if (err == -ECANCELED) {
 		if (o->out_fd >= 0)
@@ -758,11 +614,11 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	}
 	ilog("wrote %s\n", shown);
 	ret = t->launched && e->end == LOOP_TARGET_EXIT ? exit_code_of(e->status) : DT_EXIT_OK;
-	if (convert_capture(o, a, sym, rep, e->t_end - t0) && ret == DT_EXIT_OK)
+	if (capout__convert(o, a, sym, rep, e->t_end - t0) && ret == DT_EXIT_OK)
 		ret = DT_EXIT_ERROR;
 	if (t->launched && e->end == LOOP_SIGNAL)
 		ret = signalled_command(t, e);
-	after_capture(o, e, a, sym, rep, ret);
+	capout__after(o, e, a, sym, rep, ret);
 cleanup:
 	if (!started && t->gate_fd >= 0)
 		target__abort(t);
