@@ -112,8 +112,11 @@ static void *reserve(uint32_t len)
 	__u64 h = __atomic_load_n(&c->head, __ATOMIC_RELAXED);
 	uint64_t t = __atomic_load_n(&tail_seen, __ATOMIC_ACQUIRE);
 
+	/* Signed: a head read before the reader moved tail past it is stale,
+	 * not a full ring; the compare-and-swap fails on it and reads it again. */
 	do {
-		if (h + len - t > ag_ring_size && h + len - (t = fresh_tail()) > ag_ring_size)
+		if ((int64_t)(h + len - t) > (int64_t)ag_ring_size &&
+		    (int64_t)(h + len - (t = fresh_tail())) > (int64_t)ag_ring_size)
 			return NULL;
 	} while (!__atomic_compare_exchange_n(&c->head, &h, h + len, true, __ATOMIC_ACQ_REL,
 					      __ATOMIC_RELAXED));
