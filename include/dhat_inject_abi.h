@@ -25,7 +25,7 @@
 #define DT_DHAT_INJECT_ABI_H
 
 #define DT_INJ_MAGIC 0x6a6e4964U	/* "dInj" */
-#define DT_INJ_VERSION 2
+#define DT_INJ_VERSION 3
 /* The control area: this struct, page-rounded; the ring starts after it. */
 #define DT_INJ_CTRL_SIZE (256 * 1024)
 #define DT_INJ_MAX_SLOTS 7000
@@ -64,6 +64,15 @@ struct dt_inj_slot {
 	__u32 fn;	/* DT_FN_*, or DT_FN_NR for dlopen */
 };
 
+/* The counters the agent bumps on every stack, one line per CPU: a counter
+ * all threads bumped was a tenth of a hooked call with two busy threads. */
+#define DT_INJ_CPU_SLOTS 256
+struct dt_inj_cpucount {
+	__u64 uw_stacks;	/* DT_CNT_UW_STACKS */
+	__u64 uw_fp_frames;	/* DT_CNT_UW_FP_FRAMES */
+	__u64 pad[6];
+};
+
 struct dt_inj_ctrl {
 	/* Written by the tracer before the agent starts */
 	__u32 magic, version;
@@ -87,10 +96,12 @@ struct dt_inj_ctrl {
 	__u64 slots_full;	/* slots not patched: slots[] was full */
 	__u64 rescans;		/* patch passes after a dlopen */
 	__u64 restored;		/* slots put back */
-	__u64 counters[DT_CNT_NR];	/* enum dt_counter, as the BPF side's */
+	__u64 counters[DT_CNT_NR];	/* enum dt_counter, as the BPF side's, but see percpu[] */
 	__u64 head __attribute__((aligned(64)));
 	__u64 tail __attribute__((aligned(64)));
 	struct dt_inj_slot slots[DT_INJ_MAX_SLOTS] __attribute__((aligned(64)));
+	/* Indexed by the writer's CPU (modulo DT_INJ_CPU_SLOTS); the reader sums. */
+	struct dt_inj_cpucount percpu[DT_INJ_CPU_SLOTS] __attribute__((aligned(64)));
 };
 
 /*

@@ -59,6 +59,7 @@ struct injection {
 	bool started;		/* the agent runs: it must be told to stop */
 	bool detached;
 	bool gone;		/* said so once */
+	uint64_t counters[DT_CNT_NR];	/* the agent's, summed at each drain */
 	char summary[128];
 };
 
@@ -697,6 +698,7 @@ int inject__drain(struct injection *in, int (*fn)(void *ctx, void *data, size_t 
 		vlog("cannot read the agent's eventfd: %s\n", strerror(errno));
 	__atomic_store_n(&in->ctrl->wake_pending, 0, __ATOMIC_RELEASE);
 	n = injring__drain(in->ring, fn, ctx);
+	injring__counters(in->ring, in->counters);
 	injuw__poll(in->uw, in->ctrl);
 
 	if (!n)
@@ -711,7 +713,7 @@ int inject__wake_fd(const struct injection *in)
 
 const volatile uint64_t *inject__counters(const struct injection *in)
 {
-	return (const volatile uint64_t *)in->ctrl->counters;
+	return in->counters;
 }
 
 const char *inject__summary(const struct injection *in)

@@ -42,7 +42,8 @@ int inject__drain(struct injection *in, int (*fn)(void *ctx, void *data, size_t 
 		  void *ctx);
 /* Readable when the agent finds its ring filling: drain it then; -1: none. */
 int inject__wake_fd(const struct injection *in);
-/* enum dt_counter's counters, as the BPF side's .bss has them. */
+/* enum dt_counter's counters, as the BPF side's .bss has them (as of the
+ * last drain). */
 const volatile uint64_t *inject__counters(const struct injection *in);
 /* "GOT hooks: 16 slots in 3 objects" */
 const char *inject__summary(const struct injection *in);

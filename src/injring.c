@@ -79,6 +79,19 @@ uint64_t injring__bad(const struct injring *q)
 	return q->bad;
 }
 
+void injring__counters(const struct injring *q, uint64_t *out)
+{
+	const volatile struct dt_inj_ctrl *c = q->ctrl;
+	unsigned int i;
+
+	for (i = 0; i < DT_CNT_NR; i++)
+		out[i] = c->counters[i];
+	for (i = 0; i < DT_INJ_CPU_SLOTS; i++) {
+		out[DT_CNT_UW_STACKS] += c->percpu[i].uw_stacks;
+		out[DT_CNT_UW_FP_FRAMES] += c->percpu[i].uw_fp_frames;
+	}
+}
+
 /* Records taken in one call at most: the loop's other duties go on. */
 #define DRAIN_BUDGET (1 << 18)
 /* Space given back to writers in pieces of this much at most: one memset

@@ -23,5 +23,7 @@ struct dt_inj_ctrl *injring__ctrl(struct injring *q);
  * stops the ring for good (said once; injring__bad says how often: 0 or 1). */
 int injring__drain(struct injring *q, int (*fn)(void *ctx, void *data, size_t size), void *ctx);
 uint64_t injring__bad(const struct injring *q);
+/* The agent's counters (enum dt_counter), those it keeps per CPU summed. */
+void injring__counters(const struct injring *q, uint64_t *out);
 
 #endif

@@ -46,6 +46,8 @@ extern int ag_wake_fd AG_HIDDEN;	/* eventfd the reader polls; -1: none */
 #define AG_SEEN_SLOTS (1U << 16)
 void *ag_hook_dlopen(const char *file, int mode) AG_HIDDEN;
 void ag_count(enum dt_counter c) AG_HIDDEN;
+/* DT_CNT_UW_STACKS once, DT_CNT_UW_FP_FRAMES by fp_frames. */
+void ag_count_stack(uint64_t fp_frames) AG_HIDDEN;
 /* Signal the tracer's eventfd, once until it drains. */
 void ag_wake_reader(void) AG_HIDDEN;
 

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <string.h>
 #include <time.h>
@@ -106,7 +107,9 @@ static uint64_t fresh_tail(void)
 	return t;
 }
 
-static void *reserve(uint32_t len)
+/* len bytes in the ring, or NULL (full: the caller counts the drop); *pos:
+ * where. */
+static void *reserve(uint32_t len, uint64_t *pos)
 {
 	struct dt_inj_ctrl *c = ag_ctrl;
 	__u64 h = __atomic_load_n(&c->head, __ATOMIC_RELAXED);
@@ -120,6 +123,7 @@ static void *reserve(uint32_t len)
 			return NULL;
 	} while (!__atomic_compare_exchange_n(&c->head, &h, h + len, true, __ATOMIC_ACQ_REL,
 					      __ATOMIC_RELAXED));
+	*pos = h;
 	return ag_ring + (h & (ag_ring_size - 1));
 }
 
@@ -141,18 +145,33 @@ void ag_wake_reader(void)
 	errno = saved;
 }
 
-static inline void commit(void *rec, uint32_t len)
+/* The record's end (pos + len) tells how much waits: reading head again
+ * here took its cache line from the other writers once more.  Signed: the
+ * reader may have taken the record already. */
+static inline void commit(void *rec, uint32_t len, uint64_t pos)
 {
 	struct dt_inj_ctrl *c = ag_ctrl;
-	uint64_t h;
+	int64_t wake = (int64_t)c->wake_bytes;
 
 	__atomic_store_n(&((struct dt_inj_hdr *)rec)->len, len, __ATOMIC_RELEASE);
-	if (ag_wake_fd < 0 || !c->wake_bytes || __atomic_load_n(&c->wake_pending, __ATOMIC_RELAXED))
+	if (ag_wake_fd < 0 || !wake || __atomic_load_n(&c->wake_pending, __ATOMIC_RELAXED))
 		return;
-	h = __atomic_load_n(&c->head, __ATOMIC_RELAXED);
-	if (h - __atomic_load_n(&tail_seen, __ATOMIC_RELAXED) >= c->wake_bytes &&
-	    h - fresh_tail() >= c->wake_bytes)
+	pos += len;
+	if ((int64_t)(pos - __atomic_load_n(&tail_seen, __ATOMIC_RELAXED)) >= wake &&
+	    (int64_t)(pos - fresh_tail()) >= wake)
 		ag_wake_reader();
+}
+
+/* Once per stack, on this CPU's line (sched_getcpu(): rseq's cpu_id). */
+void ag_count_stack(uint64_t fp_frames)
+{
+	int cpu = sched_getcpu();
+	struct dt_inj_cpucount *k = &ag_ctrl->percpu[(unsigned int)(cpu < 0 ? 0 : cpu) %
+						      DT_INJ_CPU_SLOTS];
+
+	__atomic_fetch_add(&k->uw_stacks, 1, __ATOMIC_RELAXED);
+	if (fp_frames)
+		__atomic_fetch_add(&k->uw_fp_frames, fp_frames, __ATOMIC_RELAXED);
 }
 
 /*
@@ -291,7 +310,7 @@ static uint32_t fp_walk(uint64_t *ips, uint32_t max, uint64_t fp, uint64_t sp)
 
 static uint64_t take_stack(uint64_t ret, uint64_t fp, uint64_t sp, uint32_t nhooks)
 {
-	uint64_t ips[DT_MAX_FRAMES], h, *slot;
+	uint64_t ips[DT_MAX_FRAMES], h, *slot, pos;
 	uint32_t n = 1, max = ag_max_frames, epoch, k;
 	struct ag_walk_log log;
 	struct ag_wc_hit hit;
@@ -329,7 +348,7 @@ static uint64_t take_stack(uint64_t ret, uint64_t fp, uint64_t sp, uint32_t nhoo
 	}
 	if (stack_sent(h))
 		return h;
-	rec = reserve(8 + DT_REC_STACK_HDR + n * 8);
+	rec = reserve(8 + DT_REC_STACK_HDR + n * 8, &pos);
 	if (!rec) {
 		ag_count(DT_CNT_RB_DROP_STACK);
 		return h;	/* not marked sent: the next call sends it again */
@@ -341,7 +360,7 @@ static uint64_t take_stack(uint64_t ret, uint64_t fp, uint64_t sp, uint32_t nhoo
 	s->epoch = epoch;
 	s->flags = 0;
 	memcpy(s->ips, ips, n * 8);
-	commit(rec, 8 + DT_REC_STACK_HDR + n * 8);
+	commit(rec, 8 + DT_REC_STACK_HDR + n * 8, pos);
 	/* Marked only once its record is in the ring: whoever finds the mark
 	 * reserves after it, so the intake meets the frames first. */
 	slot = &ag_seen[h & (AG_SEEN_SLOTS - 1)];
@@ -357,7 +376,8 @@ static uint64_t take_stack(uint64_t ret, uint64_t fp, uint64_t sp, uint32_t nhoo
 
 static void emit_free(uint64_t addr)
 {
-	char *rec = reserve(8 + sizeof(struct dt_rec_free));
+	uint64_t pos;
+	char *rec = reserve(8 + sizeof(struct dt_rec_free), &pos);
 	struct dt_rec_free *f;
 
 	if (!rec) {
@@ -367,12 +387,13 @@ static void emit_free(uint64_t addr)
 	f = (struct dt_rec_free *)(rec + 8);
 	*f = (struct dt_rec_free){ .kind = DT_REC_FREE, .fn = DT_FN_FREE, .ts = now_ns(),
 				   .addr = addr };
-	commit(rec, 8 + sizeof(*f));
+	commit(rec, 8 + sizeof(*f), pos);
 }
 
 static void emit_alloc(unsigned int fn, uint64_t addr, uint64_t size, uint64_t sid)
 {
-	char *rec = reserve(8 + sizeof(struct dt_rec_alloc));
+	uint64_t pos;
+	char *rec = reserve(8 + sizeof(struct dt_rec_alloc), &pos);
 	struct dt_rec_alloc *a;
 
 	if (!rec) {
@@ -382,13 +403,14 @@ static void emit_alloc(unsigned int fn, uint64_t addr, uint64_t size, uint64_t s
 	a = (struct dt_rec_alloc *)(rec + 8);
 	*a = (struct dt_rec_alloc){ .kind = DT_REC_ALLOC, .fn = fn, .ts = now_ns(), .addr = addr,
 				    .size = size, .stack_id = sid };
-	commit(rec, 8 + sizeof(*a));
+	commit(rec, 8 + sizeof(*a), pos);
 }
 
 static void emit_realloc(unsigned int fn, uint64_t addr, uint64_t size, uint64_t sid,
 			 uint64_t old, uint64_t t_entry)
 {
-	char *rec = reserve(8 + sizeof(struct dt_rec_realloc));
+	uint64_t pos;
+	char *rec = reserve(8 + sizeof(struct dt_rec_realloc), &pos);
 	struct dt_rec_realloc *r;
 
 	if (!rec) {
@@ -399,7 +421,7 @@ static void emit_realloc(unsigned int fn, uint64_t addr, uint64_t size, uint64_t
 	*r = (struct dt_rec_realloc){ .kind = DT_REC_REALLOC, .fn = fn, .ts = now_ns(),
 				      .addr = addr, .size = size, .stack_id = sid,
 				      .old_addr = old, .t_entry = t_entry };
-	commit(rec, 8 + sizeof(*r));
+	commit(rec, 8 + sizeof(*r), pos);
 }
 
 /* The vDSO's tick-grained clock: a few ns, enough for the guard's second. */

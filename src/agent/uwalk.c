@@ -182,14 +182,11 @@ uint32_t ag_uw_gen(void)
 
 void ag_uw_count(uint32_t end, uint64_t fp_frames)
 {
-	ag_count(DT_CNT_UW_STACKS);
+	ag_count_stack(fp_frames);
 	/* As the BPF side counts them; no tail is sent from here, so a walk
 	 * cut by the load window is counted as one. */
 	if (end != DT_CNT_NR)
 		ag_count(end);
-	if (fp_frames)
-		__atomic_fetch_add(&ag_ctrl->counters[DT_CNT_UW_FP_FRAMES], fp_frames,
-				   __ATOMIC_RELAXED);
 }
 
 static inline bool in_agent(uint64_t pc)

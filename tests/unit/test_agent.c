@@ -226,7 +226,7 @@ int main(int argc, char **argv)
 	struct injring *q;
 	pthread_t th[2];
 	int mfd, uwfd, p[2], t;
-	uint64_t drops;
+	uint64_t drops, cnt[DT_CNT_NR];
 	void *h;
 
 	if (argc < 2)
@@ -261,7 +261,8 @@ int main(int argc, char **argv)
 		pthread_join(th[t], NULL);
 	while (injring__drain(q, on_record, &c))
 		;
-	drops = ctrl->counters[DT_CNT_RB_DROP_ALLOC] + ctrl->counters[DT_CNT_RB_DROP_FREE];
+	injring__counters(q, cnt);
+	drops = cnt[DT_CNT_RB_DROP_ALLOC] + cnt[DT_CNT_RB_DROP_FREE];
 	printf("# %llu allocs, %llu frees, %llu stacks read; %llu dropped\n",
 	       (unsigned long long)c.allocs, (unsigned long long)c.frees,
 	       (unsigned long long)c.stack_recs, (unsigned long long)drops);
@@ -273,14 +274,13 @@ int main(int argc, char **argv)
 		is_u64(c.frees, 2 * PAIRS, "every free recorded, after its allocation");
 		is_u64(c.ooo, 0, "no address allocated again before its free");
 		is_u64(c.unknown_stack, 0, "every stack sent before its first use");
-		ok(ctrl->counters[DT_CNT_UW_STACKS] >= 2 * PAIRS &&
-		   ctrl->counters[DT_CNT_UW_FP_FRAMES] >= 2 * PAIRS,
+		ok(cnt[DT_CNT_UW_STACKS] >= 2 * PAIRS && cnt[DT_CNT_UW_FP_FRAMES] >= 2 * PAIRS,
 		   "every stack walked over the shared table, by frame pointer where it has no "
 		   "CFI (%llu stacks, %llu such frames)",
-		   (unsigned long long)ctrl->counters[DT_CNT_UW_STACKS],
-		   (unsigned long long)ctrl->counters[DT_CNT_UW_FP_FRAMES]);
+		   (unsigned long long)cnt[DT_CNT_UW_STACKS],
+		   (unsigned long long)cnt[DT_CNT_UW_FP_FRAMES]);
 	} else {
-		ok(c.allocs + ctrl->counters[DT_CNT_RB_DROP_ALLOC] >= 2 * PAIRS,
+		ok(c.allocs + cnt[DT_CNT_RB_DROP_ALLOC] >= 2 * PAIRS,
 		   "allocations recorded or counted as dropped");
 	}
 
