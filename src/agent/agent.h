@@ -45,6 +45,10 @@ extern uint64_t *ag_seen AG_HIDDEN;	/* stack hashes sent, AG_SEEN_SLOTS of them 
 extern int ag_wake_fd AG_HIDDEN;	/* eventfd the reader polls; -1: none */
 #define AG_SEEN_SLOTS (1U << 16)
 void *ag_hook_dlopen(const char *file, int mode) AG_HIDDEN;
+/* A dlopen hook's frame while the real dlopen runs (hooks.c: dl_hooks);
+ * leave with what enter returned. */
+uint32_t ag_dl_enter(const uint64_t *frame) AG_HIDDEN;
+void ag_dl_leave(uint32_t depth) AG_HIDDEN;
 void ag_count(enum dt_counter c) AG_HIDDEN;
 /* DT_CNT_UW_STACKS once, DT_CNT_UW_FP_FRAMES by fp_frames. */
 void ag_count_stack(uint64_t fp_frames) AG_HIDDEN;

@@ -8,8 +8,8 @@
  * (libjemalloc) stays the one that allocates; its old value is kept, in the
  * control area where the tracer can read it too, and is what goes back;
  * RELRO pages are made writable for the one store and read-only again.
- * ld.so and the vDSO are skipped (ld.so allocates through its own
- * pointers), and so is the agent itself.
+ * The vDSO and the agent itself are skipped; ld.so has no such slots, but
+ * pointers of its own (patch_rtld).
  */
 #include <dlfcn.h>
 #include <elf.h>
@@ -126,8 +126,12 @@ static bool skipped(const struct dl_phdr_info *info, const struct obj *o)
 		ag_self_hi = o->hi;
 		return true;
 	}
-	return strstr(name, "/ld-linux") || strstr(name, "linux-vdso") ||
-	       strstr(name, "linux-gate");
+	return strstr(name, "linux-vdso") || strstr(name, "linux-gate");
+}
+
+static bool is_rtld(const struct dl_phdr_info *info)
+{
+	return info->dlpi_name && strstr(info->dlpi_name, "/ld-linux");
 }
 
 static int lookup(const char *name)
@@ -228,6 +232,43 @@ static uint64_t dyn_ptr(const struct obj *o, uint64_t p)
 	return p < o->base ? p + o->base : p;
 }
 
+/*
+ * ld.so allocates through pointers of its own, not through a GOT: once
+ * libc is relocated, __rtld_malloc, __rtld_calloc, __rtld_realloc and
+ * __rtld_free (glibc's elf/dl-minimal.c; hidden, so found by value) hold
+ * the global scope's functions, which ag_real holds too.  A new thread's
+ * DTV and a dlopen's link maps come from them; the uprobes see those
+ * calls.  They sit together in ld.so's RELRO data (four words in a row in
+ * Debian 12's): taken only if all four are found within one cache line
+ * there, so that a word that merely holds one of these values is never
+ * rewritten.
+ */
+static void patch_rtld(const struct obj *o)
+{
+	static const int fns[] = { AF_malloc, AF_calloc, AF_realloc, AF_free };
+	uint64_t at[4] = { 0 }, lo = ~0ULL, hi = 0, p, v;
+	unsigned int k;
+
+	if (!o->ro_hi)
+		return;
+	for (p = o->ro_lo; p < o->ro_hi; p += 8) {
+		v = *(const uint64_t *)p;
+		for (k = 0; k < 4; k++)
+			if (v && v == (uint64_t)(uintptr_t)ag_real[fns[k]] && !at[k])
+				at[k] = p;
+	}
+	for (k = 0; k < 4; k++) {
+		if (!at[k])
+			return;
+		lo = at[k] < lo ? at[k] : lo;
+		hi = at[k] > hi ? at[k] : hi;
+	}
+	if (hi - lo >= 64)
+		return;
+	for (k = 0; k < 4; k++)
+		patch_slot(o, at[k], fns[k]);
+}
+
 static int patch_object(struct dl_phdr_info *info, size_t size, void *data)
 {
 	uint64_t symtab = 0, strtab = 0, jmprel = 0, pltsz = 0, rela = 0, relasz = 0;
@@ -239,6 +280,10 @@ static int patch_object(struct dl_phdr_info *info, size_t size, void *data)
 		last_adds = info->dlpi_adds;
 	if (!obj_of(info, &o) || skipped(info, &o))
 		return 0;
+	if (is_rtld(info)) {
+		patch_rtld(&o);
+		return 0;
+	}
 	for (d = o.dyn; d->d_tag != DT_NULL; d++) {
 		switch (d->d_tag) {
 		case DT_SYMTAB: symtab = dyn_ptr(&o, d->d_un.d_ptr); break;
@@ -317,9 +362,11 @@ static int adds_of(struct dl_phdr_info *info, size_t size, void *data)
  */
 void *ag_hook_dlopen(const char *file, int mode)
 {
+	uint32_t depth = ag_dl_enter(__builtin_frame_address(0));
 	void *h = ((void *(*)(const char *, int))ag_real[AF_DLOPEN])(file, mode);
 	unsigned long long adds = 0;
 
+	ag_dl_leave(depth);
 	if (!h || ag_inert)
 		return h;
 	dl_iterate_phdr(adds_of, &adds);

@@ -74,6 +74,30 @@ static inline uint32_t open_hook(const uint64_t *frame)
 }
 static __thread uint64_t stk_lo TLS_IE, stk_hi TLS_IE;
 
+/*
+ * The frames of this thread's dlopen hooks still in the real dlopen (got.c:
+ * ld.so allocates in there through its own pointers, which patch_rtld
+ * hooks, and a constructor may dlopen again).  A stack taken meanwhile
+ * passes over them, as over open_hooks: the frames the probes see.
+ */
+#define DL_MAX 4
+static __thread const uint64_t *dl_hooks[DL_MAX] TLS_IE;
+static __thread uint32_t dl_n TLS_IE;
+
+uint32_t ag_dl_enter(const uint64_t *frame)
+{
+	uint32_t depth = dl_n;
+
+	if (depth < DL_MAX)
+		dl_hooks[dl_n++] = frame;
+	return depth;
+}
+
+void ag_dl_leave(uint32_t depth)
+{
+	dl_n = depth;
+}
+
 #define NEST_MAX_STACK (64 * 1024)
 #define NEST_MAX_NS (1000ULL * 1000 * 1000)
 
@@ -300,7 +324,9 @@ static uint32_t fp_walk(uint64_t *ips, uint32_t max, uint64_t fp, uint64_t sp)
 		r = ((const uint64_t *)fp)[1];
 		if (!r)
 			break;
-		ips[n++] = r;
+		/* A dlopen hook's frame (dl_hooks): not the program's. */
+		if (r < ag_self_lo || r >= ag_self_hi)
+			ips[n++] = r;
 		if (next <= fp)
 			break;
 		fp = next;
@@ -308,8 +334,30 @@ static uint32_t fp_walk(uint64_t *ips, uint32_t max, uint64_t fp, uint64_t sp)
 	return n;
 }
 
-static uint64_t take_stack(uint64_t ret, uint64_t fp, uint64_t sp, uint32_t nhooks)
+/* The hook frames a walk passes over, outermost (highest) first: the
+ * dlopen hooks', then nopen of open_hooks. */
+static uint32_t hooks_open(const uint64_t **out, uint32_t nopen)
 {
+	uint32_t n = 0, i, j;
+	const uint64_t *f;
+
+	for (i = 0; i < dl_n && i < DL_MAX; i++)
+		out[n++] = dl_hooks[i];
+	for (i = 0; i < nopen && i < OPEN_MAX; i++)
+		out[n++] = open_hooks[i];
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && out[j] > out[j - 1]; j--) {
+			f = out[j];
+			out[j] = out[j - 1];
+			out[j - 1] = f;
+		}
+	return n;
+}
+
+static uint64_t take_stack(uint64_t ret, uint64_t fp, uint64_t sp, uint32_t nopen)
+{
+	const uint64_t *hooks[DL_MAX + OPEN_MAX];
+	uint32_t nhooks = dl_n || nopen ? hooks_open(hooks, nopen) : 0;
 	uint64_t ips[DT_MAX_FRAMES], h, *slot, pos;
 	uint32_t n = 1, max = ag_max_frames, epoch, k;
 	struct ag_walk_log log;
@@ -336,7 +384,7 @@ static uint64_t take_stack(uint64_t ret, uint64_t fp, uint64_t sp, uint32_t nhoo
 		log.nlog = 0;
 		log.bp_used = log.nocache = false;
 		log.bp_at = 0;
-		n = ag_uw_walk(ips, max, &log, stk_lo, stk_hi, open_hooks, nhooks);
+		n = ag_uw_walk(ips, max, &log, stk_lo, stk_hi, hooks, nhooks);
 		h = stack_hash(ips, n, epoch);
 		ag_wc_keep(&log, h);
 	} else {
