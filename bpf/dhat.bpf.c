@@ -339,7 +339,7 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 			goto counted;
 		}
 	}
-	sc_end(st, alone ? e : NULL, sp, bp, ip0, epoch, true);
+	sc_end(st, alone ? e : NULL, sp, bp, ip0, epoch, true, unwind_mode == DT_UNWIND_FP);
 	if (!h)
 		h = 1;
 	slot = (__u32)h & (SEEN_SLOTS - 1);
