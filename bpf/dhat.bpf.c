@@ -40,6 +40,9 @@ __u64 counters[DT_CNT_NR];
 /* Set once every probe is attached, so the capture starts at one instant
  * rather than function by function. */
 volatile __u32 tracing_on;
+/* Set at the first operator delete: until then no thread has a delete mark
+ * (struct pending), and free() need not look its slot up. */
+volatile __u32 deletes_seen;
 
 struct pending {
 	__u64 sp;	/* stack pointer at the outermost allocator entry */
@@ -336,7 +339,7 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 			goto counted;
 		}
 	}
-	sc_end(st, alone ? e : NULL, sp, bp, ip0, epoch, true);
+	sc_end(st, alone ? e : NULL, sp, bp, ip0, epoch, true, unwind_mode == DT_UNWIND_FP);
 	if (!h)
 		h = 1;
 	slot = (__u32)h & (SEEN_SLOTS - 1);
@@ -601,7 +604,9 @@ static __always_inline int record_free(struct pt_regs *ctx, __u64 ptr, bool del)
 
 	if (!ptr || !traced(pid_tgid))
 		return 0;
-	p = slot(del ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	/* The mark is the thread's own, set before its free() in program
+	 * order: seen here even if the thread moved to another CPU since. */
+	p = del || deletes_seen ? slot(del ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0) : NULL;
 	if (p && !del && p->del_ptr) {
 		bool nested = p->del_ptr == ptr && p->del_sp >= sp &&
 			      p->del_sp - sp < NEST_MAX_STACK &&
@@ -612,6 +617,8 @@ static __always_inline int record_free(struct pt_regs *ctx, __u64 ptr, bool del)
 			return 0;
 	}
 	if (p && del) {
+		if (!deletes_seen)	/* once: the line stays shared, read by every free */
+			deletes_seen = 1;
 		p->del_ptr = ptr;
 		p->del_sp = sp;
 		p->del_j = bpf_jiffies64();

@@ -78,8 +78,7 @@ static long fp_step(__u32 i, void *data)
 			f.nocache = 1;	/* unreadable now, perhaps not later */
 			goto out;
 		}
-		sc_log(e, st->sp0, &f.nlog, &f.nocache, f.fp, next);
-		sc_log(e, st->sp0, &f.nlog, &f.nocache, f.fp + 8, ret);
+		sc_log_pair(e, st->sp0, &f.nlog, &f.nocache, f.fp, next, ret);
 		end = fp_frame(&f, s, next, ret);
 		goto out;
 	}
@@ -94,8 +93,7 @@ static long fp_step(__u32 i, void *data)
 		}
 		next = *(__u64 *)(w->buf + (off & (SW_SIZE - 1)));
 		ret = *(__u64 *)(w->buf + ((off + 8) & (SW_SIZE - 1)));
-		sc_log(e, st->sp0, &f.nlog, &f.nocache, f.fp, next);
-		sc_log(e, st->sp0, &f.nlog, &f.nocache, f.fp + 8, ret);
+		sc_log_pair(e, st->sp0, &f.nlog, &f.nocache, f.fp, next, ret);
 		if (fp_frame(&f, s, next, ret))
 			goto out;
 	}

@@ -31,7 +31,7 @@ struct stack_win {
 	__u64 gen;		/* bumped by every walk on this CPU */
 	__u64 end;		/* where the last walk's reads ended */
 	__u64 busy;		/* walks under way on this CPU (stackcache.bpf.h) */
-	__u8 buf[SW_SIZE + 8];	/* + 8: what a masked offset may reach */
+	__u8 buf[SW_SIZE + 16];	/* + 16: what a masked offset's pair may reach */
 };
 
 struct {

@@ -46,9 +46,9 @@ def paths(out):
     return got, d["dhatTrace"]
 
 
-def expect(c, out, label, dwarf):
+def expect(c, out, label, dwarf, pads=0):
     got, extra = paths(out)
-    want = {k: [24 * n, n, 0, 0] for k, n in WANT.items()}
+    want = {k[:1] + ("pad",) * pads + k[1:]: [24 * n, n, 0, 0] for k, n in WANT.items()}
     c.check(got == want, f"{label}: each outer path its own site, exact tb/tbk/eb/ebk",
             f"got {got}")
     c.check(extra["lost_events"] == 0, f"{label}: nothing lost", str(extra))
@@ -69,6 +69,17 @@ with tempfile.TemporaryDirectory() as tmp:
             if c.check(r.returncode == 0, f"{label}: exit 0 (3: leaf's frame moved)",
                        r.stderr):
                 expect(c, out, label, mode == "dwarf")
+            # The changing words further out in the log: the frame-pointer
+            # walk's pairs are checked four at a round, and 5 or 6 pads put
+            # the changes in the second and third rounds, at each place in a
+            # round.  The same BPF code on either kind of link: once.
+            for pads in (5, 6) if links == "1" else ():
+                plabel = f"{name} {pads} --unwind={mode}, uprobe-multi"
+                out = os.path.join(tmp, f"{name}-{mode}-{pads}.json")
+                r = launch(DT, out, [fixture(BUILD, name), str(pads)], f"--unwind={mode}")
+                if c.check(r.returncode == 0, f"{plabel}: exit 0 (3: leaf's frame moved)",
+                           r.stderr):
+                    expect(c, out, plabel, mode == "dwarf", pads)
     out = os.path.join(tmp, "attach.json")
     rc, err = attach(DT, out, [fixture(BUILD, "outerswap-nofp")], "--unwind=dwarf")
     if c.check(rc == 0, "outerswap-nofp attached: exit 0", err):
