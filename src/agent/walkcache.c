@@ -12,8 +12,9 @@
  * sequence lock taken by compare-and-swap: a writer that finds it taken
  * (another thread, or this one interrupted by a signal handler) does not
  * write, and a reader that finds it taken or changed misses.  Never a
- * wait, so a hook may use it anywhere.  A torn entry is never trusted:
- * every offset is checked against the thread's stack before it is read.
+ * wait, so a hook may use it anywhere.  A torn entry is never trusted,
+ * and never makes a read fault: every offset is clamped to the thread's
+ * stack before it is read.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -54,7 +55,8 @@ static inline struct wc_entry *slot(uint64_t sp, uint64_t ret)
 bool ag_wc_find(const struct ag_walk_log *k, uint64_t hi, struct ag_wc_hit *hit)
 {
 	struct wc_entry *e;
-	uint64_t s, diff = 0, lim, off;
+	uint64_t s, diff = 0, diff2 = 0, lim, off, off2;
+	const char *base;
 	uint32_t i, n;
 
 	if (!wc || hi < k->sp + 8)
@@ -67,13 +69,25 @@ bool ag_wc_find(const struct ag_walk_log *k, uint64_t hi, struct ag_wc_hit *hit)
 	n = LD(e->nlog);
 	if (n > AG_WC_LOG)
 		return false;
+	/* Two chains of loads and compares, and a clamp instead of a branch:
+	 * a torn entry's offset reads the stack's top word (a mismatch the
+	 * sequence check then throws away), never past it. */
+	base = (const char *)k->sp;
 	lim = hi - 8 - k->sp;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i + 1 < n; i += 2) {
 		off = LD(e->off[i]);
-		if (off > lim)
-			return false;
-		diff |= *(const volatile uint64_t *)(k->sp + off) ^ LD(e->val[i]);
+		off2 = LD(e->off[i + 1]);
+		off = off > lim ? lim : off;
+		off2 = off2 > lim ? lim : off2;
+		diff |= *(const volatile uint64_t *)(base + off) ^ LD(e->val[i]);
+		diff2 |= *(const volatile uint64_t *)(base + off2) ^ LD(e->val[i + 1]);
 	}
+	if (i < n) {
+		off = LD(e->off[i]);
+		off = off > lim ? lim : off;
+		diff |= *(const volatile uint64_t *)(base + off) ^ LD(e->val[i]);
+	}
+	diff |= diff2;
 	hit->h = LD(e->h);
 	hit->end = LD(e->end);
 	hit->fp_frames = LD(e->fp_frames);
