@@ -25,12 +25,20 @@
 #define DT_DHAT_INJECT_ABI_H
 
 #define DT_INJ_MAGIC 0x6a6e4964U	/* "dInj" */
-#define DT_INJ_VERSION 3
+#define DT_INJ_VERSION 4
 /* The control area: this struct, page-rounded; the ring starts after it. */
 #define DT_INJ_CTRL_SIZE (256 * 1024)
 #define DT_INJ_MAX_SLOTS 7000
 /* Largest record: a full stack behind its header. */
 #define DT_INJ_REC_MAX (8 + DT_REC_STACK_HDR + 8 * DT_MAX_FRAMES)
+
+/* What a record's times are.  TSC: RDTSC counts, which the tracer turns
+ * into CLOCK_MONOTONIC (src/tscmap.h); offered only where the kernel's
+ * clock is the TSC, taken only if the target may read it (PR_GET_TSC). */
+enum dt_inj_clock {
+	DT_INJ_CLOCK_MONO,	/* clock_gettime(CLOCK_MONOTONIC), bpf_ktime_get_ns()'s */
+	DT_INJ_CLOCK_TSC,
+};
 
 struct dt_inj_hdr {
 	__u32 len;	/* header included, a multiple of 8; 0: not committed yet */
@@ -84,6 +92,8 @@ struct dt_inj_ctrl {
 	__u64 wake_bytes;	/* wake the reader once this much waits (0: never) */
 	__u32 unwind;		/* enum dt_unwind_mode; FP unless a table memfd is given */
 	__u32 uw_want;		/* agent: DT_UW_REFRESH_*, code the table lacks (tracer clears) */
+	__u32 clock;		/* enum dt_inj_clock: the stamps the tracer can read */
+	__u32 clock_used;	/* agent: the stamps its records carry (enum dt_inj_clock) */
 	/* Written by the agent */
 	__u32 state;		/* enum dt_inj_state */
 	__u32 why;		/* enum dt_inj_why */

@@ -37,6 +37,7 @@
 #include "log.h"
 #include "remote.h"
 #include "targetview.h"
+#include "tscmap.h"
 #include "util.h"
 
 #ifndef MFD_NOEXEC_SEAL
@@ -54,6 +55,7 @@ struct injection {
 	struct injring *ring;
 	struct dt_inj_ctrl *ctrl;
 	struct injuw *uw;	/* DWARF stacks: the tables shared with the agent */
+	struct tscmap *tsc;	/* the agent stamps with RDTSC: its counts to ns */
 	int pipe_w;		/* the agent's line: closing it tells it we are gone */
 	int wake_fd;		/* the agent's eventfd: records are waiting; -1: none */
 	bool started;		/* the agent runs: it must be told to stop */
@@ -448,6 +450,9 @@ static int make_fds(struct injection *in, struct remote *r, struct fds *fds,
 		return err;
 	}
 	in->ctrl = injring__ctrl(in->ring);
+	in->tsc = tscmap__new();
+	if (in->tsc)
+		in->ctrl->clock = DT_INJ_CLOCK_TSC;
 	if (o->uw) {
 		fds->uw = remote_memfd(r, "dhat-unwind", MFD_CLOEXEC | MFD_NOEXEC_SEAL);
 		if (fds->uw < 0)
@@ -609,6 +614,11 @@ cleanup:
 		errno = -err;
 		return NULL;
 	}
+	if (in->tsc && in->ctrl->clock_used != DT_INJ_CLOCK_TSC) {
+		vlog("PID %d may not read the TSC: the agent stamps with clock_gettime()\n", pid);
+		tscmap__free(in->tsc);
+		in->tsc = NULL;
+	}
 	snprintf(in->summary, sizeof(in->summary), "in-process agent, %u GOT slots in %llu objects",
 		 in->ctrl->nslots, (unsigned long long)in->ctrl->objects);
 	vlog("agent loaded into PID %d in %.1f ms: %u GOT slots patched in %llu objects\n", pid,
@@ -688,8 +698,37 @@ static void check_agent(struct injection *in, int (*fn)(void *ctx, void *data, s
 	fn(ctx, &ex, sizeof(ex));
 }
 
+struct stamped {
+	const struct tscmap *tsc;
+	int (*fn)(void *ctx, void *data, size_t size);
+	void *ctx;
+};
+
+/* A record's counts to CLOCK_MONOTONIC, in place (the ring is ours to
+ * read once), then on to the sink.  Short records are the sink's to say. */
+static int to_ns(void *ctx, void *data, size_t size)
+{
+	const struct stamped *s = ctx;
+	struct dt_rec_realloc *r = data;
+
+	if (size >= sizeof(struct dt_rec_free)) {
+		switch (r->kind) {
+		case DT_REC_REALLOC:
+			if (size >= sizeof(*r))
+				r->t_entry = tscmap__ns(s->tsc, r->t_entry);
+			/* fallthrough */
+		case DT_REC_ALLOC:
+		case DT_REC_FREE:
+			r->ts = tscmap__ns(s->tsc, r->ts);
+			break;
+		}
+	}
+	return s->fn(s->ctx, data, size);
+}
+
 int inject__drain(struct injection *in, int (*fn)(void *ctx, void *data, size_t size), void *ctx)
 {
+	struct stamped st = { .tsc = in->tsc, .fn = fn, .ctx = ctx };
 	uint64_t v;
 	int n;
 
@@ -697,7 +736,12 @@ int inject__drain(struct injection *in, int (*fn)(void *ctx, void *data, size_t 
 	if (in->wake_fd >= 0 && read(in->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		vlog("cannot read the agent's eventfd: %s\n", strerror(errno));
 	__atomic_store_n(&in->ctrl->wake_pending, 0, __ATOMIC_RELEASE);
-	n = injring__drain(in->ring, fn, ctx);
+	if (in->tsc) {
+		tscmap__update(in->tsc);
+		n = injring__drain(in->ring, to_ns, &st);
+	} else {
+		n = injring__drain(in->ring, fn, ctx);
+	}
 	injring__counters(in->ring, in->counters);
 	injuw__poll(in->uw, in->ctrl);
 
@@ -784,5 +828,6 @@ void inject__free(struct injection *in)
 		close(in->wake_fd);
 	injring__free(in->ring);
 	injuw__free(in->uw);
+	tscmap__free(in->tsc);
 	free(in);
 }

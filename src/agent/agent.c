@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include "agent.h"
 
@@ -143,6 +144,20 @@ static int map_ring(int fd)
 	return 0;
 }
 
+/* RDTSC faults in a thread told PR_SET_TSC(PR_TSC_SIGSEGV) (a record and
+ * replay tool's): asked in the borrowed thread, whose setting the
+ * target's threads share as a rule. */
+static bool tsc_readable(void)
+{
+#if defined(__x86_64__)
+	int v = 0;
+
+	return !prctl(PR_GET_TSC, &v, 0, 0, 0) && v == PR_TSC_ENABLE;
+#else
+	return false;
+#endif
+}
+
 /*
  * ring_fd: the shared memfd (control area, then the ring); ctl_fd: the
  * read end of the tracer's pipe; wake_fd: an eventfd the tracer polls, or
@@ -174,6 +189,8 @@ __attribute__((visibility("default"))) int dt_agent_start(int ring_fd, int ctl_f
 		return -ENOMEM;
 	pipe_fd = ctl_fd;
 	ag_wake_fd = wake_fd;
+	ag_tsc = ag_ctrl->clock == DT_INJ_CLOCK_TSC && tsc_readable();
+	ag_ctrl->clock_used = ag_tsc ? DT_INJ_CLOCK_TSC : DT_INJ_CLOCK_MONO;
 	ag_ctrl->agent_pid = (uint32_t)getpid();
 	err = pthread_atfork(NULL, NULL, in_child);
 	if (err)

@@ -42,7 +42,8 @@ extern char *ag_ring AG_HIDDEN;
 extern uint64_t ag_ring_size AG_HIDDEN;
 extern uint32_t ag_max_frames AG_HIDDEN;
 extern uint64_t *ag_seen AG_HIDDEN;	/* stack hashes sent, AG_SEEN_SLOTS of them */
-extern int ag_wake_fd AG_HIDDEN;	/* eventfd the reader polls; -1: none */
+extern int ag_wake_fd AG_HIDDEN;
+extern bool ag_tsc AG_HIDDEN;	/* records are stamped with RDTSC counts */	/* eventfd the reader polls; -1: none */
 #define AG_SEEN_SLOTS (1U << 16)
 void *ag_hook_dlopen(const char *file, int mode) AG_HIDDEN;
 /* A dlopen hook's frame while the real dlopen runs (hooks.c: dl_hooks);

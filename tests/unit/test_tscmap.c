@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Copyright (c) 2026 The dhat-trace developers */
+/* RDTSC counts turned into CLOCK_MONOTONIC (src/tscmap.c), against the clock. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "tscmap.h"
+#include "tap.h"
+
+static uint64_t mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* A count and the clock read right after it: the clock is later by the
+ * read's own time (tens of ns), or much more if preempted in between. */
+static uint64_t err_ns(const struct tscmap *m)
+{
+	unsigned int aux;
+	uint64_t t = __builtin_ia32_rdtscp(&aux), ns = mono(), got = tscmap__ns(m, t);
+
+	return got > ns ? got - ns : ns - got;
+}
+
+int main(void)
+{
+	struct timespec nap = { 0, 3 * 1000 * 1000 };
+	uint64_t worst, e, prev, cur, t;
+	struct tscmap *m = tscmap__new();
+	unsigned int aux;
+	int i, j, late = 0, back = 0;
+
+	if (!m) {
+		printf("1..0 # SKIP the kernel's clocksource is not the TSC here (%s)\n",
+		       strerror(errno));
+		return 0;
+	}
+	/* Over ~1.5 s: the line moves (every 10 ms) and its slope's base too
+	 * (every second).  Best of 5 reads each time: a preemption between the
+	 * count and the clock is not the map's error. */
+	worst = 0;
+	prev = 0;
+	for (i = 0; i < 500; i++) {
+		tscmap__update(m);
+		e = UINT64_MAX;
+		for (j = 0; j < 5; j++) {
+			uint64_t x = err_ns(m);
+
+			e = x < e ? x : e;
+		}
+		worst = e > worst ? e : worst;
+		late += e > 1000;
+		t = __builtin_ia32_rdtscp(&aux);
+		cur = tscmap__ns(m, t);
+		back += cur < prev;
+		prev = cur;
+		nanosleep(&nap, NULL);
+	}
+	ok(late == 0, "every count maps within 1 µs of the clock (worst %llu ns, %d later)",
+	   (unsigned long long)worst, late);
+	ok(back == 0, "later counts never map to earlier times (%d did)", back);
+	/* A count 100 ms old, after the line moved ten times: still where the
+	 * clock was. */
+	t = __builtin_ia32_rdtscp(&aux);
+	cur = mono();
+	for (i = 0; i < 10; i++) {
+		nanosleep(&(struct timespec){ 0, 11 * 1000 * 1000 }, NULL);
+		tscmap__update(m);
+	}
+	e = tscmap__ns(m, t);
+	ok((e > cur ? e - cur : cur - e) < 2000, "a count read 110 ms earlier maps within 2 µs "
+	   "(%lld ns off)", (long long)(e - cur));
+	tscmap__free(m);
+	return tap_done();
+}
