@@ -17,9 +17,8 @@ struct point {
 };
 
 struct tscmap {
-	struct point anchor;	/* the line passes here */
 	struct point base, cand;	/* the slope's start; the next one */
-	uint64_t mult;		/* ns per count, fixed point 32.32 */
+	struct tscline line;
 };
 
 #if defined(__x86_64__)
@@ -81,7 +80,7 @@ static bool tsc_is_clocksource(void)
 static void set_slope(struct tscmap *m, const struct point *from, const struct point *to)
 {
 	if (to->tsc > from->tsc && to->ns > from->ns)
-		m->mult = (uint64_t)((double)(to->ns - from->ns) * 4294967296.0 /
+		m->line.mult = (uint64_t)((double)(to->ns - from->ns) * 4294967296.0 /
 				     (double)(to->tsc - from->tsc));
 }
 
@@ -89,6 +88,7 @@ struct tscmap *tscmap__new(void)
 {
 	struct timespec nap = { 0, 2 * 1000 * 1000 };
 	struct tscmap *m;
+	struct point p;
 
 	if (!tsc_is_clocksource()) {
 		errno = EOPNOTSUPP;
@@ -99,9 +99,11 @@ struct tscmap *tscmap__new(void)
 		return NULL;
 	m->base = m->cand = point_now();
 	nanosleep(&nap, NULL);
-	m->anchor = point_now();
-	set_slope(m, &m->base, &m->anchor);
-	if (!m->mult) {
+	p = point_now();
+	set_slope(m, &m->base, &p);
+	m->line.tsc = p.tsc;
+	m->line.ns = p.ns;
+	if (!m->line.mult) {
 		free(m);
 		errno = EOPNOTSUPP;
 		return NULL;
@@ -114,7 +116,7 @@ void tscmap__free(struct tscmap *m)
 	free(m);
 }
 
-void tscmap__update(struct tscmap *m)
+struct tscline tscmap__update(struct tscmap *m)
 {
 	struct timespec ts;
 	uint64_t ns;
@@ -122,20 +124,15 @@ void tscmap__update(struct tscmap *m)
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	ns = (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-	if (ns < m->anchor.ns + MOVE_NS)
-		return;
+	if (ns < m->line.ns + MOVE_NS)
+		return m->line;
 	p = point_now();
 	if (p.ns - m->cand.ns >= BASE_NS) {
 		m->base = m->cand;
 		m->cand = p;
 	}
 	set_slope(m, &m->base, &p);
-	m->anchor = p;
-}
-
-uint64_t tscmap__ns(const struct tscmap *m, uint64_t tsc)
-{
-	int64_t d = (int64_t)(tsc - m->anchor.tsc);
-
-	return m->anchor.ns + (uint64_t)(int64_t)(((__int128)d * (__int128)m->mult) >> 32);
+	m->line.tsc = p.tsc;
+	m->line.ns = p.ns;
+	return m->line;
 }

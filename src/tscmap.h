@@ -27,9 +27,27 @@ struct tscmap;
  * or not on x86-64.  Takes ~2 ms: the first slope. */
 struct tscmap *tscmap__new(void);
 void tscmap__free(struct tscmap *m);
-/* Moves the line to now if the last move is 10 ms old; cheap otherwise. */
-void tscmap__update(struct tscmap *m);
-/* The CLOCK_MONOTONIC time of a counter reading. */
-uint64_t tscmap__ns(const struct tscmap *m, uint64_t tsc);
+/* The line counts are turned into nanoseconds with until the next update:
+ * a value, so that a reader converts in line, per record. */
+struct tscline {
+	uint64_t tsc, ns;
+	uint64_t mult;		/* ns per count, fixed point 32.32 */
+};
+
+/* Moves the line to now if the last move is 10 ms old (cheap otherwise),
+ * and gives it. */
+struct tscline tscmap__update(struct tscmap *m);
+
+/* The CLOCK_MONOTONIC time of a count. */
+static inline uint64_t tscline__ns(const struct tscline *l, uint64_t tsc)
+{
+	int64_t d = (int64_t)(tsc - l->tsc);
+
+	/* Within ~0.1 s of the line's point (every record of a drain, as a
+	 * rule) the product fits in 64 bits. */
+	if (d > -(1LL << 28) && d < (1LL << 28) && l->mult < (1ULL << 34))
+		return l->ns + (uint64_t)((d * (int64_t)l->mult) >> 32);
+	return l->ns + (uint64_t)(int64_t)(((__int128)d * (__int128)l->mult) >> 32);
+}
 
 #endif

@@ -99,6 +99,39 @@ def parity(c, tmp):
                 str(list(diff.items())[:3]))
 
 
+def times(c, tmp):
+    """The agent's times: RDTSC counts where the kernel's clock is the TSC,
+    turned into CLOCK_MONOTONIC by the tracer (src/tscmap.c).  ctr leaks
+    three blocks and lingers 300 ms: their lifetimes, to the end, are the
+    same in both modes, to within the runs' own difference."""
+    with open("/sys/devices/system/clocksource/clocksource0/current_clocksource") as f:
+        tsc = f.read().strip() == "tsc"
+    got = {}
+    for mode, opts in (("inject", ["--inject", "-v"]), ("uprobe", [])):
+        out = os.path.join(tmp, f"times-{mode}.json")
+        r = subprocess.run([DT, "-o", out, *opts, "--", fixture(BUILD, "ctr")],
+                           capture_output=True, text=True, timeout=120)
+        if not c.check(r.returncode == 0, f"times {mode}: exit 0", r.stderr[-400:]):
+            return
+        if mode == "inject":
+            c.check(("stamps its records with the TSC" in r.stderr) == tsc,
+                    f"times: the agent stamps with the TSC {'' if tsc else 'not '}"
+                    f"(the kernel's clocksource is{'' if tsc else ' not'} the TSC)",
+                    r.stderr[-600:])
+        with open(out) as f:
+            d = json.load(f)
+        pp = [p for p in d["pps"] if any("ctr_leak_site" in d["ftbl"][i] for i in p["fs"])]
+        if c.check(len(pp) == 1, f"times {mode}: one ctr_leak_site", str(len(pp))):
+            got[mode] = (pp[0]["tl"], d["te"])
+    if len(got) == 2:
+        (tl_i, te_i), (tl_u, te_u) = got["inject"], got["uprobe"]
+        for mode, (tl, te) in got.items():
+            c.check(900_000 <= tl <= 3 * te, f"times {mode}: three blocks live 300 ms or more "
+                    f"and no longer than the run (tl {tl} µs, te {te} µs)")
+        c.check(abs(tl_i - tl_u) < 0.1 * tl_u, f"times: the lifetimes agree between modes "
+                f"({tl_i} µs against {tl_u} µs)")
+
+
 def launch(c, tmp):
     """--inject -- COMMAND: the agent goes in at the program's entry point,
     before its first allocation: the same document as the uprobe launch."""
@@ -535,4 +568,5 @@ with tempfile.TemporaryDirectory() as tmp:
     refused(c, tmp, "seccomp filter refusing memfd_create", [fixture(BUILD, "nomemfd")],
             lambda p: None, "a seccomp filter refusing memfd_create")
     launch(c, tmp)
+    times(c, tmp)
 sys.exit(c.finish())

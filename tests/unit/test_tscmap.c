@@ -18,10 +18,10 @@ static uint64_t mono(void)
 
 /* A count and the clock read right after it: the clock is later by the
  * read's own time (tens of ns), or much more if preempted in between. */
-static uint64_t err_ns(const struct tscmap *m)
+static uint64_t err_ns(const struct tscline *l)
 {
 	unsigned int aux;
-	uint64_t t = __builtin_ia32_rdtscp(&aux), ns = mono(), got = tscmap__ns(m, t);
+	uint64_t t = __builtin_ia32_rdtscp(&aux), ns = mono(), got = tscline__ns(l, t);
 
 	return got > ns ? got - ns : ns - got;
 }
@@ -31,6 +31,7 @@ int main(void)
 	struct timespec nap = { 0, 3 * 1000 * 1000 };
 	uint64_t worst, e, prev, cur, t;
 	struct tscmap *m = tscmap__new();
+	struct tscline line;
 	unsigned int aux;
 	int i, j, late = 0, back = 0;
 
@@ -45,17 +46,17 @@ int main(void)
 	worst = 0;
 	prev = 0;
 	for (i = 0; i < 500; i++) {
-		tscmap__update(m);
+		line = tscmap__update(m);
 		e = UINT64_MAX;
 		for (j = 0; j < 5; j++) {
-			uint64_t x = err_ns(m);
+			uint64_t x = err_ns(&line);
 
 			e = x < e ? x : e;
 		}
 		worst = e > worst ? e : worst;
 		late += e > 1000;
 		t = __builtin_ia32_rdtscp(&aux);
-		cur = tscmap__ns(m, t);
+		cur = tscline__ns(&line, t);
 		back += cur < prev;
 		prev = cur;
 		nanosleep(&nap, NULL);
@@ -69,11 +70,26 @@ int main(void)
 	cur = mono();
 	for (i = 0; i < 10; i++) {
 		nanosleep(&(struct timespec){ 0, 11 * 1000 * 1000 }, NULL);
-		tscmap__update(m);
+		line = tscmap__update(m);
 	}
-	e = tscmap__ns(m, t);
+	e = tscline__ns(&line, t);
 	ok((e > cur ? e - cur : cur - e) < 2000, "a count read 110 ms earlier maps within 2 µs "
 	   "(%lld ns off)", (long long)(e - cur));
+	/* Counts a minute away either side take the wide product: the same
+	 * line, to within rounding. */
+	{
+		struct tscline l = line;
+		uint64_t minute = (uint64_t)(60e9 * 4294967296.0 / (double)l.mult), far;
+
+		far = tscline__ns(&l, l.tsc + minute);
+		ok(far - l.ns > 59999999000ULL && far - l.ns < 60000001000ULL,
+		   "a count a minute ahead maps a minute ahead (%llu ns)",
+		   (unsigned long long)(far - l.ns));
+		far = tscline__ns(&l, l.tsc - minute);
+		ok(l.ns - far > 59999999000ULL && l.ns - far < 60000001000ULL,
+		   "a count a minute back maps a minute back (%llu ns)",
+		   (unsigned long long)(l.ns - far));
+	}
 	tscmap__free(m);
 	return tap_done();
 }
