@@ -589,7 +589,9 @@ struct injection *inject__attach(pid_t pid, const struct tview *tv, const struct
 		err = find_libc(pid, tv, &f, &u);
 	if (err)
 		goto cleanup;
-	r = remote__attach(pid, o->held ? pid : 0, in_unsafe, &u);
+	/* Held by us, it stopped where we chose (injlaunch.c): in ld.so, but
+	 * where it holds no lock and libc is ready. */
+	r = remote__attach(pid, o->held ? pid : 0, o->held ? NULL : in_unsafe, &u);
 	if (!r) {
 		err = -errno;
 		goto cleanup;

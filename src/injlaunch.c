@@ -8,12 +8,31 @@
 #include <string.h>
 #include <unistd.h>
 #include <elf.h>
+#include <link.h>
+#include <stddef.h>
 #include "child.h"
 #include "elfsym.h"
 #include "injlaunch.h"
 #include "log.h"
 
-static int entry_of(pid_t pid, uint64_t *entry)
+/*
+ * Where a launch is held: once the dynamic linker has mapped and relocated
+ * every library and initialised libc early (malloc and dlopen work), and
+ * before it runs their constructors, whose allocations (C++ static
+ * initialisers: iostreams, locales, globals) the uprobes see from the
+ * start.  glibc's dl_main says so to debuggers: _r_debug.r_state =
+ * RT_CONSISTENT, then a call of _dl_debug_state(), its last act before
+ * _dl_init (elf/rtld.c; the call before it says RT_ADD).  A program
+ * without that (static, another libc) is held at its entry point.
+ */
+struct rtld {
+	pid_t pid;
+	uint64_t brk;		/* _dl_debug_state() */
+	uint64_t state;		/* _r_debug.r_state */
+};
+
+/* AT_ENTRY and AT_BASE (0: no interpreter). */
+static int auxv_of(pid_t pid, uint64_t *entry, uint64_t *base)
 {
 	uint64_t av[2];
 	char path[64];
@@ -23,15 +42,81 @@ static int entry_of(pid_t pid, uint64_t *entry)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	*base = 0;
 	while (read(fd, av, sizeof(av)) == sizeof(av) && av[0] != AT_NULL) {
 		if (av[0] == AT_ENTRY) {
 			*entry = av[1];
 			err = 0;
-			break;
+		} else if (av[0] == AT_BASE) {
+			*base = av[1];
 		}
 	}
 	close(fd);
 	return err;
+}
+
+/* The program's interpreter (PT_INTERP) as pid's root sees it, into buf:
+ * what the kernel mapped at AT_BASE. */
+static int interp_of(pid_t pid, char *buf, size_t len)
+{
+	char exe[64];
+	const char *interp;
+	struct elfsym *e;
+	int err = -ENOENT;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	e = elfsym__open(exe);
+	if (!e)
+		return -errno;
+	interp = elfsym__interp(e);
+	if (interp && snprintf(buf, len, "/proc/%d/root%s", pid, interp) < (int)len)
+		err = 0;
+	elfsym__close(e);
+	return err;
+}
+
+static int rtld_of(pid_t pid, uint64_t base, struct rtld *r)
+{
+	struct elfsym_fn fn;
+	struct elfsym *e;
+	char path[PATH_MAX + 64];
+	uint64_t rdebug = 0;
+	int err;
+
+	err = interp_of(pid, path, sizeof(path));
+	if (err)
+		return err;
+	e = elfsym__open(path);
+	if (!e)
+		return -errno;
+	err = elfsym__function(e, "_dl_debug_state", &fn);
+	if (!err)
+		err = elfsym__variable(e, "_r_debug", &rdebug);
+	elfsym__close(e);
+	if (err)
+		return err;
+	/* ld.so's first segment is at virtual address 0. */
+	r->pid = pid;
+	r->brk = base + fn.vaddr;
+	r->state = base + rdebug + offsetof(struct r_debug, r_state);
+	return 0;
+}
+
+static bool consistent(void *ctx)
+{
+	const struct rtld *r = ctx;
+	char path[64];
+	int32_t state = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", r->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (pread(fd, &state, sizeof(state), (off_t)r->state) != sizeof(state))
+		state = -1;
+	close(fd);
+	return state == RT_CONSISTENT;
 }
 
 static bool first_hit(void *ctx)
@@ -40,11 +125,12 @@ static bool first_hit(void *ctx)
 	return true;
 }
 
-int injlaunch__to_entry(struct target *t, bool *watching)
+int injlaunch__hold(struct target *t, bool *watching)
 {
 	char prog[PATH_MAX];
 	int execs = 1, status = 0, err;
-	uint64_t entry = 0;
+	uint64_t entry = 0, base = 0;
+	struct rtld r;
 
 	/* A "#!/usr/bin/env prog" script takes an exec more: held at the last. */
 	elfsym__program_of(t->exe, prog, sizeof(prog), &execs);
@@ -61,9 +147,24 @@ int injlaunch__to_entry(struct target *t, bool *watching)
 		return err;
 	err = child__wait_exec(t->pid, &status);
 	if (!err)
-		err = entry_of(t->pid, &entry);
+		err = auxv_of(t->pid, &entry, &base);
+	if (!err && base && !rtld_of(t->pid, base, &r)) {
+		err = child__run_to(t->pid, r.brk, consistent, &r, &status);
+		if (!err) {
+			dlog("PID %d held where ld.so has relocated its libraries, before their "
+			     "constructors\n", t->pid);
+			return 0;
+		}
+		if (err == -ESRCH)
+			goto gone;
+		/* Held somewhere else, or never got there: as before. */
+		vlog("PID %d: no stop before its constructors (%s); held at its entry point\n",
+		     t->pid, strerror(-err));
+		err = 0;
+	}
 	if (!err)
 		err = child__run_to(t->pid, entry, first_hit, NULL, &status);
+gone:
 	if (err == -ESRCH)
 		elog("'%s' ended before its first instruction\n", t->exe);
 	else if (err)

@@ -8,12 +8,13 @@
 
 /*
  * --inject -- COMMAND: the held child (target__spawn) execs under ptrace
- * and runs to its program's entry point (AT_ENTRY): the dynamic linker has
- * mapped and initialised every library, libc's malloc and dlopen included,
- * and the program has run none of its own code.  It is held there, traced
- * (*watching), for a capture that treats it as a process held at a stop:
- * the agent goes in before its first allocation.  0, or -errno said.
+ * and runs to where the dynamic linker has mapped and relocated every
+ * library and run libc's early initialisation (malloc and dlopen work) but
+ * none of their constructors (injlaunch.c), or else to its program's entry
+ * point (AT_ENTRY).  It is held there, traced (*watching), for a capture that
+ * treats it as a process held at a stop: the agent goes in before the first
+ * allocation the uprobes would see.  0, or -errno said.
  */
-int injlaunch__to_entry(struct target *t, bool *watching);
+int injlaunch__hold(struct target *t, bool *watching);
 
 #endif

@@ -181,7 +181,7 @@ int main(int argc, char **argv)
 	}
 	/* --inject -- COMMAND: held at its entry point, then attached to. */
 	if (cfg.inject && t.launched) {
-		if (injlaunch__to_entry(&t, &watching))
+		if (injlaunch__hold(&t, &watching))
 			goto cleanup;
 		held = true;
 	}

@@ -229,7 +229,7 @@ static struct rthread *pick(struct remote *r, bool (*in_unsafe)(void *, uint64_t
 
 		if (t->gone || t->sig || ptrace(PTRACE_GETREGS, t->tid, 0, &regs))
 			continue;
-		if (((long)regs.orig_rax >= 0 && blocking_syscall((long)regs.orig_rax)) ||
+		if (!in_unsafe || ((long)regs.orig_rax >= 0 && blocking_syscall((long)regs.orig_rax)) ||
 		    !in_unsafe(ctx, regs.rip))
 			return t;
 	}

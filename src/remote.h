@@ -20,9 +20,9 @@ struct remote;
  * Seize and stop every thread of pid (PTRACE_SEIZE + PTRACE_INTERRUPT,
  * /proc/PID/task read again until no new thread appears), pick the one to
  * borrow (in_unsafe(ctx, pc): pc is code where it may hold the allocator's
- * or the loader's lock) and give it a scratch stack and code page.  held:
- * a thread we trace already, stopped (a launched command): used as it is,
- * and left so, stopped and traced.  NULL with errno set and the reason said.
+ * or the loader's lock; NULL: any) and give it a scratch stack and code
+ * page.  held: a thread we trace already, stopped (a launched command):
+ * used as it is, and left so, stopped and traced.  NULL with errno set and the reason said.
  */
 struct remote *remote__attach(pid_t pid, pid_t held, bool (*in_unsafe)(void *ctx, uint64_t pc),
 			      void *ctx);
