@@ -451,7 +451,6 @@ static int make_fds(struct injection *in, struct remote *r, struct fds *fds,
 		return err;
 	}
 	in->ctrl = injring__ctrl(in->ring);
-	in->tsc = tscmap__new();
 	if (in->tsc)
 		in->ctrl->clock = DT_INJ_CLOCK_TSC;
 	if (o->uw) {
@@ -587,6 +586,9 @@ struct injection *inject__attach(pid_t pid, const struct tview *tv, const struct
 	err = o->held ? 0 : preflight(pid);
 	if (!err)
 		err = find_libc(pid, tv, &f, &u);
+	/* Its first slope takes 2 ms: before the target's threads stop. */
+	if (!err)
+		in->tsc = tscmap__new();
 	if (err)
 		goto cleanup;
 	/* Held by us, it stopped where we chose (injlaunch.c): in ld.so, but
