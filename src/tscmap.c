@@ -11,6 +11,8 @@
 #define NSEC_PER_SEC 1000000000ULL
 #define MOVE_NS (10 * 1000 * 1000ULL)	/* the line's anchor moves this often */
 #define BASE_NS NSEC_PER_SEC		/* its slope is measured over this much */
+#define SLEW_NS (100 * 1000 * 1000LL)	/* a gap to the clock is closed over this */
+#define JUMP_NS (1000 * 1000LL)		/* a gap beyond this is jumped */
 
 struct point {
 	uint64_t tsc, ns;
@@ -119,7 +121,9 @@ void tscmap__free(struct tscmap *m)
 struct tscline tscmap__update(struct tscmap *m)
 {
 	struct timespec ts;
-	uint64_t ns;
+	uint64_t ns, cur, rate;
+	int64_t err;
+	double per_count;
 	struct point p;
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
@@ -131,8 +135,27 @@ struct tscline tscmap__update(struct tscmap *m)
 		m->base = m->cand;
 		m->cand = p;
 	}
+	cur = tscline__ns(&m->line, p.tsc);
+	rate = m->line.mult;
 	set_slope(m, &m->base, &p);
+	rate = m->line.mult ? m->line.mult : rate;
+	/* The new line starts where the old one is now, so that a count maps
+	 * to the same time whichever line converts it (no step between two
+	 * drains: a thread's records stay in order, a short life is never
+	 * negative), and steers its slope to close the gap to the clock over
+	 * SLEW_NS.  A gap too large to slew (none is expected: both count the
+	 * same oscillator) is jumped. */
+	err = (int64_t)(p.ns - cur);
+	if (err > JUMP_NS || err < -JUMP_NS) {
+		m->line.tsc = p.tsc;
+		m->line.ns = p.ns;
+		m->line.mult = rate;
+		return m->line;
+	}
+	per_count = (double)rate / 4294967296.0;
+	m->line.mult = (uint64_t)((double)rate + (double)err * 4294967296.0 /
+				  ((double)SLEW_NS / per_count));
 	m->line.tsc = p.tsc;
-	m->line.ns = p.ns;
+	m->line.ns = cur;
 	return m->line;
 }

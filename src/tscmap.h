@@ -14,12 +14,13 @@
  * derives CLOCK_MONOTONIC from the TSC (current clocksource "tsc": it found
  * the counter invariant and in step across CPUs).
  *
- * The map is a line through a recent (counter, clock) pair, its slope
- * measured over at least a second once the run is that old: it follows the
- * kernel's slow NTP corrections, and two records converted with different
- * lines differ from their true distance by a few tens of ns at most.  No
- * order depends on these times (the agent's ring is read in reservation
- * order); they give the lifetimes and the peak's time.
+ * The map is a line, moved every 10 ms: it starts where the last one had
+ * got to (so a count maps to one time whichever line converts it, and
+ * later counts never to earlier times), with the slope measured over the
+ * last second or more, steered to close its gap to the clock within
+ * 100 ms: it follows the kernel's slow NTP corrections.  No order depends
+ * on these times (the agent's ring is read in reservation order); they
+ * give the lifetimes and the peak's time.
  */
 struct tscmap;
 

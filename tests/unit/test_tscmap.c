@@ -33,7 +33,8 @@ int main(void)
 	struct tscmap *m = tscmap__new();
 	struct tscline line;
 	unsigned int aux;
-	int i, j, late = 0, back = 0;
+	int i, j, late = 0, back = 0, moves = 0;
+	int64_t step = 0;
 
 	if (!m) {
 		printf("1..0 # SKIP the kernel's clocksource is not the TSC here (%s)\n",
@@ -45,8 +46,18 @@ int main(void)
 	 * count and the clock is not the map's error. */
 	worst = 0;
 	prev = 0;
+	line = tscmap__update(m);
 	for (i = 0; i < 500; i++) {
+		struct tscline was = line;
+
+		t = __builtin_ia32_rdtscp(&aux);
 		line = tscmap__update(m);
+		if (line.tsc != was.tsc) {
+			int64_t d = (int64_t)(tscline__ns(&line, t) - tscline__ns(&was, t));
+
+			step = d > step ? d : -d > step ? -d : step;
+			moves++;
+		}
 		e = UINT64_MAX;
 		for (j = 0; j < 5; j++) {
 			uint64_t x = err_ns(&line);
@@ -64,6 +75,8 @@ int main(void)
 	ok(late == 0, "every count maps within 1 µs of the clock (worst %llu ns, %d later)",
 	   (unsigned long long)worst, late);
 	ok(back == 0, "later counts never map to earlier times (%d did)", back);
+	ok(moves > 50 && step <= 5, "a count maps to the same time on both sides of a move of "
+	   "the line (%d moves, %lld ns apart at worst)", moves, (long long)step);
 	/* A count 100 ms old, after the line moved ten times: still where the
 	 * clock was. */
 	t = __builtin_ia32_rdtscp(&aux);
