@@ -32,6 +32,7 @@
 #include "dhat_inject_abi.h"
 #include "allocfns.h"
 #include "elfsym.h"
+#include "injcheck.h"
 #include "inject.h"
 #include "injring.h"
 #include "injuw.h"
@@ -187,90 +188,6 @@ int inject__own_allocator(const struct tview *tv, char *names, size_t len)
 	}
 	elfsym__close(e);
 	return n;
-}
-
-/* One line in /proc/PID/status: its value, or "" */
-static void status_field(pid_t pid, const char *key, char *out, size_t len)
-{
-	char path[64], line[256];
-	size_t k = strlen(key);
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	out[0] = '\0';
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, key, k) || line[k] != ':')
-			continue;
-		snprintf(out, len, "%s", line + k + 1 + strspn(line + k + 1, " \t"));
-		out[strcspn(out, "\n")] = '\0';
-		break;
-	}
-	fclose(f);
-}
-
-/* Our remote calls are x86-64 code: a 32-bit (or x32) program would run
- * them to its death. */
-static bool x86_64_program(pid_t pid)
-{
-	unsigned char h[20] = { 0 };
-	char path[64];
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return true;	/* unknown: the libc look-up decides */
-	if (read(fd, h, sizeof(h)) != (ssize_t)sizeof(h))
-		memset(h, 0, sizeof(h));
-	close(fd);
-	return h[EI_CLASS] == ELFCLASS64 && h[18] == EM_X86_64;
-}
-
-/* What makes an injection impossible or harmful, said before touching it. */
-static int preflight(pid_t pid)
-{
-	char v[64];
-	FILE *f;
-	int scope = 0;
-
-	if (!x86_64_program(pid)) {
-		elog("PID %d is not an x86-64 program: --inject cannot load its agent there; trace "
-		     "it without --inject\n", pid);
-		return -ENOEXEC;
-	}
-	status_field(pid, "TracerPid", v, sizeof(v));
-	if (atoi(v) != 0) {
-		elog("PID %d is already traced by PID %s (a debugger?): --inject needs ptrace\n",
-		     pid, v);
-		return -EBUSY;
-	}
-	status_field(pid, "State", v, sizeof(v));
-	if (v[0] == 'T') {
-		elog("PID %d is stopped (%s): --inject needs it running (kill -CONT %d first)\n",
-		     pid, v, pid);
-		return -EBUSY;
-	}
-	status_field(pid, "Seccomp", v, sizeof(v));
-	if (atoi(v) == 1) {
-		elog("PID %d runs in strict seccomp mode: the system calls --inject makes in it "
-		     "would kill it\n", pid);
-		return -EPERM;
-	}
-	f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
-	if (f) {
-		if (fscanf(f, "%d", &scope) != 1)
-			scope = 0;
-		fclose(f);
-	}
-	if (scope >= 3) {
-		elog("ptrace is disabled on this system (kernel.yama.ptrace_scope = 3, until "
-		     "reboot): --inject cannot work; trace without --inject\n");
-		return -EPERM;
-	}
-	return 0;
 }
 
 /* The target's fd as ours, through /proc/PID/fd. */
@@ -583,7 +500,7 @@ struct injection *inject__attach(pid_t pid, const struct tview *tv, const struct
 	signal(SIGPIPE, SIG_IGN);
 	in->pid = pid;
 	in->pipe_w = in->wake_fd = -1;
-	err = o->held ? 0 : preflight(pid);
+	err = o->held ? 0 : injcheck__preflight(pid);
 	if (!err)
 		err = find_libc(pid, tv, &f, &u);
 	/* Its first slope takes 2 ms: before the target's threads stop. */
@@ -700,7 +617,7 @@ static bool running(pid_t pid)
 {
 	char v[64];
 
-	status_field(pid, "State", v, sizeof(v));
+	injcheck__status(pid, "State", v, sizeof(v));
 	return v[0] && v[0] != 'Z' && v[0] != 'X';
 }
 
@@ -730,38 +647,9 @@ static void check_agent(struct injection *in, int (*fn)(void *ctx, void *data, s
 	fn(ctx, &ex, sizeof(ex));
 }
 
-struct stamped {
-	struct tscline line;
-	int (*fn)(void *ctx, void *data, size_t size);
-	void *ctx;
-};
-
-/* A record's counts to CLOCK_MONOTONIC, in place (the ring is ours to
- * read once), then on to the sink.  Short records are the sink's to say. */
-static int to_ns(void *ctx, void *data, size_t size)
-{
-	const struct stamped *s = ctx;
-	struct dt_rec_realloc *r = data;
-	bool timed;
-	uint64_t ns;
-
-	if (size >= sizeof(struct dt_rec_free)) {
-		/* Without a branch on the kind: allocations and frees come in
-		 * no order the predictor could learn, and the reader is what
-		 * keeps up with the agent's threads. */
-		timed = r->kind == DT_REC_ALLOC || r->kind == DT_REC_FREE ||
-			r->kind == DT_REC_REALLOC;
-		ns = tscline__ns(&s->line, r->ts);
-		r->ts = timed ? ns : r->ts;
-		if (r->kind == DT_REC_REALLOC && size >= sizeof(*r))
-			r->t_entry = tscline__ns(&s->line, r->t_entry);
-	}
-	return s->fn(s->ctx, data, size);
-}
-
 int inject__drain(struct injection *in, int (*fn)(void *ctx, void *data, size_t size), void *ctx)
 {
-	struct stamped st = { .fn = fn, .ctx = ctx };
+	struct tscline line;
 	uint64_t v;
 	int n;
 
@@ -769,12 +657,9 @@ int inject__drain(struct injection *in, int (*fn)(void *ctx, void *data, size_t 
 	if (in->wake_fd >= 0 && read(in->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		vlog("cannot read the agent's eventfd: %s\n", strerror(errno));
 	__atomic_store_n(&in->ctrl->wake_pending, 0, __ATOMIC_RELEASE);
-	if (in->tsc) {
-		st.line = tscmap__update(in->tsc);
-		n = injring__drain(in->ring, to_ns, &st);
-	} else {
-		n = injring__drain(in->ring, fn, ctx);
-	}
+	if (in->tsc)
+		line = tscmap__update(in->tsc);
+	n = injring__drain(in->ring, in->tsc ? &line : NULL, fn, ctx);
 	injring__counters(in->ring, in->counters);
 	injuw__poll(in->uw, in->ctrl);
 

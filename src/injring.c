@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Copyright (c) 2026 The dhat-trace developers */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include "dhat_inject_abi.h"
 #include "injring.h"
 #include "log.h"
+#include "tscmap.h"
 
 _Static_assert(sizeof(struct dt_inj_ctrl) <= DT_INJ_CTRL_SIZE, "the control area outgrew its room");
 
@@ -111,7 +113,28 @@ static uint64_t give_back(struct injring *q, uint64_t from, uint64_t to)
 	return to;
 }
 
-int injring__drain(struct injring *q, int (*fn)(void *ctx, void *data, size_t size), void *ctx)
+/* A record's counts to CLOCK_MONOTONIC, in place (the ring is ours to
+ * read once).  Without a branch on the kind for the stamp every record of
+ * the three kinds has: allocations and frees come in no order the
+ * predictor could learn, and the reader is what keeps up with the agent's
+ * threads.  Short records are the sink's to say. */
+static inline void to_ns(const struct tscline *line, void *data, size_t size)
+{
+	struct dt_rec_realloc *r = data;
+	bool timed;
+	uint64_t ns;
+
+	if (size < sizeof(struct dt_rec_free))
+		return;
+	timed = r->kind == DT_REC_ALLOC || r->kind == DT_REC_FREE || r->kind == DT_REC_REALLOC;
+	ns = tscline__ns(line, r->ts);
+	r->ts = timed ? ns : r->ts;
+	if (r->kind == DT_REC_REALLOC && size >= sizeof(*r))
+		r->t_entry = tscline__ns(line, r->t_entry);
+}
+
+int injring__drain(struct injring *q, const struct tscline *line,
+		   int (*fn)(void *ctx, void *data, size_t size), void *ctx)
 {
 	struct dt_inj_ctrl *c = q->ctrl;
 	uint64_t tail = __atomic_load_n(&c->tail, __ATOMIC_RELAXED), given = tail;
@@ -144,6 +167,8 @@ int injring__drain(struct injring *q, int (*fn)(void *ctx, void *data, size_t si
 		}
 		/* The writers' lines, on other CPUs: asked for ahead. */
 		__builtin_prefetch(q->ring + ((tail + 512) & (q->size - 1)));
+		if (line)
+			to_ns(line, (char *)h + sizeof(*h), len - sizeof(*h));
 		fn(ctx, (char *)h + sizeof(*h), len - sizeof(*h));
 		tail += len;
 		if (tail - given >= GIVE_BACK)

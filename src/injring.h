@@ -13,15 +13,19 @@
  */
 struct injring;
 struct dt_inj_ctrl;
+struct tscline;
 
 /* fd: the memfd (kept); sized and mapped here, its control area set up. */
 struct injring *injring__new(int fd, uint64_t ring_size, unsigned int max_frames);
 void injring__free(struct injring *q);
 struct dt_inj_ctrl *injring__ctrl(struct injring *q);
 /* Hand every committed record to fn (the payload, the dt_rec_* after its
- * header); returns how many.  A length the target could not have written
- * stops the ring for good (said once; injring__bad says how often: 0 or 1). */
-int injring__drain(struct injring *q, int (*fn)(void *ctx, void *data, size_t size), void *ctx);
+ * header); returns how many.  line: the agent stamps with the TSC, and its
+ * stamps are turned into CLOCK_MONOTONIC with it first (NULL: they are).
+ * A length the target could not have written stops the ring for good
+ * (said once; injring__bad says how often: 0 or 1). */
+int injring__drain(struct injring *q, const struct tscline *line,
+		   int (*fn)(void *ctx, void *data, size_t size), void *ctx);
 uint64_t injring__bad(const struct injring *q);
 /* The agent's counters (enum dt_counter), those it keeps per CPU summed. */
 void injring__counters(const struct injring *q, uint64_t *out);
