@@ -136,9 +136,8 @@ struct tscline tscmap__update(struct tscmap *m)
 		m->cand = p;
 	}
 	cur = tscline__ns(&m->line, p.tsc);
+	set_slope(m, &m->base, &p);	/* kept if the pair gives none */
 	rate = m->line.mult;
-	set_slope(m, &m->base, &p);
-	rate = m->line.mult ? m->line.mult : rate;
 	/* The new line starts where the old one is now, so that a count maps
 	 * to the same time whichever line converts it (no step between two
 	 * drains: a thread's records stay in order, a short life is never
