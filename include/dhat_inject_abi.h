@@ -25,7 +25,7 @@
 #define DT_DHAT_INJECT_ABI_H
 
 #define DT_INJ_MAGIC 0x6a6e4964U	/* "dInj" */
-#define DT_INJ_VERSION 4
+#define DT_INJ_VERSION 5
 /* The control area: this struct, page-rounded; the ring starts after it. */
 #define DT_INJ_CTRL_SIZE (256 * 1024)
 #define DT_INJ_MAX_SLOTS 7000
@@ -94,6 +94,10 @@ struct dt_inj_ctrl {
 	__u32 uw_want;		/* agent: DT_UW_REFRESH_*, code the table lacks (tracer clears) */
 	__u32 clock;		/* enum dt_inj_clock: the stamps the tracer can read */
 	__u32 clock_used;	/* agent: the stamps its records carry (enum dt_inj_clock) */
+	__u32 dlinit_want;	/* 1: take a signal to patch a dlopen's objects before their
+				 * constructors (bpf/dlinit.bpf.c sends it) */
+	__u32 dlinit_sig;	/* agent: that signal (0: none free) */
+	__u64 dlinit_handler;	/* agent: its handler, which the probe checks is still there */
 	/* Written by the agent */
 	__u32 state;		/* enum dt_inj_state */
 	__u32 why;		/* enum dt_inj_why */
@@ -106,6 +110,9 @@ struct dt_inj_ctrl {
 	__u64 slots_full;	/* slots not patched: slots[] was full */
 	__u64 rescans;		/* patch passes after a dlopen */
 	__u64 restored;		/* slots put back */
+	__u64 dlinit_passes;	/* patch passes the signal ran, before constructors */
+	__u64 ctors_unseen;	/* dlopens through the hook whose new objects' constructors
+				 * ran before their slots were patched (no signal came) */
 	__u64 counters[DT_CNT_NR];	/* enum dt_counter, as the BPF side's, but see percpu[] */
 	__u64 head __attribute__((aligned(64)));
 	__u64 tail __attribute__((aligned(64)));

@@ -37,6 +37,7 @@
 #include "injring.h"
 #include "injuw.h"
 #include "log.h"
+#include "injdlinit.h"
 #include "remote.h"
 #include "targetview.h"
 #include "tscmap.h"
@@ -58,6 +59,7 @@ struct injection {
 	struct dt_inj_ctrl *ctrl;
 	struct injuw *uw;	/* DWARF stacks: the tables shared with the agent */
 	struct tscmap *tsc;	/* the agent stamps with RDTSC: its counts to ns */
+	struct dlinit *dl;	/* the probe before a dlopen's constructors; NULL: none */
 	int pipe_w;		/* the agent's line: closing it tells it we are gone */
 	int wake_fd;		/* the agent's eventfd: records are waiting; -1: none */
 	bool started;		/* the agent runs: it must be told to stop */
@@ -368,6 +370,7 @@ static int make_fds(struct injection *in, struct remote *r, struct fds *fds,
 		return err;
 	}
 	in->ctrl = injring__ctrl(in->ring);
+	in->ctrl->dlinit_want = 1;
 	if (in->tsc)
 		in->ctrl->clock = DT_INJ_CLOCK_TSC;
 	if (o->uw) {
@@ -543,6 +546,7 @@ cleanup:
 	} else if (in->tsc) {
 		vlog("the agent in PID %d stamps its records with the TSC\n", pid);
 	}
+	in->dl = dlinit__start(pid, tv, in->ctrl);
 	snprintf(in->summary, sizeof(in->summary), "in-process agent, %u GOT slots in %llu objects",
 		 in->ctrl->nslots, (unsigned long long)in->ctrl->objects);
 	vlog("agent loaded into PID %d in %.1f ms: %u GOT slots patched in %llu objects\n", pid,
@@ -719,6 +723,9 @@ void inject__detach(struct injection *in)
 	if (!in || in->detached || !in->started)
 		return;
 	in->detached = true;
+	/* No signal once the agent has put the program's action back. */
+	dlinit__end(in->dl, in->pid, in->ctrl);
+	in->dl = NULL;
 	__atomic_store_n(&in->ctrl->cmd_detach, 1, __ATOMIC_RELEASE);
 	wake(in);
 	while (__atomic_load_n(&in->ctrl->state, __ATOMIC_ACQUIRE) != DT_INJ_INERT &&
@@ -744,6 +751,7 @@ void inject__free(struct injection *in)
 		close(in->pipe_w);
 	if (in->wake_fd >= 0)
 		close(in->wake_fd);
+	dlinit__free(in->dl);
 	injring__free(in->ring);
 	injuw__free(in->uw);
 	tscmap__free(in->tsc);

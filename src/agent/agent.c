@@ -32,6 +32,7 @@ static void in_child(void)
 {
 	ag_on = 0;
 	ag_inert = 1;
+	ag_dlinit_restore();
 }
 
 /*
@@ -58,6 +59,7 @@ static void go_inert(enum dt_inj_why why)
 	ag_lock();
 	ag_got_restore();
 	ag_unlock();
+	ag_dlinit_restore();
 	ag_ctrl->why = why;
 	__atomic_store_n(&ag_ctrl->state, DT_INJ_INERT, __ATOMIC_RELEASE);
 	let_go_of_memory();
@@ -106,6 +108,9 @@ static void *watch(void *arg)
 			why = DT_INJ_WHY_DETACH;
 		else if (why == DT_INJ_WHY_NONE && ag_on != (int)ag_ctrl->tracing) {
 			ag_on = (int)__atomic_load_n(&ag_ctrl->tracing, __ATOMIC_ACQUIRE);
+			/* No probe to send it (dlinit.c): the program's action back. */
+			if (!__atomic_load_n(&ag_ctrl->dlinit_want, __ATOMIC_ACQUIRE))
+				ag_dlinit_restore();
 			__atomic_store_n(&ag_ctrl->recording, (uint32_t)ag_on, __ATOMIC_RELEASE);
 		}
 	}
@@ -207,6 +212,7 @@ __attribute__((visibility("default"))) int dt_agent_start(int ring_fd, int ctl_f
 		return -err;
 	pthread_detach(th);
 	started = true;
+	ag_dlinit_install();
 	ag_lock();
 	ag_got_patch();
 	ag_unlock();

@@ -118,5 +118,9 @@ void ag_lock(void) AG_HIDDEN;
 void ag_unlock(void) AG_HIDDEN;
 /* Patching is over for good (inert): a dlopen hook must not patch again. */
 extern int ag_inert AG_HIDDEN;
+bool ag_dl_rescan(void) AG_HIDDEN;
+void ag_dlinit_install(void) AG_HIDDEN;
+void ag_dlinit_restore(void) AG_HIDDEN;
+uint64_t ag_dlinit_passes(void) AG_HIDDEN;
 
 #endif

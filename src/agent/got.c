@@ -353,25 +353,14 @@ static int adds_of(struct dl_phdr_info *info, size_t size, void *data)
 	return 1;
 }
 
-/*
- * Objects loaded later get their slots patched right after the dlopen that
- * loaded them.  Known gap (next phase, memray's fix): the real dlopen's
- * caller is now the agent, so a bare name is searched with the agent's
- * RUNPATH ($ORIGIN) rather than the caller's; and allocations made by the
- * new objects' constructors, inside dlopen, are not seen.
- */
-void *ag_hook_dlopen(const char *file, int mode)
+/* Patches what the loader added since the last pass; false: nothing new. */
+bool ag_dl_rescan(void)
 {
-	uint32_t depth = ag_dl_enter(__builtin_frame_address(0));
-	void *h = ((void *(*)(const char *, int))ag_real[AF_DLOPEN])(file, mode);
 	unsigned long long adds = 0;
 
-	ag_dl_leave(depth);
-	if (!h || ag_inert)
-		return h;
 	dl_iterate_phdr(adds_of, &adds);
 	if (adds == last_adds)
-		return h;
+		return false;
 	ag_got_resolve();
 	ag_lock();
 	if (!ag_inert) {
@@ -380,5 +369,26 @@ void *ag_hook_dlopen(const char *file, int mode)
 	}
 	ag_unlock();
 	ag_uw_loaded();
+	return true;
+}
+
+/*
+ * Objects loaded later get their slots patched before their constructors
+ * run, by the signal's handler (dlinit.c); without it, only once the dlopen
+ * returns, and the dlopen is counted.  Known gap (memray's fix): the real
+ * dlopen's caller is now the agent, so a bare name is searched with the
+ * agent's RUNPATH ($ORIGIN) rather than the caller's.
+ */
+void *ag_hook_dlopen(const char *file, int mode)
+{
+	uint32_t depth = ag_dl_enter(__builtin_frame_address(0));
+	uint64_t passes = ag_dlinit_passes();
+	void *h = ((void *(*)(const char *, int))ag_real[AF_DLOPEN])(file, mode);
+
+	ag_dl_leave(depth);
+	if (!h || ag_inert)
+		return h;
+	if (ag_dl_rescan() && ag_dlinit_passes() == passes)
+		__atomic_fetch_add(&ag_ctrl->ctors_unseen, 1, __ATOMIC_RELAXED);
 	return h;
 }

@@ -214,6 +214,7 @@ uint32_t ag_uw_walk(uint64_t *ips, uint32_t max, struct ag_walk_log *log, uint64
 	struct uwexec_regs r = { .pc = log->ret, .sp = log->sp + 16, .bp = log->bp };
 	uint64_t fp_frames = 0;
 	uint32_t n = 1, i, k;
+	bool hooked = nhooks;
 	int end;
 
 	ips[0] = log->ret;
@@ -229,8 +230,10 @@ uint32_t ag_uw_walk(uint64_t *ips, uint32_t max, struct ag_walk_log *log, uint64
 		nhooks--;
 		log->nocache = true;
 	}
-	/* Frames a frame-pointer step (--unwind=auto) took through a hook. */
-	if (fp_frames) {
+	/* Frames a frame-pointer step (--unwind=auto) took through a hook, or
+	 * rows of the agent's own did (tables the tracer rebuilt once the agent
+	 * was mapped, after a dlopen: a constructor's stack passes its hook). */
+	if (fp_frames || hooked) {
 		for (i = k = 0; i < n; i++)
 			if (i == 0 || !in_agent(ips[i]))
 				ips[k++] = ips[i];

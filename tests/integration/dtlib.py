@@ -160,14 +160,6 @@ def fixture(build, name):
     return os.path.join(build, "tests", name)
 
 
-# What --inject cannot see, as the man page says: the allocations of the
-# constructors ld.so runs during a dlopen (dl-init.c's call_init, called
-# from dl-open.c).  A launch's, before the entry point, it sees: the agent
-# goes in before them (injlaunch.c).  A site is left out of the uprobe
-# capture when its frames name every file of one group.  (ld.so's own
-# allocations, through its own pointers to libc's functions, rtld-malloc.h,
-# the agent sees: src/agent/got.c.)
-UNSEEN_BY_AGENT = (("(dl-init.c:", "(dl-open.c:"),)
 # The DTV of each new thread, which ld.so allocates (dl-tls.c): under
 # --inject it is larger (1,152 bytes against 1,088 here), since the agent
 # is one more object with TLS of its own; the same blocks, so only their
@@ -199,18 +191,11 @@ TRACE_SAME = ("lost_events", "unknown_reallocs", "displaced_blocks", "realloc_ra
 _ADDR = re.compile(r"^0x[0-9A-Fa-f]+: ")
 
 
-def dropped(frames, drop):
-    """Whether some group of drop has each of its strings in a frame."""
-    return any(all(any(s in f for f in frames) for s in group) for group in drop)
-
-
-def by_stack(d, drop=()):
+def by_stack(d):
     """{frames without their addresses (ASLR): sorted numbers of the pps}."""
     out = {}
     for pp in d["pps"]:
         frames = tuple(_ADDR.sub("", d["ftbl"][i]) for i in pp["fs"])
-        if dropped(frames, drop):
-            continue
         nums = PP_NUMS_THREADS if any("start_thread (" in f for f in frames) else PP_NUMS
         if any(AGENT_TLS in f for f in frames):
             nums = COUNTS
@@ -218,7 +203,7 @@ def by_stack(d, drop=()):
     return {k: sorted(v) for k, v in out.items()}
 
 
-def same_document(a, b, drop=()):
+def same_document(a, b):
     """The differences between an --inject capture (a) and the uprobes' (b):
     [] when they are the same document but for times, pid and tracer
     statistics."""
@@ -231,37 +216,32 @@ def same_document(a, b, drop=()):
     for k in TRACE_SAME:
         if ta.get(k) != tb.get(k):
             diffs.append(f"dhatTrace.{k}: {ta.get(k)} vs {tb.get(k)}")
-    sa, sb = by_stack(a), by_stack(b, drop)
+    sa, sb = by_stack(a), by_stack(b)
     for k in sorted(set(sa) | set(sb)):
         if sa.get(k) != sb.get(k):
             diffs.append(f"{' | '.join(k[:4])}: {sa.get(k)} vs {sb.get(k)}")
-    fa, fb = (frames_used(d, drop) for d in (a, b))
+    fa, fb = (frames_used(d) for d in (a, b))
     if not diffs and fa != fb:
         diffs.append(f"ftbl: {len(fa)} vs {len(fb)} frames")
     return diffs
 
 
-def frames_used(d, drop=()):
-    """ftbl's entries (addresses off) that the pps not dropped use."""
+def frames_used(d):
+    """ftbl's entries (addresses off) that the pps use."""
     used = set()
     for pp in d["pps"]:
-        if not dropped([d["ftbl"][i] for i in pp["fs"]], drop):
-            used.update(pp["fs"])
+        used.update(pp["fs"])
     return sorted(_ADDR.sub("", d["ftbl"][i]) for i in used)
 
 
-def compare_modes(c, drop=UNSEEN_BY_AGENT):
+def compare_modes(c):
     """Under DT_INJECT=1: each capture the test made with --inject against
     its twin made with the uprobes."""
     for label, a, b, rc, err in TWINS:
         if not c.check(rc == 0, f"{label}: the uprobe twin: exit 0", err[-400:]):
             continue
         da, db = load(a), load(b)
-        diffs = same_document(da, db, drop)
-        left = len(db["pps"]) - sum(len(v) for v in by_stack(db, drop).values())
-        if left:
-            print(f"# {label}: {left} uprobe site(s) of ld.so's own or of constructors "
-                  "left out")
+        diffs = same_document(da, db)
         c.check(not diffs, f"{label}: --inject and uprobes write the same document "
                 "(but times, pid, tracer statistics)", "; ".join(diffs[:6]))
     TWINS.clear()

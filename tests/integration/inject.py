@@ -23,7 +23,8 @@ import sys
 import tempfile
 import time
 
-from dtlib import AGENT_TLS, Checks, attach, expect_sites, fixture, load, sites
+from dtlib import (AGENT_TLS, Checks, attach, expect_sites, fixture, launch as dt_launch, load,
+                   same_document, sites)
 from expected import BASIC, CXX, THREADS
 from nslib import copied_root
 
@@ -220,6 +221,50 @@ def later(c, tmp):
     rc, err = attach(DT, out, [fixture(BUILD, "forker")], "--inject", "-d", "60s")
     if c.check(rc == 0, "forker: exit 0", err[-600:]):
         expect_sites(c, sites(out, "forker.c"), want, "forker --inject (children not recorded)")
+
+
+def constructors(c, tmp):
+    """A library whose constructor allocates, dlopen'ed while traced: the
+    loader runs the constructor inside dlopen, and the agent has patched the
+    library by then (the signal of --inject's one probe, src/agent/dlinit.c),
+    so both modes write the same document, launched and attached.  A thread
+    that blocks that signal gets none: its dlopen is counted and said."""
+    argv = [fixture(BUILD, "dlopen"), fixture(BUILD, "libdlctor.so")]
+    want = {"ctor_keep": (900, 3), "ctor_temp": (100, 2), "lib_alloc": (6000, 40)}
+    late = "constructors before the agent could patch them"
+    for how in ("launch", "attach"):
+        docs = {}	# mode: its output
+        for mode, opts in (("inject", ["--inject", "-v"]), ("uprobe", [])):
+            out = os.path.join(tmp, f"ctor-{how}-{mode}.json")
+            if how == "launch":
+                r = dt_launch(DT, out, argv, *opts)
+                rc, err = r.returncode, r.stderr
+            else:
+                rc, err = attach(DT, out, argv, *opts, "-d", "60s")
+            if c.check(rc == 0, f"constructors {how} {mode}: exit 0", err[-600:]):
+                docs[mode] = out
+            if mode == "inject":
+                c.check(late not in err and re.search(r"[1-9]\d* patch passes before "
+                                                        r"constructors", err),
+                        f"constructors {how} --inject: patched before the constructor ran",
+                        err[-600:])
+        if len(docs) < 2:
+            continue
+        got = {k: (v["tb"], v["tbk"]) for k, v in sites(docs["inject"], "dlctor.c").items()}
+        c.check(got == want, f"constructors {how} --inject: the constructor's allocations "
+                "recorded (ctor_keep 3 x 300, ctor_temp 2 x 50)", str(got))
+        diffs = same_document(load(docs["inject"]), load(docs["uprobe"]))
+        c.check(not diffs, f"constructors {how}: --inject and uprobes write the same document",
+                "; ".join(diffs[:4]))
+    out = os.path.join(tmp, "ctor-blocked.json")
+    rc, err = attach(DT, out, argv, "--inject", "-d", "60s",
+                     env=dict(os.environ, DLOPEN_BLOCK_URG="1"))
+    if c.check(rc == 0, "constructors, SIGURG blocked: exit 0", err[-600:]):
+        got = sites(out, "dlctor.c")
+        c.check("ctor_keep" not in got and re.search(r"1 dlopen\(s\) in PID \d+ ran the new "
+                                                    r"objects' " + late + r" \(the thread "
+                                                    r"blocked SIGURG\)", err),
+                "constructors, SIGURG blocked: not recorded, and said", err[-600:])
 
 
 def exec_(c, tmp):
@@ -555,6 +600,7 @@ c = Checks()
 with tempfile.TemporaryDirectory() as tmp:
     parity(c, tmp)
     later(c, tmp)
+    constructors(c, tmp)
     syscalls(c, tmp)
     churn(c, tmp)
     noexec(c, tmp)
