@@ -192,6 +192,9 @@ __attribute__((visibility("default"))) int dt_agent_start(int ring_fd, int ctl_f
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ag_seen == MAP_FAILED)
 		return -ENOMEM;
+	/* Each thread's state (no TLS of our own): a key, a pool of slots. */
+	if (ag_thread_init())
+		return -EAGAIN;
 	pipe_fd = ctl_fd;
 	ag_wake_fd = wake_fd;
 	ag_tsc = ag_ctrl->clock == DT_INJ_CLOCK_TSC && tsc_readable();

@@ -11,6 +11,7 @@
  * inside someone else's program: no malloc, no stdio, no lock on a hook's
  * path, errno left as the real function set it.
  */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <linux/types.h>
@@ -46,6 +47,34 @@ extern int ag_wake_fd AG_HIDDEN;
 extern bool ag_tsc AG_HIDDEN;	/* records are stamped with RDTSC counts */	/* eventfd the reader polls; -1: none */
 #define AG_SEEN_SLOTS (1U << 16)
 void *ag_hook_dlopen(const char *file, int mode) AG_HIDDEN;
+
+/* thread.c: what each thread keeps (the fields: hooks.c) */
+#define AG_OPEN_MAX 8
+#define AG_DL_MAX 4
+struct ag_thread {
+	uint64_t guard_sp, guard_t, failed_sp;
+	uint64_t stk_lo, stk_hi;
+	uint64_t dlinit_passes;
+	const uint64_t *open_hooks[AG_OPEN_MAX];
+	const uint64_t *dl_hooks[AG_DL_MAX];
+	uint32_t open_n, dl_n;
+	uint32_t next_free;	/* the pool's: a free slot's successor + 1 */
+	bool guard_cxx_new;
+} __attribute__((aligned(64)));	/* each thread's own cache lines: written on every call */
+int ag_thread_init(void) AG_HIDDEN;
+extern pthread_key_t ag_thread_key AG_HIDDEN;
+struct ag_thread *ag_thread_none(struct ag_thread *tmp, struct ag_thread *t) AG_HIDDEN;
+/* This thread's state; tmp (zeroed) where it has none (it is exiting, or
+ * the pool is spent); NULL: the call is the agent's own (setting up the
+ * slot), to be passed through. */
+static inline struct ag_thread *ag_thread_get(struct ag_thread *tmp)
+{
+	struct ag_thread *t = pthread_getspecific(ag_thread_key);
+
+	if (__builtin_expect((uintptr_t)t > 1, 1))
+		return t;
+	return ag_thread_none(tmp, t);
+}
 /* A dlopen hook's frame while the real dlopen runs (hooks.c: dl_hooks);
  * leave with what enter returned. */
 uint32_t ag_dl_enter(const uint64_t *frame) AG_HIDDEN;

@@ -29,18 +29,20 @@
 
 static struct sigaction old_action;
 static int taken;
-/* This thread's passes: a dlopen's hook tells its own from another's. */
-static __thread uint64_t passes __attribute__((tls_model("initial-exec")));
 
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
+	struct ag_thread tmp, *t;
 	int saved = errno;
 
 	(void)sig;
 	(void)si;
 	(void)uc;
 	if (!ag_inert && ag_dl_rescan()) {
-		passes++;
+		/* Per thread too: a dlopen's hook tells its own from another's. */
+		t = ag_thread_get(&tmp);
+		if (t)
+			t->dlinit_passes++;
 		__atomic_fetch_add(&ag_ctrl->dlinit_passes, 1, __ATOMIC_RELAXED);
 	}
 	errno = saved;
@@ -76,5 +78,7 @@ void ag_dlinit_restore(void)
 
 uint64_t ag_dlinit_passes(void)
 {
-	return passes;
+	struct ag_thread tmp, *t = ag_thread_get(&tmp);
+
+	return t ? t->dlinit_passes : 0;
 }

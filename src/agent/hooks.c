@@ -17,8 +17,6 @@
 #include <sys/mman.h>
 #include "agent.h"
 
-#define TLS_IE __attribute__((tls_model("initial-exec")))
-
 typedef uint64_t (*fn3_t)(uint64_t, uint64_t, uint64_t);
 
 void *ag_real[AF_NR + 1];
@@ -31,8 +29,7 @@ uint64_t *ag_seen;
 int ag_wake_fd = -1;
 
 /*
- * Per thread, initial-exec (the glibc manual's rule for malloc hooks: a
- * dynamic TLS access may itself call malloc).
+ * Per thread (struct ag_thread: thread.c, no TLS of the agent's own).
  *
  * guard_sp: the stack pointer of the thread's outermost hooked call still
  * open (0: none).  A call deeper on the same stack and soon after is nested
@@ -55,24 +52,19 @@ int ag_wake_fd = -1;
  * stk_*: the thread's stack mapping, the only memory a frame-pointer walk
  * may read.
  */
-static __thread uint64_t guard_sp TLS_IE, guard_t TLS_IE, failed_sp TLS_IE;
-static __thread bool guard_cxx_new TLS_IE;
-#define OPEN_MAX 8
-static __thread const uint64_t *open_hooks[OPEN_MAX] TLS_IE;
-static __thread uint32_t open_n TLS_IE;
+#define OPEN_MAX AG_OPEN_MAX
 
 /* The frame of a hook open inside the C++ runtime's new; the old count,
  * which its return restores (a throw through it leaves it, cleared by the
  * next outermost call). */
-static inline uint32_t open_hook(const uint64_t *frame)
+static inline uint32_t open_hook(struct ag_thread *t, const uint64_t *frame)
 {
-	uint32_t depth = open_n;
+	uint32_t depth = t->open_n;
 
 	if (depth < OPEN_MAX)
-		open_hooks[open_n++] = frame;
+		t->open_hooks[t->open_n++] = frame;
 	return depth;
 }
-static __thread uint64_t stk_lo TLS_IE, stk_hi TLS_IE;
 
 /*
  * The frames of this thread's dlopen hooks still in the real dlopen (got.c:
@@ -80,22 +72,28 @@ static __thread uint64_t stk_lo TLS_IE, stk_hi TLS_IE;
  * hooks, and a constructor may dlopen again).  A stack taken meanwhile
  * passes over them, as over open_hooks: the frames the probes see.
  */
-#define DL_MAX 4
-static __thread const uint64_t *dl_hooks[DL_MAX] TLS_IE;
-static __thread uint32_t dl_n TLS_IE;
+#define DL_MAX AG_DL_MAX
 
+/* Only a thread with a slot of its own keeps them (not one exiting). */
 uint32_t ag_dl_enter(const uint64_t *frame)
 {
-	uint32_t depth = dl_n;
+	struct ag_thread tmp, *t = ag_thread_get(&tmp);
+	uint32_t depth;
 
+	if (!t || t == &tmp)
+		return 0;
+	depth = t->dl_n;
 	if (depth < DL_MAX)
-		dl_hooks[dl_n++] = frame;
+		t->dl_hooks[t->dl_n++] = frame;
 	return depth;
 }
 
 void ag_dl_leave(uint32_t depth)
 {
-	dl_n = depth;
+	struct ag_thread tmp, *t = ag_thread_get(&tmp);
+
+	if (t)
+		t->dl_n = depth;
 }
 
 #define NEST_MAX_STACK (64 * 1024)
@@ -210,14 +208,14 @@ void ag_count_stack(uint64_t fp_frames)
  * calls into a stack buffer (once per thread; again only if sp leaves it,
  * as on a signal's alternate stack).  0/0 if not found: no walk then.
  */
-static void find_stack(uint64_t sp)
+static void find_stack(struct ag_thread *t, uint64_t sp)
 {
 	char buf[512];
 	uint64_t start = 0, end = 0, *v = &start;
 	int fd, saved = errno, state = 0;
 	ssize_t n, i;
 
-	stk_lo = stk_hi = 0;
+	t->stk_lo = t->stk_hi = 0;
 	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		goto out;
@@ -239,8 +237,8 @@ static void find_stack(uint64_t sp)
 			} else if (ch == ' ') {
 				state = 2;
 				if (sp >= start && sp < end) {
-					stk_lo = start;
-					stk_hi = end;
+					t->stk_lo = start;
+					t->stk_hi = end;
 					goto done;
 				}
 			} else {
@@ -286,16 +284,16 @@ static bool mapped(uint64_t lo, uint64_t hi)
  * are looked up in /proc/self/maps: reading it from a thousand threads at
  * once took seconds.
  */
-static void stack_bounds(uint64_t sp)
+static void stack_bounds(struct ag_thread *t, uint64_t sp)
 {
 	uint64_t tp = (uint64_t)(uintptr_t)__builtin_thread_pointer(), lo = sp & ~4095ULL;
 
 	if (tp > sp && tp - sp <= (64ULL << 20) && mapped(lo, tp)) {
-		stk_lo = lo;
-		stk_hi = tp;
+		t->stk_lo = lo;
+		t->stk_hi = tp;
 		return;
 	}
-	find_stack(sp);
+	find_stack(t, sp);
 }
 
 static uint64_t stack_hash(const uint64_t *ips, uint32_t n, uint32_t epoch)
@@ -321,12 +319,13 @@ static bool stack_sent(uint64_t h)
 	return false;
 }
 
-static uint32_t fp_walk(uint64_t *ips, uint32_t max, uint64_t fp, uint64_t sp)
+static uint32_t fp_walk(const struct ag_thread *t, uint64_t *ips, uint32_t max, uint64_t fp,
+		       uint64_t sp)
 {
 	uint64_t next, r;
 	uint32_t n = 1;
 
-	while (n < max && fp >= sp && fp + 16 <= stk_hi && !(fp & 7)) {
+	while (n < max && fp >= sp && fp + 16 <= t->stk_hi && !(fp & 7)) {
 		next = ((const uint64_t *)fp)[0];
 		r = ((const uint64_t *)fp)[1];
 		if (!r)
@@ -343,15 +342,15 @@ static uint32_t fp_walk(uint64_t *ips, uint32_t max, uint64_t fp, uint64_t sp)
 
 /* The hook frames a walk passes over, outermost (highest) first: the
  * dlopen hooks', then nopen of open_hooks. */
-static uint32_t hooks_open(const uint64_t **out, uint32_t nopen)
+static uint32_t hooks_open(const struct ag_thread *t, const uint64_t **out, uint32_t nopen)
 {
 	uint32_t n = 0, i, j;
 	const uint64_t *f;
 
-	for (i = 0; i < dl_n && i < DL_MAX; i++)
-		out[n++] = dl_hooks[i];
+	for (i = 0; i < t->dl_n && i < DL_MAX; i++)
+		out[n++] = t->dl_hooks[i];
 	for (i = 0; i < nopen && i < OPEN_MAX; i++)
-		out[n++] = open_hooks[i];
+		out[n++] = t->open_hooks[i];
 	for (i = 1; i < n; i++)
 		for (j = i; j > 0 && out[j] > out[j - 1]; j--) {
 			f = out[j];
@@ -361,10 +360,11 @@ static uint32_t hooks_open(const uint64_t **out, uint32_t nopen)
 	return n;
 }
 
-static uint64_t take_stack(uint64_t ret, uint64_t fp, uint64_t sp, uint32_t nopen)
+static uint64_t take_stack(struct ag_thread *t, uint64_t ret, uint64_t fp, uint64_t sp,
+			   uint32_t nopen)
 {
 	const uint64_t *hooks[DL_MAX + OPEN_MAX];
-	uint32_t nhooks = dl_n || nopen ? hooks_open(hooks, nopen) : 0;
+	uint32_t nhooks = t->dl_n || nopen ? hooks_open(t, hooks, nopen) : 0;
 	uint64_t ips[DT_MAX_FRAMES], h, *slot, pos;
 	uint32_t n = 1, max = ag_max_frames, epoch, k;
 	struct ag_walk_log log;
@@ -373,10 +373,10 @@ static uint64_t take_stack(uint64_t ret, uint64_t fp, uint64_t sp, uint32_t nope
 	char *rec;
 
 	ips[0] = ret;
-	if (sp < stk_lo || sp >= stk_hi)
-		stack_bounds(sp);
+	if (sp < t->stk_lo || sp >= t->stk_hi)
+		stack_bounds(t, sp);
 	epoch = __atomic_load_n(&ag_ctrl->epoch, __ATOMIC_RELAXED);
-	if (sp >= stk_lo && sp < stk_hi && ag_uw) {
+	if (sp >= t->stk_lo && sp < t->stk_hi && ag_uw) {
 		log.sp = sp;
 		log.ret = ret;
 		log.bp = fp;
@@ -384,19 +384,19 @@ static uint64_t take_stack(uint64_t ret, uint64_t fp, uint64_t sp, uint32_t nope
 		log.gen = ag_uw_gen();
 		/* Found again and sent: nothing else to do (if not sent, the
 		 * frames are needed, so it is walked). */
-		if (!nhooks && ag_wc_find(&log, stk_hi, &hit) && stack_sent(hit.h)) {
+		if (!nhooks && ag_wc_find(&log, t->stk_hi, &hit) && stack_sent(hit.h)) {
 			ag_uw_count(hit.end, hit.fp_frames);
 			return hit.h;
 		}
 		log.nlog = 0;
 		log.bp_used = log.nocache = false;
 		log.bp_at = 0;
-		n = ag_uw_walk(ips, max, &log, stk_lo, stk_hi, hooks, nhooks);
+		n = ag_uw_walk(ips, max, &log, t->stk_lo, t->stk_hi, hooks, nhooks);
 		h = stack_hash(ips, n, epoch);
 		ag_wc_keep(&log, h);
 	} else {
-		if (sp >= stk_lo && sp < stk_hi)
-			n = fp_walk(ips, max, fp, sp);
+		if (sp >= t->stk_lo && sp < t->stk_hi)
+			n = fp_walk(t, ips, max, fp, sp);
 		else
 			ag_count(DT_CNT_UW_READ_FAULT);
 		h = stack_hash(ips, n, epoch);
@@ -488,33 +488,40 @@ static inline uint64_t coarse_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static inline bool nested(uint64_t sp)
+static inline bool nested(struct ag_thread *t, uint64_t sp)
 {
-	if (!guard_sp)
+	if (!t->guard_sp)
 		return false;
-	if (sp < guard_sp && guard_sp - sp < NEST_MAX_STACK &&
-	    coarse_ns() - guard_t < NEST_MAX_NS)
+	if (sp < t->guard_sp && t->guard_sp - sp < NEST_MAX_STACK &&
+	    coarse_ns() - t->guard_t < NEST_MAX_NS)
 		return true;
 	ag_count(DT_CNT_STALE_ENTRY);
-	guard_sp = 0;
+	t->guard_sp = 0;
 	return false;
 }
 
+/* The agent's own calls (a thread without a slot: not marked). */
 uint64_t ag_self_begin(uint64_t sp)
 {
-	uint64_t saved = guard_sp;
+	struct ag_thread tmp, *t = ag_thread_get(&tmp);
+	uint64_t saved;
 
+	if (!t || t == &tmp)
+		return 1;
+	saved = t->guard_sp;
 	if (!saved) {
-		guard_sp = sp;
-		guard_t = coarse_ns();
+		t->guard_sp = sp;
+		t->guard_t = coarse_ns();
 	}
 	return saved;
 }
 
 void ag_self_end(uint64_t saved)
 {
-	if (!saved)
-		guard_sp = 0;
+	struct ag_thread tmp, *t = ag_thread_get(&tmp);
+
+	if (!saved && t)
+		t->guard_sp = 0;
 }
 
 /*
@@ -528,34 +535,38 @@ hook(int idx, unsigned int fn, uint64_t a, uint64_t b, uint64_t c, uint64_t *fra
 {
 	fn3_t real = (fn3_t)ag_real[idx];
 	uint64_t size = 0, old = 0, t_entry, sid, addr, r, sp = (uint64_t)frame;
+	struct ag_thread tmp, *t;
 	uint32_t depth;
 
 	if (!ag_on)
 		return real(a, b, c);
-	if (nested(sp)) {
-		if (!guard_cxx_new)
+	t = ag_thread_get(&tmp);
+	if (!t)
+		return real(a, b, c);
+	if (nested(t, sp)) {
+		if (!t->guard_cxx_new)
 			return real(a, b, c);
-		depth = open_hook(frame);
+		depth = open_hook(t, frame);
 		r = real(a, b, c);
-		open_n = depth;
+		t->open_n = depth;
 		if (!r && fn != DT_FN_FREE && fn != DT_FN_DELETE && fn != DT_FN_POSIX_MEMALIGN) {
-			failed_sp = guard_sp;
-			guard_sp = 0;
+			t->failed_sp = t->guard_sp;
+			t->guard_sp = 0;
 		}
 		return r;
 	}
-	if (failed_sp && failed_sp <= sp)
-		failed_sp = 0;	/* that new is long gone (it threw) */
-	if (!failed_sp)
-		open_n = 0;
-	guard_sp = sp;
-	guard_t = coarse_ns();
-	guard_cxx_new = ag_cxx_new[idx];
+	if (t->failed_sp && t->failed_sp <= sp)
+		t->failed_sp = 0;	/* that new is long gone (it threw) */
+	if (!t->failed_sp)
+		t->open_n = 0;
+	t->guard_sp = sp;
+	t->guard_t = coarse_ns();
+	t->guard_cxx_new = ag_cxx_new[idx];
 	if (fn == DT_FN_FREE || fn == DT_FN_DELETE) {
 		if (a)
 			emit_free(a);
 		r = real(a, b, c);
-		guard_sp = 0;
+		t->guard_sp = 0;
 		return r;
 	}
 	switch (fn) {
@@ -584,12 +595,12 @@ hook(int idx, unsigned int fn, uint64_t a, uint64_t b, uint64_t c, uint64_t *fra
 	t_entry = old ? now_ns() : 0;
 	/* frame[1]: the return address into the caller (a GOT call leaves no
 	 * frame of its own); frame[0]: the caller's rbp. */
-	sid = take_stack(frame[1], frame[0], sp, failed_sp ? open_n : 0);
-	depth = guard_cxx_new ? open_hook(frame) : open_n;
+	sid = take_stack(t, frame[1], frame[0], sp, t->failed_sp ? t->open_n : 0);
+	depth = t->guard_cxx_new ? open_hook(t, frame) : t->open_n;
 	r = real(a, b, c);
-	open_n = depth;
-	if (failed_sp == sp) {
-		failed_sp = 0;
+	t->open_n = depth;
+	if (t->failed_sp == sp) {
+		t->failed_sp = 0;
 		return r;
 	}
 	addr = r;
@@ -599,7 +610,7 @@ hook(int idx, unsigned int fn, uint64_t a, uint64_t b, uint64_t c, uint64_t *fra
 		emit_realloc(fn, addr, size, sid, old, t_entry);
 	else if (addr)
 		emit_alloc(fn, addr, size, sid);
-	guard_sp = 0;
+	t->guard_sp = 0;
 	return r;
 }
 

@@ -51,17 +51,7 @@ def sites(path, source):
     return out
 
 
-def expect_sites(c, got, want, label, dtv_site=None):
-    """dtv_site: the site of the new threads' DTVs, whose bytes differ under
-    --inject (AGENT_TLS): there only the counts must be as wanted."""
-    if INJECT and dtv_site in want:
-        want = dict(want)
-        w, g = want.pop(dtv_site), got.get(dtv_site)
-        got = {k: v for k, v in got.items() if k != dtv_site}
-        counts = None if g is None else (g["tbk"], g["gbk"], g["ebk"])
-        c.check(counts == (w[1], w[3], w[5]),
-                f"{label}: {dtv_site} tbk/gbk/ebk = {(w[1], w[3], w[5])} (the DTVs)",
-                f"got {counts}")
+def expect_sites(c, got, want, label):
     for fn, numbers in want.items():
         g = got.get(fn)
         if g is None:
@@ -160,12 +150,6 @@ def fixture(build, name):
     return os.path.join(build, "tests", name)
 
 
-# The DTV of each new thread, which ld.so allocates (dl-tls.c): under
-# --inject it is larger (1,152 bytes against 1,088 here), since the agent
-# is one more object with TLS of its own; the same blocks, so only their
-# counts compare.
-AGENT_TLS = "(dl-tls.c:"
-COUNTS = ("tbk", "mbk", "gbk", "ebk")
 # Per site, every number but tl (the sum of lifetimes: times).  mb/mbk,
 # a site's own peak, only where one thread allocates there: threads that
 # allocate and free at one site at once (threads.c's site_work) give it
@@ -197,8 +181,6 @@ def by_stack(d):
     for pp in d["pps"]:
         frames = tuple(_ADDR.sub("", d["ftbl"][i]) for i in pp["fs"])
         nums = PP_NUMS_THREADS if any("start_thread (" in f for f in frames) else PP_NUMS
-        if any(AGENT_TLS in f for f in frames):
-            nums = COUNTS
         out.setdefault(frames, []).append(tuple(pp[k] for k in nums))
     return {k: sorted(v) for k, v in out.items()}
 

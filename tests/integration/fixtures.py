@@ -47,17 +47,15 @@ with tempfile.TemporaryDirectory() as tmp:
                                ("cxx-nofp", "cxx.cpp", CXX), ("stdcxx", "stdcxx.cpp", STDCXX)):
         out = os.path.join(tmp, name + ".json")
         r = launch(DT, out, [fixture(BUILD, name)])
-        # threads.c's site "main": the DTV of each new thread (dtlib.AGENT_TLS).
-        dtv = "main" if source == "threads.c" else None
         if c.check(r.returncode == 0, f"launch {name}: exit 0", r.stderr):
-            expect_sites(c, sites(out, source), want, f"launch {name}", dtv)
+            expect_sites(c, sites(out, source), want, f"launch {name}")
             extra = load(out)["dhatTrace"]
             c.check(extra["lost_events"] == 0 and extra["returns_without_entry"] == 0,
                     f"launch {name}: nothing lost", str(extra))
         out = os.path.join(tmp, name + "-attach.json")
         rc, err = attach(DT, out, [fixture(BUILD, name)], "-d", "60s")
         if c.check(rc == 0, f"attach {name}: target exit ends the capture, exit 0", err):
-            expect_sites(c, sites(out, source), want, f"attach {name}", dtv)
+            expect_sites(c, sites(out, source), want, f"attach {name}")
 
     # Each --unwind mode on what it can do: frame pointers on the -O0 build,
     # DWARF alone on the build without them.

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 
-from dtlib import (AGENT_TLS, Checks, attach, expect_sites, fixture, launch as dt_launch, load,
+from dtlib import (Checks, attach, expect_sites, fixture, launch as dt_launch, load,
                    same_document, sites)
 from expected import BASIC, CXX, THREADS
 from nslib import copied_root
@@ -45,12 +45,6 @@ FP = (["--inject", "--unwind=fp"], ["--unwind=fp"])
 DWARF = (["--inject", "--unwind=dwarf"], ["--unwind=dwarf"])
 # --unwind=auto, the default: DWARF where there are tables.
 AUTO = (["--inject"], ["--unwind=dwarf"])
-
-
-def no_dtv_bytes(p):
-    """pps() with the new threads' DTVs (dtlib.AGENT_TLS) counted only:
-    under --inject they hold the agent's TLS module too."""
-    return {k: (v[1], v[3], v[5]) if any(AGENT_TLS in f for f in k) else v for k, v in p.items()}
 
 
 def parity(c, tmp):
@@ -93,7 +87,7 @@ def parity(c, tmp):
                                  "truncated" in k}))
         if len(got) < 2:
             continue
-        a, b = no_dtv_bytes(got["inject"][0]), no_dtv_bytes(got["uprobe"][0])
+        a, b = got["inject"][0], got["uprobe"][0]
         diff = {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)}
         c.check(not diff and len(a) > 0,
                 f"{name}: --inject and uprobes give the same stacks and numbers ({len(a)} sites)",
