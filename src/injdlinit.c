@@ -19,6 +19,7 @@
 #include "elfsym.h"
 #include "injdlinit.h"
 #include "log.h"
+#include "util.h"
 
 #define MAX_LINKS 2
 
@@ -29,9 +30,8 @@ struct dlinit {
 
 static bool is_loader_or_libc(const char *path)
 {
-	const char *b = strrchr(path, '/');
+	const char *b = path_base(path);
 
-	b = b ? b + 1 : path;
 	return !strncmp(b, "ld-linux", 8) || !strncmp(b, "libc.so", 7);
 }
 

@@ -87,13 +87,6 @@ static bool in_unsafe(void *ctx, uint64_t pc)
 	return false;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *b = strrchr(path, '/');
-
-	return b ? b + 1 : path;
-}
-
 /* The libc functions the load calls, at their addresses in the target. */
 struct libc_fns {
 	uint64_t dlopen, dlsym, dlerror;
@@ -111,7 +104,7 @@ static int find_libc(pid_t pid, const struct tview *tv, struct libc_fns *f, stru
 	int err = 0;
 
 	for (i = 0; i < n; i++) {
-		const char *b = base_name(tview__module(tv, maps[i].mod)->path);
+		const char *b = path_base(tview__module(tv, maps[i].mod)->path);
 
 		if (!strncmp(b, "libc.so", 7))
 			libc = maps[i].mod;
@@ -173,7 +166,7 @@ int inject__own_allocator(const struct tview *tv, char *names, size_t len)
 	for (m = TV_FIRST_MODULE; m < tview__nr_modules(tv); m++) {
 		if (tview__module(tv, m)->is_exe)
 			exe = m;
-		libc |= !strncmp(base_name(tview__module(tv, m)->path), "libc.so", 7);
+		libc |= !strncmp(path_base(tview__module(tv, m)->path), "libc.so", 7);
 	}
 	/* A static executable is refused with its own reason (find_libc()). */
 	if (!exe || !libc || !tview__module_open_path(tv, exe, path, sizeof(path)) ||

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define NSEC_PER_USEC 1000ULL
@@ -31,6 +32,13 @@ void path_tagged(const char *path, const char *tag, char *buf, size_t len);
 /* The n-th file of a series named after out (n > 0): out.json -> out.n.json,
  * other names out.n; n == 0: out itself. */
 void numbered_output(const char *out, unsigned long n, char *buf, size_t len);
+/* What follows path's last '/' (all of it without one). */
+static inline const char *path_base(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return b ? b + 1 : path;
+}
 /* CLOCK_MONOTONIC in ns: the clock bpf_ktime_get_ns() reads. */
 uint64_t mono_ns(void);
 
