@@ -40,6 +40,14 @@ __u64 counters[DT_CNT_NR];
 /* Set once every probe is attached, so the capture starts at one instant
  * rather than function by function. */
 volatile __u32 tracing_on;
+/*
+ * --inject with an executable that defines the allocator itself: the
+ * in-process agent's code, [agent_lo, agent_hi).  A call whose return
+ * address lies there came through one of its GOT hooks, which records it:
+ * the probes skip it, and what it calls (nested), as the same call.  0:
+ * no agent.
+ */
+volatile __u64 agent_lo, agent_hi;
 /* Set at the first operator delete: until then no thread has a delete mark
  * (struct pending), and free() need not look its slot up. */
 volatile __u32 deletes_seen;
@@ -56,7 +64,7 @@ struct pending {
 	/* The call has no return probe (DT_COOKIE_NO_RETURN): the allocator it
 	 * calls (operator new's malloc) returns its block. */
 	__u32 no_return;
-	__u32 pad;
+	__u32 skip;	/* the agent's call (agent_lo): nothing to record */
 	/* The last operator delete entered (its free recorded), its stack
 	 * pointer and jiffies: the free() it may call, on or under its frame,
 	 * is the same call (allocfns.h).  0: none. */
@@ -377,6 +385,18 @@ out:
 	return h;
 }
 
+/* Entered from the agent's hooks: the return address at [sp] is its code
+ * (every probe sits where sp is still the entry's, src/placement.c). */
+static __always_inline bool from_agent(__u64 sp)
+{
+	__u64 ra;
+
+	if (!agent_hi)
+		return false;
+	return !bpf_probe_read_user(&ra, sizeof(ra), (void *)sp) && ra >= agent_lo &&
+	       ra < agent_hi;
+}
+
 static __always_inline struct pending *slot(__u64 flags)
 {
 	return bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0, flags);
@@ -411,7 +431,8 @@ static __always_inline int enter(struct pt_regs *ctx, __u32 fn, __u64 size, __u6
 		}
 		count(DT_CNT_STALE_ENTRY);
 	}
-	p->stack_id = capture_stack(ctx);
+	p->skip = from_agent(sp);
+	p->stack_id = p->skip ? 0 : capture_stack(ctx);
 	p->size = size;
 	p->arg = arg;
 	p->j_entry = jif;
@@ -541,6 +562,8 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 	}
 	c = *p;
 	p->sp = 0;
+	if (c.skip)
+		return 0;
 
 	if (c.fn == DT_FN_POSIX_MEMALIGN) {
 		if ((int)ret != 0 || bpf_probe_read_user(&addr, sizeof(addr), (void *)c.arg))
@@ -623,6 +646,9 @@ static __always_inline int record_free(struct pt_regs *ctx, __u64 ptr, bool del)
 		p->del_sp = sp;
 		p->del_j = bpf_jiffies64();
 	}
+	/* After the delete's mark: the free it calls is its own either way. */
+	if (from_agent(sp))
+		return 0;
 	rb = cpu_ring();
 	f = rb ? bpf_ringbuf_reserve(rb, sizeof(*f), 0) : NULL;
 	if (!f) {

@@ -306,7 +306,7 @@ static int place_probes(struct dt_config *cfg, const struct capture_opts *o, str
  * stacks: the tables BPF would get, in memory shared with the agent.
  */
 static struct injection *inject(struct dt_config *cfg, const struct capture_opts *o,
-				struct tview *tv, bool held, struct unwinder **uw)
+				struct tview *tv, bool held, bool beside, struct unwinder **uw)
 {
 	const struct target *t = o->t;
 
@@ -319,19 +319,83 @@ static struct injection *inject(struct dt_config *cfg, const struct capture_opts
 	status__phase("loading the agent into PID %d", t->pid);
 	return inject__attach(t->pid, tv, &(struct inject_opts){ .ring_size = cfg->ring_size,
 		.max_frames = cfg->max_frames, .held = held && t->launched, .uw = *uw,
-		.unwind = (unsigned int)cfg->unwind });
+		.unwind = (unsigned int)cfg->unwind, .beside_probes = beside });
 }
 
 struct agent_source {
 	struct injection *inj;
 	struct acct *a;
+	/* Beside the probes: the agent is one more source of the intake. */
+	struct intake *in;
+	unsigned int lane;
+	const volatile uint32_t *map_epoch;
+	uint64_t calls;		/* allocations, reallocations and frees it recorded */
 };
 
 static int drain_agent(void *ctx)
 {
 	struct agent_source *src = ctx;
 
-	return inject__drain(src->inj, on_record, src->a);
+	return inject__drain(src->inj, on_record, src->a, NULL);
+}
+
+/* The agent's stacks carry no map epoch (it sees no unmap): they are placed
+ * in the mappings as the probes last told them, as --inject alone places
+ * them in the latest read (a library unloaded between the stack and its
+ * drain could be misnamed the same way). */
+static int push_agent(void *ctx, void *data, size_t size)
+{
+	struct agent_source *src = ctx;
+	struct dt_rec_stack *s = data;
+
+	if (size >= DT_REC_STACK_HDR && s->kind == DT_REC_STACK)
+		s->epoch = *src->map_epoch;
+	else if (size >= sizeof(uint32_t) && (s->kind == DT_REC_ALLOC || s->kind == DT_REC_FREE ||
+					       s->kind == DT_REC_REALLOC))
+		src->calls++;
+	return intake__push(src->in, src->lane, data, size);
+}
+
+static int drain_agent_into(void *ctx, struct intake *in, unsigned int lane0, uint64_t *horizon)
+{
+	struct agent_source *src = ctx;
+
+	src->in = in;
+	src->lane = lane0;
+	return inject__drain(src->inj, push_agent, src, horizon);
+}
+
+/*
+ * An executable with its own allocator calls it through no GOT slot: the
+ * probes on it record those calls, the agent the calls through its hooks,
+ * which the probes skip by their return address (bpf/dhat.bpf.c: agent_lo).
+ */
+static int beside_probes(struct dt_config *cfg, const struct capture_opts *o, struct tview *tv,
+			 bool held, struct bpf_side *b, struct injection **inj,
+			 struct unwinder **auw)
+{
+	uint64_t lo, hi;
+
+	/* The probes' side as without --inject: its tables in BPF. */
+	cfg->inject = false;
+	if (place_probes(cfg, o, tv, b)) {
+		cfg->inject = true;
+		return -1;
+	}
+	cfg->inject = true;
+	*inj = inject(cfg, o, tv, held, true, auw);
+	if (!*inj)
+		return -1;
+	if (inject__code_range(*inj, tv, &lo, &hi)) {
+		/* No slot patched: every call is the probes'. */
+		vlog("--inject: the agent patched no GOT slot; the probes record every call\n");
+		return 0;
+	}
+	b->skel->bss->agent_lo = lo;
+	b->skel->bss->agent_hi = hi;
+	vlog("--inject: the probes skip calls from the agent's code at %#llx-%#llx\n",
+	     (unsigned long long)lo, (unsigned long long)hi);
+	return 0;
 }
 
 /* The loop's tick: the per-CPU counters summed into counters[] (see
@@ -341,6 +405,9 @@ struct ticker {
 	struct forks *forks;
 	uint64_t *vals;		/* one per possible CPU */
 	int ncpu;
+	/* Beside the probes: both sides' counters, summed here. */
+	struct injection *inj;
+	uint64_t *both;
 };
 
 static void sum_cpu_counters(struct ticker *k)
@@ -359,6 +426,8 @@ static void sum_cpu_counters(struct ticker *k)
 			sum += k->vals[c];
 		k->skel->bss->counters[per_cpu[i]] = sum;
 	}
+	for (i = 0; k->both && k->inj && i < DT_CNT_NR; i++)
+		k->both[i] = k->skel->bss->counters[i] + inject__counters(k->inj)[i];
 }
 
 static void on_tick(void *ctx)
@@ -378,7 +447,11 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	struct probes *probes = NULL;
 	struct bpf_side b = { 0 };
 	struct injection *inj = NULL;
+	struct unwinder *auw = NULL;	/* beside the probes: the agent's tables */
+	uint64_t both[DT_CNT_NR] = { 0 };
 	struct agent_source src;
+	struct intake_source agent_src;
+	bool beside = false;
 	struct intake *intake = NULL;
 	struct intake_source rings;
 	struct acct *a = NULL;
@@ -393,7 +466,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	bool started = !o->t->launched || o->from_maps, held = o->held;
 	const char *step, *shown = o->out_fd >= 0 ? "standard output" : o->output;
 	uint64_t t0, rss_start = 0, rss_end = 0, duration_ns = 0;
-	char ns_note[64] = "", names[128];
+	char ns_note[64] = "", names[128], summary[256];
 	struct fork_seen fork_seen = { .forks = o->forks, .parent = t->pid };
 	pid_t ns_pid;
 
@@ -408,13 +481,15 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	if (o->from_maps)
 		tview__sync(tv);
 	if (cfg.inject && inject__own_allocator(tv, names, sizeof(names))) {
-		wlog("the executable of PID %d defines %s itself: its calls to them pass through "
-		     "no GOT slot, which --inject would miss; traced with uprobes instead\n",
-		     t->pid, names);
-		cfg.inject = false;
+		ilog("the executable of PID %d defines %s itself: uprobes record its own calls "
+		     "to them (they pass through no GOT slot), the agent the others\n", t->pid,
+		     names);
+		beside = true;
 	}
-	if (cfg.inject) {
-		inj = inject(&cfg, o, tv, held, &b.uw);
+	if (beside) {
+		err = beside_probes(&cfg, o, tv, held, &b, &inj, &auw);
+	} else if (cfg.inject) {
+		inj = inject(&cfg, o, tv, held, false, &b.uw);
 		err = inj ? 0 : -1;
 	} else {
 		err = place_probes(&cfg, o, tv, &b);
@@ -434,11 +509,18 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		intake__free(intake);
 		intake = NULL;
 	}
-	src = (struct agent_source){ .inj = inj, .a = a };
-	rep = a && sym ? reporter__new(a, sym, inj ? inject__counters(inj) :
+	src = (struct agent_source){ .inj = inj, .a = a,
+				     .map_epoch = skel ? &skel->bss->map_epoch : NULL };
+	agent_src = (struct intake_source){ .drain = drain_agent_into,
+					    .fd = inj ? inject__wake_fd(inj) : -1, .ctx = &src };
+	if (intake && beside && intake__add_source(intake, &agent_src) < 0) {
+		intake__free(intake);
+		intake = NULL;
+	}
+	rep = a && sym ? reporter__new(a, sym, beside ? both : inj ? inject__counters(inj) :
 				       (const volatile uint64_t *)skel->bss->counters, cfg.top) :
 			 NULL;
-	if (!a || !sym || (!intake && !inj) || !rep) {
+	if (!a || !sym || (!intake && (!inj || beside)) || !rep) {
 		elog("out of memory setting up the capture\n");
 		goto cleanup;
 	}
@@ -471,7 +553,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	}
 	if (inj)
 		inject__start(inj);
-	else
+	if (skel)
 		skel->bss->tracing_on = 1;
 	/* A launched program starts from nothing. */
 	rss_start = t->launched ? 1 : target__rss(t);
@@ -480,8 +562,9 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		snprintf(ns_note, sizeof(ns_note), "PID %d in its own PID namespace; ", ns_pid);
 	/* The file is named here, not only at the end: without -o the name
 	 * carries the PID, which the user may not know yet. */
-	ilog("tracing PID %d (%s%s)%s%s%s%s\n", t->pid, ns_note,
-	     inj ? inject__summary(inj) : probes__summary(probes),
+	snprintf(summary, sizeof(summary), "%s%s%s", inj ? inject__summary(inj) : "",
+		 inj && probes ? "; " : "", probes ? probes__summary(probes) : "");
+	ilog("tracing PID %d (%s%s)%s%s%s%s\n", t->pid, ns_note, summary,
 	     cfg.probe_only ? "; --probe-only: nothing is recorded" : "",
 	     cfg.probe_only ? "" : "; writing ", cfg.probe_only ? "" : shown,
 	     cfg.duration_ns ? "" : "; Ctrl-C to stop");
@@ -510,6 +593,8 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 		duration_ns = o->deadline_ns > t0 ? o->deadline_ns - t0 : 1;
 
 	ticker.skel = skel;
+	ticker.inj = beside ? inj : NULL;
+	ticker.both = beside ? both : NULL;
 	ticker.ncpu = libbpf_num_possible_cpus();
 	if (ticker.ncpu > 0)
 		ticker.vals = calloc((size_t)ticker.ncpu, sizeof(*ticker.vals));
@@ -519,8 +604,8 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	}
 	snap = (struct capout_snapper){ .o = o, .a = a, .sym = sym, .rep = rep, .t0 = t0 };
 	e->end = loop__run(&(struct loop_opts){
-		.intake = intake, .drain = inj ? drain_agent : NULL, .drain_ctx = &src,
-		.drain_fd = inj ? inject__wake_fd(inj) : -1, .target = t, .tv = tv,
+		.intake = intake, .drain = inj && !beside ? drain_agent : NULL, .drain_ctx = &src,
+		.drain_fd = inj && !beside ? inject__wake_fd(inj) : -1, .target = t, .tv = tv,
 		.reporter = rep, .acct = a,
 		.t0 = t0, .duration_ns = duration_ns,
 		.interval_ns = cfg.interval_ns,
@@ -549,7 +634,7 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	/* The target runs untouched from here on. */
 	if (inj)
 		inject__detach(inj);
-	else
+	if (skel)
 		skel->bss->tracing_on = 0;
 	probes__detach(probes);
 	probes = NULL;
@@ -570,8 +655,12 @@ int capture__run(const struct capture_opts *o, struct capture_end *e)
 	/* Nothing is recorded any more: all that is held goes. */
 	if (intake)
 		intake__flush(intake);
-	while (inj && drain_agent(&src) > 0)
+	while (inj && !beside && drain_agent(&src) > 0)
 		;
+	if (beside)
+		vlog("--inject: %llu calls recorded by the agent, the others by the probes\n",
+		     (unsigned long long)src.calls);
+	sum_cpu_counters(&ticker);
 	if (e->end == LOOP_TARGET_EXEC) {
 		/* One file holds one program. */
 		if (acct__exec_ts(a))
@@ -645,6 +734,7 @@ cleanup:
 	acct__free(a);
 	dhat_bpf__destroy(skel);
 	unwinder__free(uw);
+	unwinder__free(auw);
 	tview__free(tv);
 	return ret;
 }

@@ -65,6 +65,7 @@ struct injection {
 	bool started;		/* the agent runs: it must be told to stop */
 	bool detached;
 	bool gone;		/* said so once */
+	bool beside_probes;	/* inject_opts' */
 	uint64_t counters[DT_CNT_NR];	/* the agent's, summed at each drain */
 	char summary[128];
 };
@@ -499,8 +500,9 @@ struct injection *inject__attach(pid_t pid, const struct tview *tv, const struct
 	err = o->held ? 0 : injcheck__preflight(pid);
 	if (!err)
 		err = find_libc(pid, tv, &f, &u);
+	in->beside_probes = o->beside_probes;
 	/* Its first slope takes 2 ms: before the target's threads stop. */
-	if (!err)
+	if (!err && !o->beside_probes)
 		in->tsc = tscmap__new();
 	if (err)
 		goto cleanup;
@@ -631,7 +633,8 @@ static void check_agent(struct injection *in, int (*fn)(void *ctx, void *data, s
 	struct pollfd p = { .fd = in->pipe_w, .events = 0 };
 	struct dt_rec_exec ex = { .kind = DT_REC_EXEC };
 
-	if (in->gone || in->pipe_w < 0 || poll(&p, 1, 0) != 1 || !(p.revents & POLLERR) ||
+	/* Beside the probes, the exec is theirs to record. */
+	if (in->gone || in->beside_probes || in->pipe_w < 0 || poll(&p, 1, 0) != 1 || !(p.revents & POLLERR) ||
 	    !running(in->pid))
 		return;
 	in->gone = true;
@@ -644,7 +647,8 @@ static void check_agent(struct injection *in, int (*fn)(void *ctx, void *data, s
 	fn(ctx, &ex, sizeof(ex));
 }
 
-int inject__drain(struct injection *in, int (*fn)(void *ctx, void *data, size_t size), void *ctx)
+int inject__drain(struct injection *in, int (*fn)(void *ctx, void *data, size_t size), void *ctx,
+		  uint64_t *horizon)
 {
 	struct tscline line;
 	uint64_t v;
@@ -656,13 +660,35 @@ int inject__drain(struct injection *in, int (*fn)(void *ctx, void *data, size_t 
 	__atomic_store_n(&in->ctrl->wake_pending, 0, __ATOMIC_RELEASE);
 	if (in->tsc)
 		line = tscmap__update(in->tsc);
-	n = injring__drain(in->ring, in->tsc ? &line : NULL, fn, ctx);
+	/* TSC stamps are converted along a line that may be off by a little:
+	 * no horizon from them. */
+	n = injring__drain(in->ring, in->tsc ? &line : NULL, fn, ctx, in->tsc ? NULL : horizon);
 	injring__counters(in->ring, in->counters);
 	injuw__poll(in->uw, in->ctrl);
 
 	if (!n)
 		check_agent(in, fn, ctx);
 	return n;
+}
+
+int inject__code_range(const struct injection *in, struct tview *tv, uint64_t *lo,
+		       uint64_t *hi)
+{
+	/* A hook's address: the mapping holding it is the agent's code. */
+	uint64_t hook = in->ctrl->nslots ? in->ctrl->slots[0].hook : 0;
+	const struct tv_map *maps;
+	size_t i, n;
+
+	tview__sync(tv);
+	n = tview__live(tv, &maps);
+	for (i = 0; hook && i < n; i++) {
+		if (hook >= maps[i].start && hook < maps[i].end) {
+			*lo = maps[i].start;
+			*hi = maps[i].end;
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 int inject__wake_fd(const struct injection *in)

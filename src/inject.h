@@ -26,6 +26,10 @@ struct inject_opts {
 	struct unwinder *uw;	/* DWARF stacks from these tables; NULL: frame pointers */
 	unsigned int unwind;	/* enum dt_unwind_mode, with uw */
 	bool held;		/* a launched command held by us at a ptrace stop */
+	/* The uprobes record beside the agent (the executable's own
+	 * allocator): stamps from CLOCK_MONOTONIC, the probes' clock, so that
+	 * the two streams merge by time (inject__drain's horizon). */
+	bool beside_probes;
 };
 
 /* Load and start the agent in the running process pid (recording waits for
@@ -37,9 +41,14 @@ struct injection *inject__attach(pid_t pid, const struct tview *tv, const struct
 int inject__own_allocator(const struct tview *tv, char *names, size_t len);
 /* Record from now on. */
 void inject__start(struct injection *in);
-/* Hand the records written so far to fn; how many. */
+/* Hand the records written so far to fn; how many.  horizon (NULL: not
+ * wanted; only with beside_probes): set as intake.h's sources set theirs. */
 int inject__drain(struct injection *in, int (*fn)(void *ctx, void *data, size_t size),
-		  void *ctx);
+		  void *ctx, uint64_t *horizon);
+/* The agent's code in the target, [*lo, *hi): the return addresses of the
+ * calls its hooks make.  -ENOENT: not found (no slot patched). */
+int inject__code_range(const struct injection *in, struct tview *tv, uint64_t *lo,
+		       uint64_t *hi);
 /* Readable when the agent finds its ring filling: drain it then; -1: none. */
 int inject__wake_fd(const struct injection *in);
 /* enum dt_counter's counters, as the BPF side's .bss has them (as of the

@@ -12,6 +12,7 @@
 #include "injring.h"
 #include "log.h"
 #include "tscmap.h"
+#include "util.h"
 
 _Static_assert(sizeof(struct dt_inj_ctrl) <= DT_INJ_CTRL_SIZE, "the control area outgrew its room");
 
@@ -134,7 +135,7 @@ static inline void to_ns(const struct tscline *line, void *data, size_t size)
 }
 
 int injring__drain(struct injring *q, const struct tscline *line,
-		   int (*fn)(void *ctx, void *data, size_t size), void *ctx)
+		   int (*fn)(void *ctx, void *data, size_t size), void *ctx, uint64_t *horizon)
 {
 	struct dt_inj_ctrl *c = q->ctrl;
 	uint64_t tail = __atomic_load_n(&c->tail, __ATOMIC_RELAXED), given = tail;
@@ -145,11 +146,18 @@ int injring__drain(struct injring *q, const struct tscline *line,
 		return 0;
 	while (n < DRAIN_BUDGET) {
 		if (tail == head) {
+			/* A writer reserves, then stamps: one that reserves
+			 * after this look stamps after t. */
+			uint64_t t = horizon ? mono_ns() : 0;
+
 			/* What came in meanwhile, before going back to sleep. */
 			given = give_back(q, given, tail);
 			head = __atomic_load_n(&c->head, __ATOMIC_ACQUIRE);
-			if (tail == head)
+			if (tail == head) {
+				if (horizon)
+					*horizon = t;
 				break;
+			}
 		}
 		struct dt_inj_hdr *h = (struct dt_inj_hdr *)(q->ring + (tail & (q->size - 1)));
 		uint32_t len = __atomic_load_n(&h->len, __ATOMIC_ACQUIRE);

@@ -23,9 +23,11 @@ struct dt_inj_ctrl *injring__ctrl(struct injring *q);
  * header); returns how many.  line: the agent stamps with the TSC, and its
  * stamps are turned into CLOCK_MONOTONIC with it first (NULL: they are).
  * A length the target could not have written stops the ring for good
- * (said once; injring__bad says how often: 0 or 1). */
+ * (said once; injring__bad says how often: 0 or 1).  horizon (NULL: not
+ * wanted): where the drain found nothing reserved left unread, the clock
+ * (CLOCK_MONOTONIC) read just before it looked; untouched otherwise. */
 int injring__drain(struct injring *q, const struct tscline *line,
-		   int (*fn)(void *ctx, void *data, size_t size), void *ctx);
+		   int (*fn)(void *ctx, void *data, size_t size), void *ctx, uint64_t *horizon);
 uint64_t injring__bad(const struct injring *q);
 /* The agent's counters (enum dt_counter), those it keeps per CPU summed. */
 void injring__counters(const struct injring *q, uint64_t *out);

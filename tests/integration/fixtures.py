@@ -157,15 +157,16 @@ with tempfile.TemporaryDirectory() as tmp:
             "C++ names demangled with parameters")
     # The allocator the process really uses: the executable's own malloc, and
     # an interposing libjemalloc.so.2 (as Debian's redis links it).
-    # (--inject says so and takes the uprobes for it: inject.py.)
+    # (--inject: the uprobes record its own calls beside the agent: inject.py.)
     out = os.path.join(tmp, "own.json")
     r = launch(DT, out, [fixture(BUILD, "ownmalloc")], "-v")
     c.check(r.returncode == 0 and "probe on malloc at " + fixture(BUILD, "ownmalloc") in r.stderr,
             "executable's own malloc is the one probed", f"exit {r.returncode}: {r.stderr}")
     if r.returncode == 0:
         expect_sites(c, sites(out, "ownmalloc.c"), {
-            "site_own": (300, 3, 300, 3, 200, 2), "site_grow": (150, 2, 100, 1, 100, 1)},
-            "own malloc")
+            "site_cross": (24, 1, 0, 0, 0, 0), "site_own": (300, 3, 300, 3, 200, 2),
+            "site_grow": (150, 2, 100, 1, 100, 1), "site_lib": (96, 2, 96, 2, 96, 2),
+            "site_mixed": (120, 2, 80, 1, 80, 1)}, "own malloc")
     jemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
     if c.check(os.path.exists(jemalloc), "libjemalloc2 is installed (dev.sh installs it)"):
         out = os.path.join(tmp, "je.json")

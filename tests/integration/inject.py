@@ -319,25 +319,72 @@ def many_threads(c, tmp):
                 f"{got}; sites {pp}; {err[-600:]}")
 
 
-OWN = {"site_own": (300, 3, 300, 3, 200, 2), "site_grow": (150, 2, 100, 1, 100, 1)}
+OWN = {"site_cross": (24, 1, 0, 0, 0, 0), "site_own": (300, 3, 300, 3, 200, 2),
+       "site_grow": (150, 2, 100, 1, 100, 1), "site_lib": (96, 2, 96, 2, 96, 2),
+       "site_mixed": (120, 2, 80, 1, 80, 1)}
 
 
 def own_allocator(c, tmp):
     """An executable with its own malloc: its direct calls reach no GOT slot,
-    so --inject says so and traces with uprobes instead, exactly."""
-    msg = "defines free, malloc, calloc, realloc itself"
-    out = os.path.join(tmp, "ownmalloc.json")
-    rc, err = attach(DT, out, [fixture(BUILD, "ownmalloc")], "--inject", "-d", "60s")
-    if c.check(rc == 0 and msg in err and "traced with uprobes instead" in err,
-               "own allocator, attached: said, and traced with uprobes", err[-500:]):
-        expect_sites(c, sites(out, "ownmalloc.c"), OWN, "own allocator, attached --inject")
-    out = os.path.join(tmp, "ownmalloc-launch.json")
-    r = subprocess.run([DT, "-q", "-o", out, "--inject", "--", fixture(BUILD, "ownmalloc")],
-                       capture_output=True, text=True, timeout=120)
-    if c.check(r.returncode == 0 and msg in r.stderr and
-               "traced with uprobes instead" in r.stderr,
-               "own allocator, launched: said, and traced with uprobes", r.stderr[-500:]):
-        expect_sites(c, sites(out, "ownmalloc.c"), OWN, "own allocator, launched --inject")
+    so the uprobes on it record them, beside the agent, which records its
+    library's calls through the GOT (the probes skip those: their return
+    address is the agent's).  Blocks cross between the two, both ways; the
+    document is the uprobes' alone, attached and launched."""
+    msg = "defines free, malloc, calloc, realloc itself: uprobes record its own calls"
+    argv = [fixture(BUILD, "ownmalloc")]
+    for how in ("attach", "launch"):
+        docs = {}
+        for mode, opts in (("inject", ["--inject", "-v"]), ("uprobe", [])):
+            out = os.path.join(tmp, f"own-{how}-{mode}.json")
+            if how == "launch":
+                r = dt_launch(DT, out, argv, *opts)
+                rc, err = r.returncode, r.stderr
+            else:
+                rc, err = attach(DT, out, argv, *opts, "-d", "60s")
+            if not c.check(rc == 0, f"own allocator, {how} {mode}: exit 0", err[-600:]):
+                continue
+            docs[mode] = out
+            expect_sites(c, sites(out, "ownmalloc.c"), OWN, f"own allocator, {how} {mode}")
+            if mode == "inject":
+                # The library's three allocations, its realloc and its free.
+                c.check(msg in err and "--inject: 5 calls recorded by the agent" in err,
+                        f"own allocator, {how} --inject: said, and both record", err[-800:])
+        if len(docs) == 2:
+            diffs = same_document(load(docs["inject"]), load(docs["uprobe"]))
+            c.check(not diffs, f"own allocator, {how}: --inject beside the uprobes and the "
+                    "uprobes alone write the same document", "; ".join(diffs[:4]))
+
+
+def own_reuse(c, tmp):
+    """The executable's own allocator hands each freed address out again at
+    once, to the library (the agent's records) and to the executable (the
+    uprobes'), in turn, 40,000 times on each of two threads: merged by time,
+    every free comes before the reuse of its address, and nothing is left."""
+    argv = [fixture(BUILD, "ownreuse")]
+    for how in ("attach", "launch"):
+        out = os.path.join(tmp, f"ownreuse-{how}.json")
+        if how == "launch":
+            r = dt_launch(DT, out, argv, "--inject", "-v")
+            rc, err = r.returncode, r.stderr
+        else:
+            rc, err = attach(DT, out, argv, "--inject", "-v", "-d", "120s")
+        if not c.check(rc == 0, f"own allocator reused, {how}: exit 0", err[-600:]):
+            continue
+        m = re.search(r"--inject: (\d+) calls recorded by the agent", err)
+        c.check(m and int(m.group(1)) >= 120000,
+                f"own allocator reused, {how}: the agent recorded the library's 120,000 calls",
+                m.group(0) if m else err[-600:])
+        got = {k: tuple(v[n] for n in ("tb", "tbk", "eb", "ebk"))
+               for k, v in sites(out, "ownreuse.c").items() if k.startswith("site_")}
+        want = {"site_libside": (2560000, 80000, 0, 0), "site_ownside": (1280000, 40000, 0, 0)}
+        c.check(got == want, f"own allocator reused, {how}: every block counted, none left",
+                str(got))
+        t = load(out)["dhatTrace"]
+        c.check(all(t.get(k) == 0 for k in ("displaced_blocks", "unknown_frees",
+                                              "lost_events")),
+                f"own allocator reused, {how}: no block displaced, no free unknown",
+                str({k: t.get(k) for k in ("displaced_blocks", "unknown_frees",
+                                           "lost_events")}))
 
 
 def chroot(c, tmp):
@@ -600,6 +647,7 @@ with tempfile.TemporaryDirectory() as tmp:
     noexec(c, tmp)
     many_threads(c, tmp)
     own_allocator(c, tmp)
+    own_reuse(c, tmp)
     chroot(c, tmp)
     exec_(c, tmp)
     restore(c, tmp, "detach")

@@ -256,10 +256,10 @@ int main(int argc, char **argv)
 		pthread_create(&th[t], NULL, worker, (void *)(uintptr_t)t);
 	go = 1;
 	while (__atomic_load_n(&done_threads, __ATOMIC_ACQUIRE) < 2)
-		injring__drain(q, NULL, on_record, &c);
+		injring__drain(q, NULL, on_record, &c, NULL);
 	for (t = 0; t < 2; t++)
 		pthread_join(th[t], NULL);
-	while (injring__drain(q, NULL, on_record, &c))
+	while (injring__drain(q, NULL, on_record, &c, NULL))
 		;
 	injring__counters(q, cnt);
 	drops = cnt[DT_CNT_RB_DROP_ALLOC] + cnt[DT_CNT_RB_DROP_FREE];
@@ -293,7 +293,7 @@ int main(int argc, char **argv)
 	c.allocs = 0;
 	keep = malloc(SIZE0);
 	free((void *)keep);
-	while (injring__drain(q, NULL, on_record, &c))
+	while (injring__drain(q, NULL, on_record, &c, NULL))
 		;
 	is_u64(c.allocs, 0, "nothing recorded after the detach");
 	injring__free(q);
