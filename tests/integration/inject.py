@@ -47,6 +47,14 @@ DWARF = (["--inject", "--unwind=dwarf"], ["--unwind=dwarf"])
 AUTO = (["--inject"], ["--unwind=dwarf"])
 
 
+def capture(how, out, argv, *opts, duration="60s"):
+    """(exit status, stderr) of a capture of argv, launched or attached."""
+    if how == "launch":
+        r = dt_launch(DT, out, argv, *opts)
+        return r.returncode, r.stderr
+    return attach(DT, out, argv, *opts, "-d", duration)
+
+
 def parity(c, tmp):
     # ld.so allocates through its own pointers to libc's functions (the DTV
     # of each new thread): the agent finds and hooks them (got.c).
@@ -230,11 +238,7 @@ def constructors(c, tmp):
         docs = {}	# mode: its output
         for mode, opts in (("inject", ["--inject", "-v"]), ("uprobe", [])):
             out = os.path.join(tmp, f"ctor-{how}-{mode}.json")
-            if how == "launch":
-                r = dt_launch(DT, out, argv, *opts)
-                rc, err = r.returncode, r.stderr
-            else:
-                rc, err = attach(DT, out, argv, *opts, "-d", "60s")
+            rc, err = capture(how, out, argv, *opts)
             if c.check(rc == 0, f"constructors {how} {mode}: exit 0", err[-600:]):
                 docs[mode] = out
             if mode == "inject":
@@ -336,11 +340,7 @@ def own_allocator(c, tmp):
         docs = {}
         for mode, opts in (("inject", ["--inject", "-v"]), ("uprobe", [])):
             out = os.path.join(tmp, f"own-{how}-{mode}.json")
-            if how == "launch":
-                r = dt_launch(DT, out, argv, *opts)
-                rc, err = r.returncode, r.stderr
-            else:
-                rc, err = attach(DT, out, argv, *opts, "-d", "60s")
+            rc, err = capture(how, out, argv, *opts)
             if not c.check(rc == 0, f"own allocator, {how} {mode}: exit 0", err[-600:]):
                 continue
             docs[mode] = out
@@ -363,11 +363,7 @@ def own_reuse(c, tmp):
     argv = [fixture(BUILD, "ownreuse")]
     for how in ("attach", "launch"):
         out = os.path.join(tmp, f"ownreuse-{how}.json")
-        if how == "launch":
-            r = dt_launch(DT, out, argv, "--inject", "-v")
-            rc, err = r.returncode, r.stderr
-        else:
-            rc, err = attach(DT, out, argv, "--inject", "-v", "-d", "120s")
+        rc, err = capture(how, out, argv, "--inject", "-v", duration="120s")
         if not c.check(rc == 0, f"own allocator reused, {how}: exit 0", err[-600:]):
             continue
         m = re.search(r"--inject: (\d+) calls recorded by the agent", err)
