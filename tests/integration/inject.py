@@ -330,29 +330,39 @@ OWN = {"site_cross": (24, 1, 0, 0, 0, 0), "site_own": (300, 3, 300, 3, 200, 2),
 
 def own_allocator(c, tmp):
     """An executable with its own malloc: its direct calls reach no GOT slot,
-    so the uprobes on it record them, beside the agent, which records its
-    library's calls through the GOT (the probes skip those: their return
-    address is the agent's).  Blocks cross between the two, both ways; the
-    document is the uprobes' alone, attached and launched."""
+    so the uprobes on it record them, beside the agent, which records the
+    calls through the GOT (the probes skip those: their return address is
+    the agent's).  ownmalloc: its library's calls, blocks crossing between
+    the two both ways.  ownnew: libstdc++'s new and delete over our malloc
+    and free, each counted once.  The document is the uprobes' alone,
+    attached and launched."""
     msg = "defines free, malloc, calloc, realloc itself: uprobes record its own calls"
-    argv = [fixture(BUILD, "ownmalloc")]
-    for how in ("attach", "launch"):
-        docs = {}
-        for mode, opts in (("inject", ["--inject", "-v"]), ("uprobe", [])):
-            out = os.path.join(tmp, f"own-{how}-{mode}.json")
-            rc, err = capture(how, out, argv, *opts)
-            if not c.check(rc == 0, f"own allocator, {how} {mode}: exit 0", err[-600:]):
-                continue
-            docs[mode] = out
-            expect_sites(c, sites(out, "ownmalloc.c"), OWN, f"own allocator, {how} {mode}")
-            if mode == "inject":
-                # The library's three allocations, its realloc and its free.
-                c.check(msg in err and "--inject: 5 calls recorded by the agent" in err,
-                        f"own allocator, {how} --inject: said, and both record", err[-800:])
-        if len(docs) == 2:
-            diffs = same_document(load(docs["inject"]), load(docs["uprobe"]))
-            c.check(not diffs, f"own allocator, {how}: --inject beside the uprobes and the "
-                    "uprobes alone write the same document", "; ".join(diffs[:4]))
+    for name, src, want, agent in (("ownmalloc", "ownmalloc.c", OWN, 5),
+                                   ("ownnew", "ownnew.cpp", None, None)):
+        argv = [fixture(BUILD, name)]
+        for how in ("attach", "launch"):
+            docs = {}
+            for mode, opts in (("inject", ["--inject", "-v"]), ("uprobe", [])):
+                out = os.path.join(tmp, f"{name}-{how}-{mode}.json")
+                rc, err = capture(how, out, argv, *opts)
+                label = f"{name}, {how} {mode}"
+                if not c.check(rc == 0, f"{label}: exit 0", err[-600:]):
+                    continue
+                docs[mode] = out
+                if want:
+                    expect_sites(c, sites(out, src), want, label)
+                if mode == "inject":
+                    m = re.search(r"--inject: (\d+) calls recorded by the agent", err)
+                    c.check(msg in err and m and (int(m.group(1)) == agent if agent else
+                                                  int(m.group(1)) > 0),
+                            f"{label}: said, and both record", err[-800:])
+            if len(docs) == 2:
+                got = sites(docs["inject"], src)
+                diffs = same_document(load(docs["inject"]), load(docs["uprobe"]))
+                c.check(not diffs and {"site_new", "site_del", "site_own"} <= set(got)
+                        if name == "ownnew" else not diffs,
+                        f"{name}, {how}: --inject beside the uprobes and the uprobes alone "
+                        "write the same document", "; ".join(diffs[:4]) or str(got))
 
 
 def own_reuse(c, tmp):
