@@ -634,8 +634,8 @@ static void check_agent(struct injection *in, int (*fn)(void *ctx, void *data, s
 	struct dt_rec_exec ex = { .kind = DT_REC_EXEC };
 
 	/* Beside the probes, the exec is theirs to record. */
-	if (in->gone || in->beside_probes || in->pipe_w < 0 || poll(&p, 1, 0) != 1 || !(p.revents & POLLERR) ||
-	    !running(in->pid))
+	if (in->gone || in->beside_probes || in->pipe_w < 0 || poll(&p, 1, 0) != 1 ||
+	    !(p.revents & POLLERR) || !running(in->pid))
 		return;
 	in->gone = true;
 	if (earlier_agents(in->pid)) {
