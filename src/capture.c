@@ -77,8 +77,9 @@ static void on_fork(void *ctx, pid_t child)
  * loaded because their size decides the row array's.  NULL with errno 0:
  * frame pointers only.
  */
+/* The tables for BPF's walker (in_bpf) or for the agent's. */
 static struct unwinder *unwind_setup(struct dt_config *cfg, const struct capture_opts *o,
-				     struct tview *tv)
+				     struct tview *tv, bool in_bpf)
 {
 	struct unwinder *uw;
 
@@ -86,7 +87,7 @@ static struct unwinder *unwind_setup(struct dt_config *cfg, const struct capture
 	if (cfg->unwind == DT_UNWIND_FP)
 		return NULL;
 	/* --inject: the agent walks the tables, not BPF. */
-	if (!cfg->inject && !unwinder__kernel_ok()) {
+	if (in_bpf && !unwinder__kernel_ok()) {
 		if (cfg->unwind == DT_UNWIND_DWARF) {
 			elog("--unwind=dwarf needs bpf_loop() and bpf_find_vma() (Linux 5.17 or "
 			     "later)\n");
@@ -261,7 +262,7 @@ static int place_probes(struct dt_config *cfg, const struct capture_opts *o, str
 
 	if (cfg->unwind != DT_UNWIND_FP)
 		status__phase("building unwind tables");
-	b->uw = unwind_setup(cfg, o, tv);
+	b->uw = unwind_setup(cfg, o, tv, true);
 	if (!b->uw && errno)
 		return -1;
 	popts = (struct probe_opts){ .at_entry = cfg->probe_at_entry,
@@ -312,7 +313,7 @@ static struct injection *inject(struct dt_config *cfg, const struct capture_opts
 
 	if (cfg->unwind != DT_UNWIND_FP)
 		status__phase("building unwind tables");
-	*uw = unwind_setup(cfg, o, tv);
+	*uw = unwind_setup(cfg, o, tv, false);
 	if (!*uw && errno)
 		return NULL;
 	vlog("--inject: %s stacks walked in the agent\n", *uw ? "DWARF" : "frame-pointer");
@@ -376,13 +377,8 @@ static int beside_probes(struct dt_config *cfg, const struct capture_opts *o, st
 {
 	uint64_t lo, hi;
 
-	/* The probes' side as without --inject: its tables in BPF. */
-	cfg->inject = false;
-	if (place_probes(cfg, o, tv, b)) {
-		cfg->inject = true;
+	if (place_probes(cfg, o, tv, b))
 		return -1;
-	}
-	cfg->inject = true;
 	*inj = inject(cfg, o, tv, held, true, auw);
 	if (!*inj)
 		return -1;
