@@ -318,7 +318,8 @@ static struct injection *inject(struct dt_config *cfg, const struct capture_opts
 		return NULL;
 	vlog("--inject: %s stacks walked in the agent\n", *uw ? "DWARF" : "frame-pointer");
 	status__phase("loading the agent into PID %d", t->pid);
-	return inject__attach(t->pid, tv, &(struct inject_opts){ .ring_size = cfg->ring_size,
+	return inject__attach(t->pid, tv, &(struct inject_opts){
+		.ring_size = cfg->ring_size_given ? cfg->ring_size : DT_AGENT_RING_SIZE,
 		.max_frames = cfg->max_frames, .held = held && t->launched, .uw = *uw,
 		.unwind = (unsigned int)cfg->unwind, .beside_probes = beside });
 }

@@ -58,9 +58,9 @@ static const struct argp_option options[] = {
 	{ "top", 't', "N", 0, "Call sites shown in each periodic report (default 5)", 0 },
 	{ "max-frames", OPT_MAX_FRAMES, "N", 0, "Stack depth to record (default and most: 127)", 0 },
 	{ "ring-size", OPT_RING_SIZE, "SIZE", 0,
-	  "BPF ring buffers' total size, split among the CPUs (at least 1M each), a power "
-	  "of two with K/M/G suffix (default 8M: see docs/performance.md for what it "
-	  "absorbs)", 0 },
+	  "BPF ring buffers' total size, split among the CPUs (at least 1M each), or with "
+	  "--inject the agent's ring; a power of two with K/M/G suffix (default 8M, "
+	  "--inject 32M: see docs/performance.md for what it absorbs)", 0 },
 	{ "max-memory", OPT_MAX_MEMORY, "SIZE", 0,
 	  "Most memory for the tracer's tables of live blocks, stacks and sites, with K/M/G "
 	  "suffix (default: 10 % of RAM, at most 1G; 0: no cap).  Past it new blocks are "
@@ -196,6 +196,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			usage_error("invalid --ring-size '%s': use a power of two from 4K to 2G",
 				    arg);
 		cfg->ring_size = sz;
+		cfg->ring_size_given = true;
 		break;
 	case OPT_MAX_MEMORY:
 		cfg->max_memory = bytes_arg("--max-memory", arg);

@@ -14,6 +14,10 @@
 /* A gate of `check` failed (LeakSanitizer's leak status, unused elsewhere). */
 #define DT_EXIT_GATE 23
 
+/* The agent's ring, unless --ring-size: its target has no uprobe's trap to
+ * slow it, so a burst outruns the reader by more (docs/performance.md). */
+#define DT_AGENT_RING_SIZE (32ULL << 20)
+
 struct dt_config {
 	pid_t pid;		/* -p; 0 when launching */
 	char **argv;		/* COMMAND ARGS; NULL when attaching */
@@ -22,7 +26,7 @@ struct dt_config {
 	const char *output;	/* NULL: dhat-trace.NAME.PID.json, named once the target is known */
 	unsigned int top;
 	unsigned int max_frames;
-	uint64_t ring_size;
+	uint64_t ring_size;	/* the BPF rings' total; the agent's ring if ring_size_given */
 	uint64_t max_memory;	/* cap on the tracer's growing tables; 0: none */
 	int unwind;		/* enum dt_unwind_mode */
 	bool probe_at_entry;	/* no probe placement past the entry */
@@ -40,7 +44,7 @@ struct dt_config {
 	const char *metrics_file;	/* Prometheus text, rewritten at each report */
 	bool report_json;		/* --report-format=json: reports as JSON lines */
 	const char *report_file;	/* reports appended there; NULL: stderr */
-	bool ring_size_given;	/* --ring-size: forks' captures use it too (else a small ring) */
+	bool ring_size_given;	/* --ring-size: forks' captures use it too */
 	/* Hidden, for a capture of a forked child started by forks.c: */
 	const char *fork_of;	/* the user's -o: this capture is one of its children's */
 	int ready_fd;		/* one byte written there once the probes are placed; -1 */

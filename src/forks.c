@@ -103,8 +103,10 @@ static void sub_args(const struct forks *f, pid_t pid, const char *output, char 
 	ARG(cfg->fork_of ? cfg->fork_of : cfg->output);
 	ARG("--ready-fd");
 	ARG("3");
-	ARG("--ring-size");
-	NUM("%llu", (unsigned long long)cfg->ring_size);
+	if (cfg->ring_size_given) {
+		ARG("--ring-size");
+		NUM("%llu", (unsigned long long)cfg->ring_size);
+	}
 	/* Each capture has the cap of its own. */
 	ARG("--max-memory");
 	NUM("%llu", (unsigned long long)cfg->max_memory);

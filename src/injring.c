@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Copyright (c) 2026 The dhat-trace developers */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,13 @@ struct injring *injring__new(int fd, uint64_t ring_size, unsigned int max_frames
 	q->ctrl = MAP_FAILED;
 	if (ftruncate(fd, (off_t)(DT_INJ_CTRL_SIZE + ring_size)))
 		goto fail;
+	/* Allocated here, by the tracer: the pages are charged to its memory
+	 * cgroup, not the target's, and no writer in the target allocates a
+	 * page on its way.  Without them (a tight limit of the tracer's) the
+	 * target's first writes allocate them, as before. */
+	if (fallocate(fd, 0, 0, (off_t)(DT_INJ_CTRL_SIZE + ring_size)))
+		vlog("cannot allocate the agent's ring of %llu MiB up front (%s): the target's "
+		     "writes allocate it\n", (unsigned long long)(ring_size >> 20), strerror(errno));
 	q->ctrl = mmap(NULL, DT_INJ_CTRL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	area = mmap(NULL, 2 * ring_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (q->ctrl == MAP_FAILED || area == MAP_FAILED ||

@@ -393,6 +393,53 @@ def own_reuse(c, tmp):
                                            "lost_events")}))
 
 
+def stalled_reader(c, tmp):
+    """capfill's burst, 200,000 blocks kept and freed (~16 MB of records),
+    while the tracer is stopped: the default ring holds all of it, and
+    nothing is lost; an 8M ring drops and says how many.  A reader that
+    falls behind (a busy or stolen CPU) is the same case, less often."""
+    for ring, lossless in (([], True), (["--ring-size", "8M"], False)):
+        label = "stalled reader" + (", --ring-size 8M" if ring else "")
+        out = os.path.join(tmp, "stalled.json")
+        target = subprocess.Popen([fixture(BUILD, "capfill"), "--wait"], stdout=subprocess.PIPE)
+        tracer = None
+        try:
+            assert target.stdout.readline() == b"ready\n"
+            tracer = subprocess.Popen([DT, "--inject", "-i", "0", "-p", str(target.pid),
+                                       "-o", out, *ring], stderr=subprocess.PIPE, text=True)
+            err = ""
+            while not err.endswith("\n") or "tracing PID" not in err.splitlines()[-1]:
+                line = tracer.stderr.readline()
+                if not line:
+                    break
+                err += line
+            tracer.send_signal(signal.SIGSTOP)
+            target.send_signal(signal.SIGUSR1)
+            target.wait(timeout=60)
+            tracer.send_signal(signal.SIGCONT)
+            err += tracer.communicate(timeout=60)[1]
+        finally:
+            for p in (target, tracer):
+                if p and p.poll() is None:
+                    p.kill()
+                    p.wait()
+        if not c.check(tracer.returncode == 0, f"{label}: exit 0", err[-600:]):
+            continue
+        lost = load(out)["dhatTrace"]["lost_events"]
+        said = re.search(r"lost events: (\d+)", err)
+        c.check(said and int(said.group(1)) == lost, f"{label}: the losses said as counted",
+                f"{lost}; {err[-400:]}")
+        if lossless:
+            got = {k: tuple(v[n] for n in NUMS)
+                   for k, v in sites(out, "capfill.c").items() if k.startswith("site_")}
+            want = {"site_fill": (9600000, 200000, 9600000, 200000, 0, 0),
+                    "site_after": (100000, 1000, 0, 0, 100000, 1000)}
+            c.check(lost == 0 and got == want, f"{label}: nothing lost, every block counted",
+                    f"lost {lost}; {got}")
+        else:
+            c.check(lost > 10000, f"{label}: the overflow dropped records", str(lost))
+
+
 def chroot(c, tmp):
     """A bare chroot (no /proc inside: no /proc/self/fd/N to dlopen): the
     agent comes from a file of the target's root, removed once loaded; it
@@ -654,6 +701,7 @@ with tempfile.TemporaryDirectory() as tmp:
     many_threads(c, tmp)
     own_allocator(c, tmp)
     own_reuse(c, tmp)
+    stalled_reader(c, tmp)
     chroot(c, tmp)
     exec_(c, tmp)
     restore(c, tmp, "detach")
