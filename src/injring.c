@@ -43,8 +43,8 @@ struct injring *injring__new(int fd, uint64_t ring_size, unsigned int max_frames
 	 * page on its way.  Without them (a tight limit of the tracer's) the
 	 * target's first writes allocate them, as before. */
 	if (fallocate(fd, 0, 0, (off_t)(DT_INJ_CTRL_SIZE + ring_size)))
-		vlog("cannot allocate the agent's ring of %llu MiB up front (%s): the target's "
-		     "writes allocate it\n", (unsigned long long)(ring_size >> 20), strerror(errno));
+		vlog("cannot allocate the agent's ring of %llu KiB up front (%s): the target's "
+		     "writes allocate it\n", (unsigned long long)(ring_size >> 10), strerror(errno));
 	q->ctrl = mmap(NULL, DT_INJ_CTRL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	area = mmap(NULL, 2 * ring_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (q->ctrl == MAP_FAILED || area == MAP_FAILED ||
