@@ -408,11 +408,10 @@ def stalled_reader(c, tmp):
             tracer = subprocess.Popen([DT, "--inject", "-i", "0", "-p", str(target.pid),
                                        "-o", out, *ring], stderr=subprocess.PIPE, text=True)
             err = ""
-            while not err.endswith("\n") or "tracing PID" not in err.splitlines()[-1]:
-                line = tracer.stderr.readline()
-                if not line:
-                    break
+            for line in iter(tracer.stderr.readline, ""):
                 err += line
+                if "tracing PID" in line:
+                    break
             tracer.send_signal(signal.SIGSTOP)
             target.send_signal(signal.SIGUSR1)
             target.wait(timeout=60)

@@ -26,10 +26,31 @@ static uint64_t err_ns(const struct tscline *l)
 	return got > ns ? got - ns : ns - got;
 }
 
+/* The line's distance to the clock: the best of 5 reads, and if that is
+ * over 1 µs, of 5 more 1 ms later.  A hiccup of the host can delay every
+ * read of a burst by a microsecond or more (measured: 1046, 826, 1437,
+ * 245, 185 ns in a row, on a loaded 2-vCPU guest); the line does not move
+ * in between. */
+static uint64_t line_err(const struct tscline *l)
+{
+	uint64_t e = UINT64_MAX, x;
+	int r, j;
+
+	for (r = 0; r < 2 && e > 1000; r++) {
+		if (r)
+			nanosleep(&(struct timespec){ 0, 1000 * 1000 }, NULL);
+		for (j = 0; j < 5; j++) {
+			x = err_ns(l);
+			e = x < e ? x : e;
+		}
+	}
+	return e;
+}
+
 int main(void)
 {
 	struct timespec nap = { 0, 3 * 1000 * 1000 };
-	uint64_t worst, e, prev, cur, t;
+	uint64_t worst, narrow, e, prev, cur, t;
 	struct tscmap *m = tscmap__new();
 	struct tscline line;
 	unsigned int aux;
@@ -58,12 +79,7 @@ int main(void)
 			step = d > step ? d : -d > step ? -d : step;
 			moves++;
 		}
-		e = UINT64_MAX;
-		for (j = 0; j < 5; j++) {
-			uint64_t x = err_ns(&line);
-
-			e = x < e ? x : e;
-		}
+		e = line_err(&line);
 		worst = e > worst ? e : worst;
 		late += e > 1000;
 		t = __builtin_ia32_rdtscp(&aux);
@@ -79,8 +95,17 @@ int main(void)
 	   "the line (%d moves, %lld ns apart at worst)", moves, (long long)step);
 	/* A count 100 ms old, after the line moved ten times: still where the
 	 * clock was. */
-	t = __builtin_ia32_rdtscp(&aux);
-	cur = mono();
+	/* The narrowest of 5 brackets, as the map takes its own points. */
+	for (j = 0, narrow = UINT64_MAX; j < 5; j++) {
+		uint64_t t1 = __builtin_ia32_rdtscp(&aux), ns = mono();
+
+		e = __builtin_ia32_rdtscp(&aux) - t1;
+		if (e < narrow) {
+			narrow = e;
+			t = t1 + e / 2;
+			cur = ns;
+		}
+	}
 	for (i = 0; i < 10; i++) {
 		nanosleep(&(struct timespec){ 0, 11 * 1000 * 1000 }, NULL);
 		line = tscmap__update(m);
