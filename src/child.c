@@ -15,9 +15,6 @@
 #include "util.h"
 
 #define EXEC_WAIT_NS (2 * NSEC_PER_SEC)
-/* The dynamic linker calls _dl_debug_state twice as a program starts; a
- * bound in case it is not the one we know. */
-#define MAX_HITS 16
 
 static unsigned int execs_to_skip;
 static bool hold_execs;
@@ -30,7 +27,10 @@ static uint64_t holds_done;
 
 int child__seize(pid_t pid, bool exec_stops, unsigned int skip, bool forks)
 {
-	long opts = PTRACE_O_TRACEEXIT | (exec_stops ? PTRACE_O_TRACEEXEC : 0);
+	/* TRACESYSGOOD: child__run_to_loaded()'s system-call stops are told
+	 * from a SIGTRAP of the program's own. */
+	long opts = PTRACE_O_TRACEEXIT | PTRACE_O_TRACESYSGOOD |
+		    (exec_stops ? PTRACE_O_TRACEEXEC : 0);
 
 	/* Children inherit the options: their execs are stops too (forks.c),
 	 * even when the command's own are not held.  Threads are not children. */
@@ -172,72 +172,185 @@ static int next_stop(pid_t pid, int *status)
 	return st;
 }
 
-/* Debug registers: DR0 holds the address; DR7's L0 bit enables it for
- * execution (its R/W0 and LEN0 bits zero). */
-#define DR_OFF(n) (offsetof(struct user, u_debugreg) + (n) * sizeof(long))
-#define DR7_L0 1UL
-
-static int set_hw_break(pid_t pid, uint64_t addr, bool on)
-{
-	if (on && ptrace(PTRACE_POKEUSER, pid, (void *)DR_OFF(0), (void *)addr))
-		return -errno;
-	if (ptrace(PTRACE_POKEUSER, pid, (void *)DR_OFF(7), (void *)(on ? DR7_L0 : 0)))
-		return -errno;
-	return 0;
-}
-
 /*
- * A hardware breakpoint, not an int3: a uprobe anywhere on the same
- * instruction of the same file (our own capture of another process, or any
- * other tracer's: _dl_debug_state is probed) would take the int3 as its
- * own and remove it.  The kernel sets RF on the hit, so continuing runs the
- * instruction rather than stopping again.
+ * Resume with op (and sig) until the next stop for SIGTRAP (a breakpoint, a
+ * step, a system call: SIGTRAP | 0x80) that is not an event; other signals
+ * are passed on, forks told.  The stop's status, or -ESRCH once gone.
  */
-int child__run_to(pid_t pid, uint64_t addr, bool (*at)(void *), void *ctx, int *status)
+static int resume_until(pid_t pid, enum __ptrace_request op, int sig, int *status)
 {
-	struct user_regs_struct regs;
-	int st, sig = 0, hits = 0, err;
+	int st;
 
-	err = set_hw_break(pid, addr, true);
-	if (err)
-		return err;
 	for (;;) {
-		if (ptrace(PTRACE_CONT, pid, 0, (void *)(long)sig)) {
-			err = -errno;
-			break;
-		}
-		sig = 0;
+		if (ptrace(op, pid, 0, (void *)(long)sig))
+			return -errno;
 		st = next_stop(pid, status);
 		if (st < 0)
 			return st;
 		if (!WIFSTOPPED(st))
 			continue;
-		if (st >> 16 || WSTOPSIG(st) != SIGTRAP) {
-			/* Not our breakpoint: a signal goes on to the program. */
-			if (fork_event(pid, st))
-				sig = 0;
-			else if (!(st >> 16))
-				sig = WSTOPSIG(st);
+		if (!(st >> 16) && (WSTOPSIG(st) & ~0x80) == SIGTRAP)
+			return st;
+		sig = fork_event(pid, st) || st >> 16 ? 0 : WSTOPSIG(st);
+	}
+}
+
+/* An int3 of ours at addr, in the program's own copy of the page; *word:
+ * what was there. */
+static int break_set(pid_t pid, uint64_t addr, long *word)
+{
+	errno = 0;
+	*word = ptrace(PTRACE_PEEKTEXT, pid, (void *)addr, 0);
+	if (errno)
+		return -errno;
+	if (ptrace(PTRACE_POKETEXT, pid, (void *)addr, (void *)((*word & ~0xffL) | 0xcc)))
+		return -errno;
+	return 0;
+}
+
+/* Stopped by a SIGTRAP: at our int3 at addr?  Then back to addr, the int3
+ * gone, and 1.  0: another trap (the program's own). */
+static int break_hit(pid_t pid, uint64_t addr, long word)
+{
+	struct user_regs_struct regs;
+
+	if (ptrace(PTRACE_GETREGS, pid, 0, &regs))
+		return -errno;
+	if (regs.rip != addr + 1)
+		return 0;
+	regs.rip = addr;
+	if (ptrace(PTRACE_POKETEXT, pid, (void *)addr, (void *)word) ||
+	    ptrace(PTRACE_SETREGS, pid, 0, &regs))
+		return -errno;
+	return 1;
+}
+
+/* glibc's <link.h> r_state values. */
+#define RT_CONSISTENT 0
+#define RT_ADD 1
+
+static int r_state(pid_t pid, const struct child_loader *ld, int32_t *state)
+{
+	long word;
+
+	errno = 0;
+	word = ptrace(PTRACE_PEEKDATA, pid, (void *)ld->r_state, 0);
+	if (errno)
+		return -errno;
+	*state = (int32_t)word;
+	return 0;
+}
+
+/*
+ * glibc's dl_main says RT_ADD and calls _dl_debug_state() before it maps
+ * the libraries, and RT_CONSISTENT and calls it again once they are
+ * relocated and libc is initialised, its last act but unmapping ld.so.cache
+ * before _dl_init runs the constructors.  An int3 of ours on
+ * _dl_debug_state, not a hardware breakpoint: some machines (VMs) accept
+ * the debug registers and never trap.  But a uprobe on that instruction of
+ * ld.so, ours for another process included, takes our int3 as its own: the
+ * kernel runs it as the uprobe's and we never see it.  So the child also
+ * stops at each system call, and the first one in RT_CONSISTENT after
+ * RT_ADD holds it if the int3 did not: that munmap, made from ld.so's code,
+ * or, where no library came through the cache, a later call (*late).
+ */
+int child__run_to_loaded(pid_t pid, const struct child_loader *ld, bool *late, int *status)
+{
+	struct __ptrace_syscall_info si;
+	bool adding = false;
+	int st, sig = 0, hit, err;
+	int32_t state;
+	long word;
+
+	err = break_set(pid, ld->brk, &word);
+	if (err)
+		return err;
+	for (;;) {
+		st = resume_until(pid, PTRACE_SYSCALL, sig, status);
+		sig = 0;
+		if (st == -ESRCH)
+			return st;
+		err = st < 0 ? st : r_state(pid, ld, &state);
+		if (err)
+			break;
+		if (WSTOPSIG(st) == SIGTRAP) {
+			hit = break_hit(pid, ld->brk, word);
+			if (hit <= 0) {
+				err = hit;
+				sig = SIGTRAP;	/* the program's own */
+				if (err)
+					break;
+				continue;
+			}
+			if (adding && state == RT_CONSISTENT) {
+				*late = false;
+				return 0;
+			}
+			adding |= state == RT_ADD;
+			/* On, over the instruction, and the int3 back. */
+			st = resume_until(pid, PTRACE_SINGLESTEP, 0, status);
+			if (st == -ESRCH)
+				return st;
+			err = st < 0 ? st : break_set(pid, ld->brk, &word);
+			if (err)
+				return err;
 			continue;
 		}
-		if (ptrace(PTRACE_GETREGS, pid, 0, &regs)) {
+		if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, (void *)sizeof(si), &si) <= 0) {
 			err = -errno;
 			break;
 		}
-		if (regs.rip != addr) {
-			sig = SIGTRAP;	/* the program's own */
+		if (si.op != PTRACE_SYSCALL_INFO_ENTRY)
 			continue;
-		}
-		if (at(ctx) || ++hits >= MAX_HITS) {
-			err = hits < MAX_HITS ? 0 : -ENOENT;
+		if (state == RT_ADD)
+			adding = true;
+		else if (adding && state == RT_CONSISTENT)
 			break;
-		}
 	}
-	set_hw_break(pid, addr, false);
-	return err;
+	if (ptrace(PTRACE_POKETEXT, pid, (void *)ld->brk, (void *)word) && !err)
+		err = -errno;
+	if (err)
+		return err;
+	*late = si.instruction_pointer < ld->lo || si.instruction_pointer >= ld->hi;
+	dlog("PID %d: no stop at our int3 on _dl_debug_state (a uprobe there?): held at "
+	     "system call %llu\n", pid, (unsigned long long)si.entry.nr);
+	/* Out of the call to the next instruction: a stop like a breakpoint's,
+	 * where registers may be changed (inject.c's remote calls) without the
+	 * kernel's system call taking them. */
+	st = resume_until(pid, PTRACE_SYSCALL, 0, status);
+	if (st >= 0)
+		st = resume_until(pid, PTRACE_SINGLESTEP, 0, status);
+	return st < 0 ? st : 0;
+}
+
+/* Only used at an executable's entry point, where no uprobe is expected
+ * (see child__run_to_loaded() for why that matters). */
+int child__run_to(pid_t pid, uint64_t addr, int *status)
+{
+	int st, sig = 0, hit = 0, err;
+	long word;
+
+	err = break_set(pid, addr, &word);
+	if (err)
+		return err;
+	while (!hit) {
+		st = resume_until(pid, PTRACE_CONT, sig, status);
+		if (st == -ESRCH)
+			return st;
+		hit = st < 0 ? st : break_hit(pid, addr, word);
+		sig = SIGTRAP;	/* if not ours: the program's own */
+	}
+	if (hit < 0)
+		ptrace(PTRACE_POKETEXT, pid, (void *)addr, (void *)word);
+	return hit < 0 ? hit : 0;
 }
 #else
-int child__run_to(pid_t pid, uint64_t addr, bool (*at)(void *), void *ctx, int *status)
+int child__run_to_loaded(pid_t pid, const struct child_loader *ld, bool *late, int *status)
+{
+	return -ENOTSUP;
+}
+
+int child__run_to(pid_t pid, uint64_t addr, int *status)
 {
 	return -ENOTSUP;
 }

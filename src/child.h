@@ -38,10 +38,20 @@ enum child_state child__on_sigchld(pid_t pid, void (*at_exit)(void *), void *ctx
  * there; -ESRCH: gone (*status set); -ETIMEDOUT: no stop came (the exec was
  * a thread's that is not traced), the child runs on. */
 int child__wait_exec(pid_t pid, int *status);
-/* Run the held child until it reaches addr (a breakpoint of ours, gone when
- * this returns) and at(ctx) says so.  0: held there; -ESRCH: gone (*status
+/* Where a process's dynamic linker is, for child__run_to_loaded(). */
+struct child_loader {
+	uint64_t brk;		/* the address of its _dl_debug_state() */
+	uint64_t r_state;	/* and of its _r_debug.r_state */
+	uint64_t lo, hi;	/* its code: [lo, hi) */
+};
+/* Run the child, held at its exec stop, until its dynamic linker has mapped
+ * and relocated every library and not yet run their constructors.  *late:
+ * held a little later (see child.c).  0: held there; -ESRCH: gone (*status
  * set); other -errno: held, or running, somewhere else (child__resume). */
-int child__run_to(pid_t pid, uint64_t addr, bool (*at)(void *), void *ctx, int *status);
+int child__run_to_loaded(pid_t pid, const struct child_loader *ld, bool *late, int *status);
+/* Run the held child until it reaches addr (a breakpoint of ours, gone when
+ * this returns).  Return values as child__run_to_loaded()'s. */
+int child__run_to(pid_t pid, uint64_t addr, int *status);
 /* Let a held child go on. */
 void child__resume(pid_t pid);
 /* Let go of a held child: it runs on, no longer watched. */

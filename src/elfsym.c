@@ -269,6 +269,26 @@ bool elfsym__function_starts_in(struct elfsym *e, uint64_t lo, uint64_t hi)
 	return for_each_function(e, starts_within, &(struct within_ctx){ lo, hi }) != 0;
 }
 
+int elfsym__load_span(struct elfsym *e, uint64_t *lo, uint64_t *hi)
+{
+	size_t i, n;
+	GElf_Phdr ph;
+
+	*lo = UINT64_MAX;
+	*hi = 0;
+	if (elf_getphdrnum(e->elf, &n))
+		return -ENOENT;
+	for (i = 0; i < n; i++) {
+		if (!gelf_getphdr(e->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (ph.p_vaddr < *lo)
+			*lo = ph.p_vaddr;
+		if (ph.p_vaddr + ph.p_memsz > *hi)
+			*hi = ph.p_vaddr + ph.p_memsz;
+	}
+	return *hi > *lo ? 0 : -ENOENT;
+}
+
 const char *elfsym__interp(struct elfsym *e)
 {
 	size_t i, n;

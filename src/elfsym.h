@@ -34,6 +34,8 @@ int elfsym__variable(struct elfsym *e, const char *sym, uint64_t *vaddr);
 /* Whether any function symbol starts in (lo, hi] (virtual addresses): code
  * there may be entered from outside the function. */
 bool elfsym__function_starts_in(struct elfsym *e, uint64_t lo, uint64_t hi);
+/* The virtual addresses its PT_LOAD segments span, [lo, hi); -ENOENT. */
+int elfsym__load_span(struct elfsym *e, uint64_t *lo, uint64_t *hi);
 /* PT_INTERP of an executable, or NULL. */
 const char *elfsym__interp(struct elfsym *e);
 

@@ -8,8 +8,8 @@
 /*
  * --follow-exec, launched: the child is held at the stop of an exec.  Run
  * it to where the dynamic linker has mapped the new program's libraries and
- * run none of their code (its second _dl_debug_state, r_state back to
- * RT_CONSISTENT: where gdb loads their symbols), so the next capture reads
+ * run none of their code (r_state back to RT_CONSISTENT: where gdb loads
+ * their symbols; child__run_to_loaded()), so the next capture reads
  * them from its maps and misses no allocation.  A static program is already
  * there.  0: held there; -ESRCH: it exited (*status); other -errno: held at
  * an earlier point (its first allocations may be missed).

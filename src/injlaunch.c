@@ -21,16 +21,10 @@
  * before it runs their constructors, whose allocations (C++ static
  * initialisers: iostreams, locales, globals) the uprobes see from the
  * start.  glibc's dl_main says so to debuggers: _r_debug.r_state =
- * RT_CONSISTENT, then a call of _dl_debug_state(), its last act before
- * _dl_init (elf/rtld.c; the call before it says RT_ADD).  A program
- * without that (static, another libc) is held at its entry point.
+ * RT_CONSISTENT (elf/rtld.c; it said RT_ADD while it mapped them): see
+ * child__run_to_loaded().  A program without that (static, another libc)
+ * is held at its entry point.
  */
-struct rtld {
-	pid_t pid;
-	uint64_t brk;		/* _dl_debug_state() */
-	uint64_t state;		/* _r_debug.r_state */
-};
-
 /* AT_ENTRY and AT_BASE (0: no interpreter). */
 static int auxv_of(pid_t pid, uint64_t *entry, uint64_t *base)
 {
@@ -75,12 +69,13 @@ static int interp_of(pid_t pid, char *buf, size_t len)
 	return err;
 }
 
-static int rtld_of(pid_t pid, uint64_t base, struct rtld *r)
+/* pid's dynamic linker, mapped at base. */
+static int rtld_of(pid_t pid, uint64_t base, struct child_loader *ld)
 {
+	uint64_t rdebug = 0, lo, hi;
 	struct elfsym_fn fn;
 	struct elfsym *e;
 	char path[PATH_MAX + 64];
-	uint64_t rdebug = 0;
 	int err;
 
 	err = interp_of(pid, path, sizeof(path));
@@ -92,37 +87,17 @@ static int rtld_of(pid_t pid, uint64_t base, struct rtld *r)
 	err = elfsym__function(e, "_dl_debug_state", &fn);
 	if (!err)
 		err = elfsym__variable(e, "_r_debug", &rdebug);
+	if (!err)
+		err = elfsym__load_span(e, &lo, &hi);
 	elfsym__close(e);
 	if (err)
 		return err;
 	/* ld.so's first segment is at virtual address 0. */
-	r->pid = pid;
-	r->brk = base + fn.vaddr;
-	r->state = base + rdebug + offsetof(struct r_debug, r_state);
+	ld->brk = base + fn.vaddr;
+	ld->r_state = base + rdebug + offsetof(struct r_debug, r_state);
+	ld->lo = base + lo;
+	ld->hi = base + hi;
 	return 0;
-}
-
-static bool consistent(void *ctx)
-{
-	const struct rtld *r = ctx;
-	char path[64];
-	int32_t state = -1;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/mem", r->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	if (pread(fd, &state, sizeof(state), (off_t)r->state) != sizeof(state))
-		state = -1;
-	close(fd);
-	return state == RT_CONSISTENT;
-}
-
-static bool first_hit(void *ctx)
-{
-	(void)ctx;
-	return true;
 }
 
 int injlaunch__hold(struct target *t, bool *watching)
@@ -130,7 +105,8 @@ int injlaunch__hold(struct target *t, bool *watching)
 	char prog[PATH_MAX];
 	int execs = 1, status = 0, err;
 	uint64_t entry = 0, base = 0;
-	struct rtld r;
+	struct child_loader ld;
+	bool late = false;
 
 	/* A "#!/usr/bin/env prog" script takes an exec more: held at the last. */
 	elfsym__program_of(t->exe, prog, sizeof(prog), &execs);
@@ -148,11 +124,16 @@ int injlaunch__hold(struct target *t, bool *watching)
 	err = child__wait_exec(t->pid, &status);
 	if (!err)
 		err = auxv_of(t->pid, &entry, &base);
-	if (!err && base && !rtld_of(t->pid, base, &r)) {
-		err = child__run_to(t->pid, r.brk, consistent, &r, &status);
+	if (!err && base && !rtld_of(t->pid, base, &ld)) {
+		err = child__run_to_loaded(t->pid, &ld, &late, &status);
 		if (!err) {
-			dlog("PID %d held where ld.so has relocated its libraries, before their "
-			     "constructors\n", t->pid);
+			if (late)
+				vlog("PID %d held after ld.so relocated its libraries, at its "
+				     "first system call since: a constructor may have run "
+				     "before\n", t->pid);
+			else
+				dlog("PID %d held where ld.so has relocated its libraries, "
+				     "before their constructors\n", t->pid);
 			return 0;
 		}
 		if (err == -ESRCH)
@@ -163,7 +144,7 @@ int injlaunch__hold(struct target *t, bool *watching)
 		err = 0;
 	}
 	if (!err)
-		err = child__run_to(t->pid, entry, first_hit, NULL, &status);
+		err = child__run_to(t->pid, entry, &status);
 gone:
 	if (err == -ESRCH)
 		elog("'%s' ended before its first instruction\n", t->exe);

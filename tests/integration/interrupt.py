@@ -129,7 +129,9 @@ def one_sigint(t, d):
     c.check(len(doc["pps"]) == SITES, f"one SIGINT: the file is complete ({SITES} sites)",
             str(len(doc["pps"])))
     us = doc["dhatTrace"]["output_write_us"]
-    c.check(us >= 300000, "writing took at least 0.3 s (the test means something)",
+    # The note came before "wrote" (checked above): the signal landed while
+    # writing.  This says the window was not a lucky instant.
+    c.check(us >= 100000, "writing took at least 0.1 s (the test means something)",
             f"output_write_us={us}")
     c.check(os.listdir(d) == ["out.json"], "one SIGINT: no temporary file left",
             str(os.listdir(d)))
@@ -168,7 +170,10 @@ def sighup_capture(t, d):
     alive = os.path.exists(f"/proc/{t.target}")
     t.p.send_signal(signal.SIGHUP)
     rc, err = t.finish()
-    c.check(alive and rc == 0 and "wrote " in err, "SIGHUP ends the capture: exit 0, file written",
+    # 0 if the command still runs when dhat-trace is done; its own status
+    # if it ended meanwhile (once the probes are off, it has ~30 ms left).
+    c.check(alive and rc in (0, STATUS) and "wrote " in err,
+            f"SIGHUP ends the capture: exit 0 or the command's {STATUS}, file written",
             f"alive={alive} rc={rc}: {err}")
     try:
         with open(os.path.join(d, "out.json")) as f:
