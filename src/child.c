@@ -252,9 +252,9 @@ static int r_state(pid_t pid, const struct child_loader *ld, int32_t *state)
  * kernel runs it as the uprobe's and we never see it.  So the child also
  * stops at each system call, and the first one in RT_CONSISTENT after
  * RT_ADD holds it if the int3 did not: that munmap, made from ld.so's code,
- * or, where no library came through the cache, a later call (*late).
+ * or, where no library came through the cache, a later call (said in -v).
  */
-int child__run_to_loaded(pid_t pid, const struct child_loader *ld, bool *late, int *status)
+int child__run_to_loaded(pid_t pid, const struct child_loader *ld, int *status)
 {
 	struct __ptrace_syscall_info si;
 	bool adding = false;
@@ -282,10 +282,8 @@ int child__run_to_loaded(pid_t pid, const struct child_loader *ld, bool *late, i
 					break;
 				continue;
 			}
-			if (adding && state == RT_CONSISTENT) {
-				*late = false;
+			if (adding && state == RT_CONSISTENT)
 				return 0;
-			}
 			adding |= state == RT_ADD;
 			/* On, over the instruction, and the int3 back. */
 			st = resume_until(pid, PTRACE_SINGLESTEP, 0, status);
@@ -311,9 +309,12 @@ int child__run_to_loaded(pid_t pid, const struct child_loader *ld, bool *late, i
 		err = -errno;
 	if (err)
 		return err;
-	*late = si.instruction_pointer < ld->lo || si.instruction_pointer >= ld->hi;
-	dlog("PID %d: no stop at our int3 on _dl_debug_state (a uprobe there?): held at "
-	     "system call %llu\n", pid, (unsigned long long)si.entry.nr);
+	if (si.instruction_pointer < ld->lo || si.instruction_pointer >= ld->hi)
+		vlog("PID %d held after its dynamic linker was done, at its first system call "
+		     "since: a constructor may have run before\n", pid);
+	else
+		dlog("PID %d: no stop at our int3 on _dl_debug_state (a uprobe there?): held "
+		     "at its system call %llu\n", pid, (unsigned long long)si.entry.nr);
 	/* Out of the call to the next instruction: a stop like a breakpoint's,
 	 * where registers may be changed (inject.c's remote calls) without the
 	 * kernel's system call taking them. */
@@ -345,7 +346,7 @@ int child__run_to(pid_t pid, uint64_t addr, int *status)
 	return hit < 0 ? hit : 0;
 }
 #else
-int child__run_to_loaded(pid_t pid, const struct child_loader *ld, bool *late, int *status)
+int child__run_to_loaded(pid_t pid, const struct child_loader *ld, int *status)
 {
 	return -ENOTSUP;
 }

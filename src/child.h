@@ -45,10 +45,10 @@ struct child_loader {
 	uint64_t lo, hi;	/* its code: [lo, hi) */
 };
 /* Run the child, held at its exec stop, until its dynamic linker has mapped
- * and relocated every library and not yet run their constructors.  *late:
- * held a little later (see child.c).  0: held there; -ESRCH: gone (*status
+ * and relocated every library and not yet run their constructors.  0: held
+ * there (or a little later, said in -v: see child.c); -ESRCH: gone (*status
  * set); other -errno: held, or running, somewhere else (child__resume). */
-int child__run_to_loaded(pid_t pid, const struct child_loader *ld, bool *late, int *status);
+int child__run_to_loaded(pid_t pid, const struct child_loader *ld, int *status);
 /* Run the held child until it reaches addr (a breakpoint of ours, gone when
  * this returns).  Return values as child__run_to_loaded()'s. */
 int child__run_to(pid_t pid, uint64_t addr, int *status);

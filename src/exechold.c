@@ -23,7 +23,6 @@ int exechold__to_loader(pid_t pid, int *status)
 	uint64_t r_debug, lo, hi;
 	char path[64];
 	uint32_t i, ldmod = 0;
-	bool late = false;
 	int err;
 
 	if (!tv)
@@ -43,21 +42,18 @@ int exechold__to_loader(pid_t pid, int *status)
 	e = elfsym__open(path);
 	if (!e || elfsym__function(e, "_dl_debug_state", &fn) ||
 	    elfsym__variable(e, "_r_debug", &r_debug) || elfsym__load_span(e, &lo, &hi)) {
-		vlog("%s has no _dl_debug_state or _r_debug: the next program is traced from its exec, without its "
-		     "libraries' unwind tables until they are mapped\n", ld->path);
+		vlog("%s has no _dl_debug_state or _r_debug: the next program is traced from its "
+		     "exec, without its libraries' unwind tables until they are mapped\n", ld->path);
 		goto cleanup;
 	}
 	at.brk = ld->first_bias + fn.vaddr;
 	at.r_state = ld->first_bias + r_debug + R_STATE_OFF;
 	at.lo = ld->first_bias + lo;
 	at.hi = ld->first_bias + hi;
-	err = child__run_to_loaded(pid, &at, &late, status);
+	err = child__run_to_loaded(pid, &at, status);
 	if (err && err != -ESRCH)
 		vlog("cannot hold PID %d where its libraries are mapped: %s\n", pid,
 		     strerror(-err));
-	else if (late)
-		vlog("PID %d held after ld.so relocated its libraries, at its first system call "
-		     "since: a constructor may have run before\n", pid);
 cleanup:
 	elfsym__close(e);
 	tview__free(tv);

@@ -106,7 +106,6 @@ int injlaunch__hold(struct target *t, bool *watching)
 	int execs = 1, status = 0, err;
 	uint64_t entry = 0, base = 0;
 	struct child_loader ld;
-	bool late = false;
 
 	/* A "#!/usr/bin/env prog" script takes an exec more: held at the last. */
 	elfsym__program_of(t->exe, prog, sizeof(prog), &execs);
@@ -125,15 +124,10 @@ int injlaunch__hold(struct target *t, bool *watching)
 	if (!err)
 		err = auxv_of(t->pid, &entry, &base);
 	if (!err && base && !rtld_of(t->pid, base, &ld)) {
-		err = child__run_to_loaded(t->pid, &ld, &late, &status);
+		err = child__run_to_loaded(t->pid, &ld, &status);
 		if (!err) {
-			if (late)
-				vlog("PID %d held after ld.so relocated its libraries, at its "
-				     "first system call since: a constructor may have run "
-				     "before\n", t->pid);
-			else
-				dlog("PID %d held where ld.so has relocated its libraries, "
-				     "before their constructors\n", t->pid);
+			dlog("PID %d held where ld.so has relocated its libraries, before their "
+			     "constructors\n", t->pid);
 			return 0;
 		}
 		if (err == -ESRCH)
