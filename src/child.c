@@ -267,7 +267,7 @@ int child__run_to_loaded(pid_t pid, const struct child_loader *ld, int *status)
 		return err;
 	for (;;) {
 		st = resume_until(pid, PTRACE_SYSCALL, sig, status);
-		sig = 0;
+		sig = hit = 0;
 		if (st == -ESRCH)
 			return st;
 		err = st < 0 ? st : r_state(pid, ld, &state);
@@ -275,35 +275,35 @@ int child__run_to_loaded(pid_t pid, const struct child_loader *ld, int *status)
 			break;
 		if (WSTOPSIG(st) == SIGTRAP) {
 			hit = break_hit(pid, ld->brk, word);
-			if (hit <= 0) {
+			if (hit < 0) {
 				err = hit;
+				break;
+			}
+			if (!hit) {
 				sig = SIGTRAP;	/* the program's own */
-				if (err)
-					break;
 				continue;
 			}
-			if (adding && state == RT_CONSISTENT)
-				return 0;
-			adding |= state == RT_ADD;
-			/* On, over the instruction, and the int3 back. */
-			st = resume_until(pid, PTRACE_SINGLESTEP, 0, status);
-			if (st == -ESRCH)
-				return st;
-			err = st < 0 ? st : break_set(pid, ld->brk, &word);
-			if (err)
-				return err;
-			continue;
-		}
-		if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, (void *)sizeof(si), &si) <= 0) {
+		} else if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, (void *)sizeof(si), &si) <= 0) {
 			err = -errno;
 			break;
-		}
-		if (si.op != PTRACE_SYSCALL_INFO_ENTRY)
+		} else if (si.op != PTRACE_SYSCALL_INFO_ENTRY) {
 			continue;
-		if (state == RT_ADD)
-			adding = true;
-		else if (adding && state == RT_CONSISTENT)
+		}
+		if (adding && state == RT_CONSISTENT) {
+			if (hit)
+				return 0;	/* at the int3, gone */
 			break;
+		}
+		adding |= state == RT_ADD;
+		if (!hit)
+			continue;
+		/* On, over the instruction, and the int3 back. */
+		st = resume_until(pid, PTRACE_SINGLESTEP, 0, status);
+		if (st == -ESRCH)
+			return st;
+		err = st < 0 ? st : break_set(pid, ld->brk, &word);
+		if (err)
+			return err;
 	}
 	if (ptrace(PTRACE_POKETEXT, pid, (void *)ld->brk, (void *)word) && !err)
 		err = -errno;
