@@ -63,6 +63,7 @@ struct remote {
 	bool have_regs, have_mask;
 	int mem;			/* /proc/PID/mem */
 	uint64_t scratch;		/* 0: not mapped yet */
+	sigset_t our_mask;		/* ours before the session */
 };
 
 int remote__read(struct remote *r, uint64_t addr, void *buf, size_t len)
@@ -448,11 +449,21 @@ struct remote *remote__attach(pid_t pid, pid_t held, bool (*in_unsafe)(void *ctx
 			      void *ctx)
 {
 	struct remote *r = calloc(1, sizeof(*r));
+	sigset_t ends;
 	char path[64];
 	int err, round;
 
 	if (!r)
 		return NULL;
+	/* Ctrl-C, SIGTERM and SIGHUP wait until every thread has its own state
+	 * back: ended by one mid-call, we would leave a thread running our code
+	 * with nothing to trap its return (the target crashed).  Delivered by
+	 * remote__detach(), or taken by the capture's signalfd. */
+	sigemptyset(&ends);
+	sigaddset(&ends, SIGINT);
+	sigaddset(&ends, SIGTERM);
+	sigaddset(&ends, SIGHUP);
+	sigprocmask(SIG_BLOCK, &ends, &r->our_mask);
 	r->pid = pid;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	r->mem = open(path, O_RDWR | O_CLOEXEC);
@@ -534,6 +545,7 @@ void remote__detach(struct remote *r)
 			ptrace(PTRACE_DETACH, r->th[i].tid, 0, r->th[i].sig);
 	if (r->mem >= 0)
 		close(r->mem);
+	sigprocmask(SIG_SETMASK, &r->our_mask, NULL);
 	free(r->xstate);
 	free(r->th);
 	free(r);
