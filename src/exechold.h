@@ -3,7 +3,9 @@
 #ifndef DT_EXECHOLD_H
 #define DT_EXECHOLD_H
 
+#include <stdint.h>
 #include <sys/types.h>
+#include "child.h"
 
 /*
  * --follow-exec, launched: the child is held at the stop of an exec.  Run
@@ -15,5 +17,8 @@
  * an earlier point (its first allocations may be missed).
  */
 int exechold__to_loader(pid_t pid, int *status);
+/* The dynamic linker at path, its first segment at bias in the process:
+ * where child__run_to_loaded() stops it.  -errno if it does not say. */
+int exechold__loader_of(const char *path, uint64_t bias, struct child_loader *ld);
 
 #endif

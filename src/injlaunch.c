@@ -8,10 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <elf.h>
-#include <link.h>
-#include <stddef.h>
 #include "child.h"
 #include "elfsym.h"
+#include "exechold.h"
 #include "injlaunch.h"
 #include "log.h"
 
@@ -69,35 +68,15 @@ static int interp_of(pid_t pid, char *buf, size_t len)
 	return err;
 }
 
-/* pid's dynamic linker, mapped at base. */
+/* pid's dynamic linker, mapped at base (its first segment is at virtual
+ * address 0). */
 static int rtld_of(pid_t pid, uint64_t base, struct child_loader *ld)
 {
-	uint64_t rdebug = 0, lo, hi;
-	struct elfsym_fn fn;
-	struct elfsym *e;
 	char path[PATH_MAX + 64];
 	int err;
 
 	err = interp_of(pid, path, sizeof(path));
-	if (err)
-		return err;
-	e = elfsym__open(path);
-	if (!e)
-		return -errno;
-	err = elfsym__function(e, "_dl_debug_state", &fn);
-	if (!err)
-		err = elfsym__variable(e, "_r_debug", &rdebug);
-	if (!err)
-		err = elfsym__load_span(e, &lo, &hi);
-	elfsym__close(e);
-	if (err)
-		return err;
-	/* ld.so's first segment is at virtual address 0. */
-	ld->brk = base + fn.vaddr;
-	ld->r_state = base + rdebug + offsetof(struct r_debug, r_state);
-	ld->lo = base + lo;
-	ld->hi = base + hi;
-	return 0;
+	return err ? err : exechold__loader_of(path, base, ld);
 }
 
 int injlaunch__hold(struct target *t, bool *watching)
